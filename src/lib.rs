@@ -1,0 +1,17 @@
+//! ctrad: CT radiomics computed exactly as the IBSI reference manual defines them.
+//!
+//! Layers: [`io`] reads files into [`volume::Volume`]s; [`preprocess`] applies the
+//! IBSI image-processing chain; [`features`] computes the feature families;
+//! [`pipeline`] ties them together from a parameter file ([`params`]).
+
+pub mod error;
+pub mod features;
+pub mod io;
+pub mod preprocess;
+pub mod roi;
+pub mod volume;
+
+pub use error::{Error, Result};
+
+/// The ctrad version recorded in every output row.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
