@@ -1,0 +1,170 @@
+//! Shared helpers for integration tests: locating the shared test data and
+//! comparing against the IBSI reference values.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The shared test-data folder: `$CTRAD_TESTDATA`, else `../shared/testdata`
+/// beside the project root. Returns `None` (after a loud message) when it is
+/// missing outside CI; panics when it is missing under CI.
+pub fn shared_testdata() -> Option<PathBuf> {
+    let dir = std::env::var_os("CTRAD_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"));
+    if dir.join("ibsi1/reference_values.csv").is_file() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "shared test data not found at {} (set CTRAD_TESTDATA); required under CI",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "\n**********\nSKIPPING: shared test data not found at {} (set CTRAD_TESTDATA)\n**********\n",
+        dir.display()
+    );
+    None
+}
+
+/// One row of `reference_values.csv`.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub tag: String,
+    pub family: String,
+    pub value: f64,
+    pub tolerance: f64,
+}
+
+/// Reference values of `config` (rows with a value only), keyed by tag.
+pub fn reference_values(testdata: &std::path::Path, config: &str) -> BTreeMap<String, Reference> {
+    let path = testdata.join("ibsi1/reference_values.csv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let (c_config, c_tag, c_family, c_value, c_tol) = (
+        col("config"),
+        col("tag"),
+        col("family_code"),
+        col("value"),
+        col("tolerance"),
+    );
+    let mut out = BTreeMap::new();
+    for line in lines {
+        // Fields with commas are quoted in the spreadsheet-derived columns.
+        let fields = split_csv_line(line);
+        if fields[c_config] != config || fields[c_value].is_empty() {
+            continue;
+        }
+        let value: f64 = fields[c_value].parse().expect("numeric reference value");
+        let tolerance: f64 = if fields[c_tol].is_empty() {
+            0.0
+        } else {
+            fields[c_tol].parse().expect("tolerance")
+        };
+        out.insert(
+            fields[c_tag].clone(),
+            Reference {
+                tag: fields[c_tag].clone(),
+                family: fields[c_family].clone(),
+                value,
+                tolerance,
+            },
+        );
+    }
+    out
+}
+
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// The IBSI spreadsheet's match rule: the difference truncated to the
+/// reference's 3-significant-digit precision must not exceed the tolerance.
+pub fn matches(reference: f64, tolerance: f64, value: f64) -> bool {
+    if !value.is_finite() {
+        return false;
+    }
+    let diff = reference - value;
+    let digits = if reference == 0.0 {
+        0
+    } else {
+        3 - (1 + reference.abs().log10().floor() as i32)
+    };
+    let scale = 10f64.powi(digits);
+    // ROUNDDOWN truncates towards zero; a tiny epsilon absorbs binary noise.
+    let truncated = ((diff * scale).abs() + 1e-9).floor() / scale;
+    truncated <= tolerance + 1e-12
+}
+
+/// Compare `features` with the reference values of `families` in `config`.
+/// Returns per-family (matched, total) counts and the list of mismatches.
+pub fn compare(
+    refs: &BTreeMap<String, Reference>,
+    features: &BTreeMap<String, f64>,
+    families: &[&str],
+) -> (BTreeMap<String, (usize, usize)>, Vec<String>) {
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for r in refs.values() {
+        if !families.contains(&r.family.as_str()) {
+            continue;
+        }
+        let entry = counts.entry(r.family.clone()).or_default();
+        entry.1 += 1;
+        match features.get(&r.tag) {
+            Some(&v) if matches(r.value, r.tolerance, v) => entry.0 += 1,
+            Some(&v) => failures.push(format!(
+                "{}: got {v}, reference {} ± {}",
+                r.tag, r.value, r.tolerance
+            )),
+            None => failures.push(format!("{}: missing (reference {})", r.tag, r.value)),
+        }
+    }
+    (counts, failures)
+}
+
+#[test]
+fn match_rule_follows_the_spreadsheet() {
+    assert!(matches(0.698, 0.0, 0.6984));
+    assert!(!matches(0.698, 0.0, 0.6991));
+    assert!(matches(556.0, 4.0, 559.9));
+    assert!(!matches(556.0, 4.0, 561.0));
+    assert!(matches(0.0, 0.0, 0.4));
+    assert!(!matches(0.0, 0.0, 1.2));
+}
+
+/// The IBSI digital phantom: image and ROI mask (both masks are the same).
+pub fn digital_phantom(
+    testdata: &std::path::Path,
+) -> (ctrad::volume::Volume<f32>, ctrad::volume::Mask) {
+    let dir = testdata.join("ibsi1/digital_phantom");
+    let image = ctrad::io::read_volume(&dir.join("phantom.nii.gz")).expect("phantom");
+    let mask = ctrad::io::read_volume(&dir.join("mask.nii.gz"))
+        .expect("mask")
+        .select(None);
+    (image, mask)
+}
