@@ -1,0 +1,128 @@
+//! Header-only scanning of folders of DICOM files.
+
+use crate::error::{Error, Result};
+use dicom_dictionary_std::tags;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use std::path::{Path, PathBuf};
+
+/// SOP Class UIDs ctrad distinguishes.
+pub mod sop_class {
+    pub const CT_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
+    pub const ENHANCED_CT_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.2.1";
+    pub const RT_STRUCTURE_SET: &str = "1.2.840.10008.5.1.4.1.1.481.3";
+    pub const SEGMENTATION: &str = "1.2.840.10008.5.1.4.1.1.66.4";
+}
+
+/// Identifying attributes of one DICOM file, read without its pixel data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub modality: String,
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub frame_of_reference_uid: String,
+    pub series_description: String,
+    pub study_date: String,
+    pub series_number: Option<i64>,
+}
+
+/// Read a string attribute, trimmed; empty when absent.
+pub fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| {
+            e.to_str().ok().map(|s| {
+                s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                    .to_string()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Read the header of one file (stops before the pixel data).
+pub fn read_header(path: &Path) -> Result<FileInfo> {
+    let obj = OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
+    let sop_class_uid = obj
+        .meta()
+        .media_storage_sop_class_uid()
+        .trim_end_matches('\0')
+        .to_string();
+    Ok(FileInfo {
+        path: path.to_path_buf(),
+        sop_class_uid: if sop_class_uid.is_empty() {
+            text(&obj, tags::SOP_CLASS_UID)
+        } else {
+            sop_class_uid
+        },
+        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID),
+        modality: text(&obj, tags::MODALITY),
+        study_instance_uid: text(&obj, tags::STUDY_INSTANCE_UID),
+        series_instance_uid: text(&obj, tags::SERIES_INSTANCE_UID),
+        frame_of_reference_uid: text(&obj, tags::FRAME_OF_REFERENCE_UID),
+        series_description: text(&obj, tags::SERIES_DESCRIPTION),
+        study_date: text(&obj, tags::STUDY_DATE),
+        series_number: text(&obj, tags::SERIES_NUMBER).parse().ok(),
+    })
+}
+
+/// True when the file starts with the DICOM Part 10 preamble and magic.
+pub fn has_dicom_magic(path: &Path) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 132];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map(|_| &buf[128..132] == b"DICM")
+        .unwrap_or(false)
+}
+
+/// Recursively list files under `dir` (sorted, hidden files skipped).
+pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&d, e))?;
+            let p = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let ft = entry.file_type().map_err(|e| Error::io(&p, e))?;
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Headers of every DICOM file under `dir` (recursive). Files without the
+/// DICOM magic (and DICOMDIR) are skipped; files with the magic that fail to
+/// parse are returned as errors alongside.
+pub fn scan_dir(dir: &Path) -> Result<(Vec<FileInfo>, Vec<Error>)> {
+    let mut infos = Vec::new();
+    let mut errors = Vec::new();
+    for p in list_files(dir)? {
+        if p.file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
+            || !has_dicom_magic(&p)
+        {
+            continue;
+        }
+        match read_header(&p) {
+            Ok(info) if info.sop_class_uid == "1.2.840.10008.1.3.10" => {} // media directory
+            Ok(info) => infos.push(info),
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok((infos, errors))
+}
