@@ -7,6 +7,8 @@
 pub mod error;
 pub mod features;
 pub mod io;
+pub mod params;
+pub mod pipeline;
 pub mod preprocess;
 pub mod roi;
 pub mod volume;

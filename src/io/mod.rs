@@ -1,5 +1,6 @@
 //! File readers. Each reader returns [`Volume`](crate::volume::Volume)s with full geometry.
 
+pub mod atomic;
 pub mod dicom;
 pub mod nifti;
 pub mod nrrd;

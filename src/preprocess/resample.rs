@@ -35,3 +35,10 @@ pub fn resample_mask(
 ) -> Mask {
     unimplemented!()
 }
+
+/// Round intensities to the nearest integer (IBSI: CT after loading and after interpolation).
+pub fn round_intensities(image: &mut Volume<f32>) {
+    for v in image.data.iter_mut() {
+        *v = v.round();
+    }
+}

@@ -1,0 +1,519 @@
+//! Parameter files in PyRadiomics' YAML layout, plus ctrad's own keys.
+//!
+//! ```yaml
+//! setting:                      # PyRadiomics keys
+//!   binWidth: 25                # fixed bin size (FBS); or binCount: 32 (FBN)
+//!   resampledPixelSpacing: [2, 2, 0]   # 0 keeps that axis (in-plane only)
+//!   interpolator: sitkLinear    # sitkNearestNeighbor | sitkLinear | sitkBSpline
+//!   resegmentRange: [-500, 400] # either bound may be null
+//!   label: 1
+//!   force2D: true               # 2D texture matrices
+//!   # ctrad keys (PyRadiomics has no equivalent):
+//!   roundIntensities: true      # round to integers after loading and interpolation
+//!   outlierFilterSigma: 3       # re-segment to mean ± 3 SD (IBSI outlier filtering)
+//!   maskInterpolator: sitkLinear
+//!   maskPartialVolumeThreshold: 0.5
+//!   textureDimensionality: [2D, 2_5D]   # any of 2D, 2_5D, 3D
+//!   ivhDiscretisation: {mode: fbs, binWidth: 2.5, min: -1000, max: 400}
+//!   binning: ibsi               # ibsi | pyradiomics (bin edges from 0 for binWidth)
+//! imageType:
+//!   Original: {}
+//! featureClass:                 # IBSI family codes or PyRadiomics class names
+//!   morph:
+//!   stat:
+//! compat: pyradiomics           # optional: reproduce PyRadiomics 3.1 conventions
+//! ```
+//! Unknown keys are errors naming the key.
+
+use crate::error::{Error, Result};
+use crate::features::ivh::IvhDiscretisation;
+use crate::features::{Dimensionality, TextureSettings};
+use crate::preprocess::discretise::Discretisation;
+use crate::preprocess::resample::Interpolator;
+use serde_norway::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The IBSI feature families ctrad computes.
+pub const FAMILIES: [&str; 11] = ["morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl"];
+
+/// Which conventions to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compat {
+    /// The IBSI reference manual (default).
+    Ibsi,
+    /// PyRadiomics 3.1.
+    PyRadiomics,
+}
+
+/// Resampling settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resampling {
+    /// New spacing per axis; `None` keeps the original spacing of that axis.
+    pub spacing: [Option<f64>; 3],
+    pub interpolator: Interpolator,
+    pub mask_interpolator: Interpolator,
+    pub mask_threshold: f64,
+}
+
+/// Everything that controls one extraction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// The parameter file's text (stored in output metadata) and its path.
+    pub source_text: String,
+    pub source_path: PathBuf,
+    pub compat: Compat,
+    pub label: Option<i64>,
+    pub round_intensities: bool,
+    pub resampling: Option<Resampling>,
+    pub resegment_range: Option<(f64, f64)>,
+    pub outlier_sigma: Option<f64>,
+    pub discretisation: Discretisation,
+    pub ivh: Option<IvhDiscretisation>,
+    pub texture: TextureSettings,
+    pub families: BTreeSet<String>,
+}
+
+impl Params {
+    /// Read and validate a parameter file.
+    pub fn from_file(path: &Path) -> Result<Params> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Params::from_yaml(&text, path)
+    }
+
+    /// Parse parameter text; `path` names the source in errors.
+    pub fn from_yaml(text: &str, path: &Path) -> Result<Params> {
+        let err = |reason: String| Error::params(path, reason);
+        let root: Value = serde_norway::from_str(text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+        let root = match root {
+            Value::Mapping(m) => m,
+            Value::Null => Default::default(),
+            _ => return Err(err("the top level must be a mapping".into())),
+        };
+        let mut setting = serde_norway::Mapping::new();
+        let mut families: Option<BTreeSet<String>> = None;
+        let mut compat = Compat::Ibsi;
+        for (k, v) in &root {
+            let key = key_str(k, path)?;
+            match key {
+                "setting" => {
+                    if let Value::Mapping(m) = v {
+                        setting = m.clone();
+                    } else if !v.is_null() {
+                        return Err(err("'setting' must be a mapping".into()));
+                    }
+                }
+                "imageType" => check_image_types(v, path)?,
+                "featureClass" => families = Some(parse_feature_classes(v, path)?),
+                "compat" => {
+                    compat = match v.as_str() {
+                        Some("pyradiomics") => Compat::PyRadiomics,
+                        Some("ibsi") => Compat::Ibsi,
+                        _ => return Err(err("'compat' must be 'ibsi' or 'pyradiomics'".into())),
+                    }
+                }
+                "voxelSetting" => return Err(err("'voxelSetting': voxel-based (feature map) extraction is not supported".into())),
+                other => return Err(err(format!("unknown top-level key '{other}' (expected setting, imageType, featureClass, compat)"))),
+            }
+        }
+
+        let mut p = Params {
+            source_text: text.to_string(),
+            source_path: path.to_path_buf(),
+            compat,
+            label: None,
+            round_intensities: false,
+            resampling: None,
+            resegment_range: None,
+            outlier_sigma: None,
+            discretisation: Discretisation::FixedBinSize { width: 25.0, min: None },
+            ivh: None,
+            texture: TextureSettings::default(),
+            families: families.unwrap_or_else(|| FAMILIES.iter().map(|s| s.to_string()).collect()),
+        };
+        let mut bin_width: Option<f64> = None;
+        let mut bin_count: Option<u32> = None;
+        let mut spacing: Option<[Option<f64>; 3]> = None;
+        let mut interpolator = Interpolator::CubicSpline; // PyRadiomics' default: sitkBSpline
+        let mut mask_interpolator = Interpolator::Linear;
+        let mut mask_threshold = 0.5;
+        let mut reseg_mode = "absolute".to_string();
+        let mut reseg_values: Option<Vec<Option<f64>>> = None;
+        let mut force_2d = false;
+        let mut dims: Option<Vec<Dimensionality>> = None;
+        let mut binning_pyradiomics = compat == Compat::PyRadiomics;
+
+        for (k, v) in &setting {
+            let key = key_str(k, path)?;
+            let num = |v: &Value| -> Result<f64> {
+                v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| err(format!("'{key}' must be a number")))
+            };
+            match key {
+                "binWidth" => {
+                    let w = num(v)?;
+                    if w <= 0.0 {
+                        return Err(err(format!("'binWidth' must be positive, got {w}")));
+                    }
+                    bin_width = Some(w);
+                }
+                "binCount" => {
+                    let n = v.as_u64().filter(|&n| n > 0).ok_or_else(|| err("'binCount' must be a positive integer".into()))?;
+                    bin_count = Some(n.min(u32::MAX as u64) as u32);
+                }
+                "resampledPixelSpacing" => {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let list = number_list(v, key, path)?;
+                    if list.len() != 3 {
+                        return Err(err("'resampledPixelSpacing' needs three values [x, y, z]".into()));
+                    }
+                    let mut s = [None; 3];
+                    for (i, x) in list.iter().enumerate() {
+                        match x {
+                            Some(x) if *x < 0.0 => return Err(err("'resampledPixelSpacing' values must be ≥ 0".into())),
+                            Some(x) if *x == 0.0 => s[i] = None,
+                            Some(x) => s[i] = Some(*x),
+                            None => s[i] = None,
+                        }
+                    }
+                    spacing = Some(s);
+                }
+                "interpolator" => interpolator = parse_interpolator(v, key, path)?,
+                "maskInterpolator" => mask_interpolator = parse_interpolator(v, key, path)?,
+                "maskPartialVolumeThreshold" => {
+                    mask_threshold = num(v)?;
+                    if !(0.0..=1.0).contains(&mask_threshold) {
+                        return Err(err("'maskPartialVolumeThreshold' must lie in [0, 1]".into()));
+                    }
+                }
+                "resegmentRange" => {
+                    if !v.is_null() {
+                        reseg_values = Some(number_list(v, key, path)?);
+                    }
+                }
+                "resegmentMode" => {
+                    reseg_mode = v.as_str().ok_or_else(|| err("'resegmentMode' must be a string".into()))?.to_string();
+                    if reseg_mode != "absolute" && reseg_mode != "sigma" {
+                        return Err(err(format!("'resegmentMode' must be 'absolute' or 'sigma', got '{reseg_mode}'")));
+                    }
+                }
+                "outlierFilterSigma" => {
+                    if !v.is_null() {
+                        let s = num(v)?;
+                        if s <= 0.0 {
+                            return Err(err("'outlierFilterSigma' must be positive".into()));
+                        }
+                        p.outlier_sigma = Some(s);
+                    }
+                }
+                "label" => {
+                    p.label = Some(v.as_i64().ok_or_else(|| err("'label' must be an integer".into()))?);
+                }
+                "force2D" => force_2d = bool_value(v, key, path)?,
+                "force2Ddimension" => {
+                    if v.as_u64() != Some(0) {
+                        return Err(err("'force2Ddimension': only 0 (axial slices) is supported".into()));
+                    }
+                }
+                "roundIntensities" => p.round_intensities = bool_value(v, key, path)?,
+                "textureDimensionality" => {
+                    let list = v.as_sequence().ok_or_else(|| err("'textureDimensionality' must be a list".into()))?;
+                    let mut d = Vec::new();
+                    for item in list {
+                        d.push(match item.as_str().map(str::to_ascii_uppercase).as_deref() {
+                            Some("2D") => Dimensionality::D2,
+                            Some("2_5D") | Some("2.5D") => Dimensionality::D2_5,
+                            Some("3D") => Dimensionality::D3,
+                            _ => return Err(err(format!("'textureDimensionality': unknown value {item:?} (2D, 2_5D, 3D)"))),
+                        });
+                    }
+                    d.sort();
+                    d.dedup();
+                    dims = Some(d);
+                }
+                "distances" => {
+                    let list = number_list(v, key, path)?;
+                    if list.len() != 1 || list[0].is_none_or(|d| d < 1.0 || d.fract() != 0.0) {
+                        return Err(err("'distances': exactly one positive integer distance is supported".into()));
+                    }
+                    p.texture.glcm_distance = list[0].unwrap_or(1.0) as usize;
+                }
+                "gldm_a" | "ngldmAlpha" => {
+                    p.texture.ngldm_alpha =
+                        v.as_u64().ok_or_else(|| err(format!("'{key}' must be a non-negative integer")))? as u32;
+                }
+                "ivhDiscretisation" => p.ivh = Some(parse_ivh(v, path)?),
+                "binning" => {
+                    binning_pyradiomics = match v.as_str() {
+                        Some("ibsi") => false,
+                        Some("pyradiomics") => true,
+                        _ => return Err(err("'binning' must be 'ibsi' or 'pyradiomics'".into())),
+                    }
+                }
+                "symmetricalGLCM" => {
+                    if !bool_value(v, key, path)? {
+                        return Err(err("'symmetricalGLCM: false' is not supported (IBSI GLCMs are symmetric)".into()));
+                    }
+                }
+                "normalize" => {
+                    if bool_value(v, key, path)? {
+                        return Err(err("'normalize: true' is not supported (CT intensities are calibrated HU)".into()));
+                    }
+                }
+                "weightingNorm" => {
+                    if !v.is_null() {
+                        return Err(err("'weightingNorm' is not supported (IBSI weights all directions equally)".into()));
+                    }
+                }
+                // Accepted PyRadiomics keys that do not change ctrad's results.
+                "additionalInfo" | "enableCExtensions" | "preCrop" | "padDistance" | "geometryTolerance"
+                | "correctMask" | "minimumROIDimensions" | "minimumROISize" | "voxelArrayShift" | "removeOutliers"
+                | "normalizeScale" => {}
+                other => return Err(err(format!("unknown setting '{other}'"))),
+            }
+        }
+
+        // Re-segmentation.
+        if let Some(vals) = reseg_values {
+            match reseg_mode.as_str() {
+                "absolute" => {
+                    if vals.len() != 2 && vals.len() != 1 {
+                        return Err(err("'resegmentRange' needs [lower, upper] (either may be null)".into()));
+                    }
+                    let lo = vals[0].unwrap_or(f64::NEG_INFINITY);
+                    let hi = vals.get(1).copied().flatten().unwrap_or(f64::INFINITY);
+                    if lo > hi {
+                        return Err(err(format!("'resegmentRange' lower bound {lo} exceeds upper bound {hi}")));
+                    }
+                    p.resegment_range = Some((lo, hi));
+                }
+                _ => {
+                    // PyRadiomics 'sigma' mode: resegmentRange [-k, k] in SDs.
+                    let k = vals.iter().flatten().fold(0.0f64, |a, b| a.max(b.abs()));
+                    if k <= 0.0 {
+                        return Err(err("'resegmentRange' in sigma mode needs a positive multiple".into()));
+                    }
+                    p.outlier_sigma = Some(k);
+                }
+            }
+        }
+
+        // Discretisation.
+        p.discretisation = match (bin_width, bin_count) {
+            (Some(_), Some(_)) => return Err(err("give either 'binWidth' or 'binCount', not both".into())),
+            (None, Some(n)) => Discretisation::FixedBinNumber { bins: n },
+            (w, None) => {
+                let width = w.unwrap_or(25.0);
+                let min = if binning_pyradiomics {
+                    None
+                } else {
+                    p.resegment_range.map(|r| r.0).filter(|x| x.is_finite())
+                };
+                Discretisation::FixedBinSize { width, min }
+            }
+        };
+        let _ = binning_pyradiomics;
+
+        if let Some(s) = spacing {
+            if s.iter().any(Option::is_some) {
+                p.resampling = Some(Resampling { spacing: s, interpolator, mask_interpolator, mask_threshold });
+            }
+        }
+        p.texture.dimensionalities = match dims {
+            Some(d) => d,
+            None if force_2d => vec![Dimensionality::D2],
+            None => vec![Dimensionality::D3],
+        };
+        Ok(p)
+    }
+
+    /// The IVH discretisation to use: explicit, else calibrated discrete
+    /// intensities over the re-segmentation range (or the ROI range).
+    pub fn ivh_discretisation(&self) -> IvhDiscretisation {
+        self.ivh.clone().unwrap_or_else(|| IvhDiscretisation::Discrete {
+            range: self.resegment_range.filter(|r| r.0.is_finite() && r.1.is_finite()),
+        })
+    }
+
+    /// A short stable hash (FNV-1a, hex) of the parameter text.
+    pub fn hash(&self) -> String {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in self.source_text.as_bytes() {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        format!("{h:016x}")
+    }
+}
+
+fn key_str<'a>(k: &'a Value, path: &Path) -> Result<&'a str> {
+    k.as_str().ok_or_else(|| Error::params(path, format!("key {k:?} is not a string")))
+}
+
+fn bool_value(v: &Value, key: &str, path: &Path) -> Result<bool> {
+    v.as_bool().ok_or_else(|| Error::params(path, format!("'{key}' must be true or false")))
+}
+
+fn number_list(v: &Value, key: &str, path: &Path) -> Result<Vec<Option<f64>>> {
+    let seq = v.as_sequence().ok_or_else(|| Error::params(path, format!("'{key}' must be a list")))?;
+    seq.iter()
+        .map(|x| {
+            if x.is_null() {
+                Ok(None)
+            } else {
+                x.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(Some)
+                    .ok_or_else(|| Error::params(path, format!("'{key}' must hold numbers, got {x:?}")))
+            }
+        })
+        .collect()
+}
+
+fn parse_interpolator(v: &Value, key: &str, path: &Path) -> Result<Interpolator> {
+    let s = v.as_str().ok_or_else(|| Error::params(path, format!("'{key}' must be a string")))?;
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "sitknearestneighbor" | "nearest" | "nearestneighbor" => Interpolator::Nearest,
+        "sitklinear" | "linear" | "trilinear" | "bilinear" => Interpolator::Linear,
+        "sitkbspline" | "bspline" | "cubic" | "tricubic" | "cubicspline" | "tricubicspline" => Interpolator::CubicSpline,
+        _ => {
+            return Err(Error::params(
+                path,
+                format!("'{key}': unsupported interpolator '{s}' (sitkNearestNeighbor, sitkLinear, sitkBSpline)"),
+            ))
+        }
+    })
+}
+
+fn parse_ivh(v: &Value, path: &Path) -> Result<IvhDiscretisation> {
+    let err = |r: &str| Error::params(path, format!("'ivhDiscretisation': {r}"));
+    let m = v.as_mapping().ok_or_else(|| err("must be a mapping with 'mode'"))?;
+    let get = |name: &str| m.get(Value::String(name.into()));
+    for k in m.keys() {
+        let k = k.as_str().unwrap_or("");
+        if !["mode", "binWidth", "binCount", "min", "max", "range"].contains(&k) {
+            return Err(err(&format!("unknown key '{k}'")));
+        }
+    }
+    let f = |name: &str| get(name).and_then(Value::as_f64);
+    match get("mode").and_then(Value::as_str) {
+        Some("discrete") => {
+            let range = match get("range") {
+                Some(Value::Sequence(s)) if s.len() == 2 => match (s[0].as_f64(), s[1].as_f64()) {
+                    (Some(a), Some(b)) => Some((a, b)),
+                    _ => return Err(err("'range' must be two numbers")),
+                },
+                None | Some(Value::Null) => None,
+                _ => return Err(err("'range' must be two numbers")),
+            };
+            Ok(IvhDiscretisation::Discrete { range })
+        }
+        Some("fbs") => {
+            let width = f("binWidth").filter(|w| *w > 0.0).ok_or_else(|| err("fbs needs a positive 'binWidth'"))?;
+            let min = f("min").ok_or_else(|| err("fbs needs 'min'"))?;
+            Ok(IvhDiscretisation::FixedBinSize { width, min, max: f("max") })
+        }
+        Some("fbn") => {
+            let bins = get("binCount").and_then(Value::as_u64).filter(|&b| b > 0).ok_or_else(|| err("fbn needs 'binCount'"))?;
+            Ok(IvhDiscretisation::FixedBinNumber { bins: bins as u32 })
+        }
+        _ => Err(err("'mode' must be discrete, fbs or fbn")),
+    }
+}
+
+fn check_image_types(v: &Value, path: &Path) -> Result<()> {
+    let Some(m) = v.as_mapping() else {
+        return if v.is_null() { Ok(()) } else { Err(Error::params(path, "'imageType' must be a mapping")) };
+    };
+    for (k, val) in m {
+        let k = key_str(k, path)?;
+        if k != "Original" {
+            return Err(Error::params(path, format!("imageType '{k}' is not supported (only Original)")));
+        }
+        if val.as_mapping().is_some_and(|m| !m.is_empty()) {
+            return Err(Error::params(path, "imageType 'Original' takes no custom settings"));
+        }
+    }
+    Ok(())
+}
+
+/// Map PyRadiomics class names and IBSI family codes to IBSI family codes.
+fn parse_feature_classes(v: &Value, path: &Path) -> Result<BTreeSet<String>> {
+    let m = v.as_mapping().ok_or_else(|| Error::params(path, "'featureClass' must be a mapping"))?;
+    let mut out = BTreeSet::new();
+    for (k, val) in m {
+        let k = key_str(k, path)?;
+        let codes: &[&str] = match k {
+            "shape" => &["morph"],
+            "firstorder" => &["stat"],
+            "glcm" => &["cm"],
+            "glrlm" => &["rlm"],
+            "glszm" => &["szm"],
+            "gldm" => &["ngl"],
+            "ngtdm" => &["ngt"],
+            "gldzm" => &["dzm"],
+            "shape2D" => return Err(Error::params(path, "featureClass 'shape2D' is not supported")),
+            c if FAMILIES.contains(&c) => std::slice::from_ref(FAMILIES.iter().find(|f| **f == c).unwrap()),
+            other => {
+                return Err(Error::params(
+                    path,
+                    format!("unknown featureClass '{other}' (IBSI codes {FAMILIES:?} or PyRadiomics classes)"),
+                ))
+            }
+        };
+        if let Some(list) = val.as_sequence() {
+            if !list.is_empty() {
+                return Err(Error::params(
+                    path,
+                    format!("featureClass '{k}': selecting single features is not supported; leave the class empty"),
+                ));
+            }
+        }
+        out.extend(codes.iter().map(|s| s.to_string()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Params> {
+        Params::from_yaml(s, Path::new("test.yaml"))
+    }
+
+    #[test]
+    fn unknown_setting_is_named() {
+        let e = parse("setting:\n  binWidht: 25\n").unwrap_err().to_string();
+        assert!(e.contains("binWidht") && e.contains("test.yaml"), "{e}");
+    }
+
+    #[test]
+    fn bin_width_must_be_positive() {
+        assert!(parse("setting:\n  binWidth: 0\n").unwrap_err().to_string().contains("binWidth"));
+        assert!(parse("setting:\n  binWidth: -2\n").is_err());
+    }
+
+    #[test]
+    fn fbs_starts_at_the_resegmentation_bound() {
+        let p = parse("setting:\n  binWidth: 25\n  resegmentRange: [-500, 400]\n").unwrap();
+        assert_eq!(p.discretisation, Discretisation::FixedBinSize { width: 25.0, min: Some(-500.0) });
+        assert_eq!(p.ivh_discretisation(), IvhDiscretisation::Discrete { range: Some((-500.0, 400.0)) });
+    }
+
+    #[test]
+    fn zero_spacing_keeps_the_axis() {
+        let p = parse("setting:\n  resampledPixelSpacing: [2, 2, 0]\n  interpolator: sitkLinear\n").unwrap();
+        let r = p.resampling.unwrap();
+        assert_eq!(r.spacing, [Some(2.0), Some(2.0), None]);
+        assert_eq!(r.interpolator, Interpolator::Linear);
+    }
+
+    #[test]
+    fn feature_classes_map_to_families() {
+        let p = parse("featureClass:\n  shape:\n  glcm: []\n  ngl:\n").unwrap();
+        assert_eq!(p.families.iter().cloned().collect::<Vec<_>>(), vec!["cm", "morph", "ngl"]);
+        assert!(parse("featureClass:\n  wavelet:\n").unwrap_err().to_string().contains("wavelet"));
+    }
+}

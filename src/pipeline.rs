@@ -1,0 +1,173 @@
+//! The IBSI processing chain for one image and one ROI mask:
+//! load → (round) → interpolate → (round) → re-segment → discretise → features.
+//!
+//! Diagnostic values of each step (`*_init_img`, `*_interp_roi`, …) are emitted
+//! with the features under the tags of the IBSI reference spreadsheet.
+
+use crate::error::{Error, Result};
+use crate::features::{self, Features};
+use crate::params::{Compat, Params};
+use crate::preprocess::{discretise, resample, resegment};
+use crate::roi::Roi;
+use crate::volume::{check_same_grid, Mask, Volume};
+use std::path::Path;
+
+/// The result of one extraction.
+#[derive(Debug, Clone)]
+pub struct Extraction {
+    /// Diagnostics first, then features, as `(IBSI tag, value)`.
+    pub features: Features,
+    /// Voxels in the morphological mask after interpolation.
+    pub roi_voxels: usize,
+    /// Voxel spacing (mm) the features were computed at.
+    pub spacing: [f64; 3],
+}
+
+/// Run the whole chain. `image_path` and `mask_path` name the inputs in errors.
+pub fn extract(
+    mut image: Volume<f32>,
+    mask: Mask,
+    params: &Params,
+    image_path: &Path,
+    mask_path: &Path,
+) -> Result<Extraction> {
+    if params.compat == Compat::PyRadiomics {
+        return Err(Error::params(&params.source_path, "'compat: pyradiomics' is not available in this version"));
+    }
+    check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
+    if mask.count() == 0 {
+        return Err(Error::EmptyRoi(format!("mask {} has no voxels", mask_path.display())));
+    }
+    if let Some(i) = mask.data.iter().zip(&image.data).position(|(&m, v)| m && !v.is_finite()) {
+        let [x, y, z] = image.geometry.coords(i);
+        return Err(Error::format(
+            image_path,
+            format!("intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number", image.data[i]),
+        ));
+    }
+    let mut diag = Features::new();
+    if params.round_intensities {
+        resample::round_intensities(&mut image);
+    }
+    image_diagnostics(&mut diag, &image, "init_img");
+    roi_diagnostics(&mut diag, &image, &mask, &mask, "init_roi");
+
+    let (image, morph) = match &params.resampling {
+        Some(r) => {
+            let mut spacing = image.geometry.spacing;
+            for (a, s) in r.spacing.iter().enumerate() {
+                if let Some(s) = s {
+                    spacing[a] = *s;
+                }
+            }
+            let target = resample::aligned_grid(&image.geometry, spacing);
+            let mut img = resample::resample_image(&image, &target, r.interpolator);
+            if params.round_intensities {
+                resample::round_intensities(&mut img);
+            }
+            let m = resample::resample_mask(&mask, &target, r.mask_interpolator, r.mask_threshold);
+            (img, m)
+        }
+        None => (image, mask),
+    };
+    image_diagnostics(&mut diag, &image, "interp_img");
+    roi_diagnostics(&mut diag, &image, &morph, &morph, "interp_roi");
+    if morph.count() == 0 {
+        return Err(Error::EmptyRoi(format!("mask {} has no voxels after interpolation", mask_path.display())));
+    }
+
+    let intensity = if params.resegment_range.is_some() || params.outlier_sigma.is_some() {
+        resegment::resegment(&image, &morph, params.resegment_range, params.outlier_sigma)
+    } else {
+        morph.clone()
+    };
+    roi_diagnostics(&mut diag, &image, &intensity, &morph, "reseg_roi");
+    if intensity.count() == 0 {
+        return Err(Error::EmptyRoi(format!(
+            "no voxel of mask {} lies in the re-segmentation range {:?}",
+            mask_path.display(),
+            params.resegment_range
+        )));
+    }
+
+    let roi = Roi::new(&image, &morph, &intensity)?;
+    let discrete = discretise::discretise(&roi, &params.discretisation)?;
+    let values = roi.intensities();
+    let fam = |f: &str| params.families.contains(f);
+
+    let mut out = diag;
+    if fam("morph") {
+        out.extend(features::morph::compute(&roi));
+    }
+    if fam("loc") {
+        out.extend(features::loc::compute(&image, &intensity));
+    }
+    if fam("stat") {
+        out.extend(features::stat::compute(&values));
+    }
+    if fam("ih") {
+        out.extend(features::ih::compute(&discrete.roi_levels(), discrete.n_levels));
+    }
+    if fam("ivh") {
+        out.extend(features::ivh::compute(&values, &params.ivh_discretisation()));
+    }
+    let t = &params.texture;
+    type Family = fn(&crate::roi::DiscreteRoi, &features::TextureSettings) -> Features;
+    let texture: [(&str, Family); 6] = [
+        ("cm", features::glcm::compute),
+        ("rlm", features::glrlm::compute),
+        ("szm", features::glszm::compute),
+        ("dzm", features::gldzm::compute),
+        ("ngt", features::ngtdm::compute),
+        ("ngl", features::ngldm::compute),
+    ];
+    let selected: Vec<_> = texture.iter().filter(|(code, _)| fam(code)).collect();
+    let results: Vec<Features> = {
+        use rayon::prelude::*;
+        selected.par_iter().map(|(_, f)| f(&discrete, t)).collect()
+    };
+    for r in results {
+        out.extend(r);
+    }
+    Ok(Extraction { features: out, roi_voxels: morph.count(), spacing: image.geometry.spacing })
+}
+
+fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
+    let g = &image.geometry;
+    for (a, axis) in ["x", "y", "z"].iter().enumerate() {
+        out.push((format!("img_dim_{axis}_{stage}"), g.dims[a] as f64));
+    }
+    for (a, axis) in ["x", "y", "z"].iter().enumerate() {
+        out.push((format!("vox_dim_{axis}_{stage}"), g.spacing[a]));
+    }
+    let (sum, min, max) = image.data.iter().fold((0.0f64, f64::INFINITY, f64::NEG_INFINITY), |(s, lo, hi), &v| {
+        (s + v as f64, lo.min(v as f64), hi.max(v as f64))
+    });
+    out.push((format!("mean_int_{stage}"), sum / image.data.len().max(1) as f64));
+    out.push((format!("min_int_{stage}"), min));
+    out.push((format!("max_int_{stage}"), max));
+}
+
+fn roi_diagnostics(out: &mut Features, image: &Volume<f32>, int_mask: &Mask, morph_mask: &Mask, stage: &str) {
+    let g = &int_mask.geometry;
+    for (a, axis) in ["x", "y", "z"].iter().enumerate() {
+        out.push((format!("int_mask_dim_{axis}_{stage}"), g.dims[a] as f64));
+    }
+    for (prefix, m) in [("int_mask", int_mask), ("morph_mask", morph_mask)] {
+        let bb = m.bounding_box();
+        for (a, axis) in ["x", "y", "z"].iter().enumerate() {
+            let v = bb.map_or(0.0, |(lo, hi)| (hi[a] - lo[a] + 1) as f64);
+            out.push((format!("{prefix}_bb_dim_{axis}_{stage}"), v));
+        }
+    }
+    out.push((format!("int_mask_vox_count_{stage}"), int_mask.count() as f64));
+    out.push((format!("morph_mask_vox_count_{stage}"), morph_mask.count() as f64));
+    let (n, sum, min, max) = int_mask.data.iter().zip(&image.data).filter(|(&m, _)| m).fold(
+        (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+        |(n, s, lo, hi), (_, &v)| (n + 1, s + v as f64, lo.min(v as f64), hi.max(v as f64)),
+    );
+    let nan = f64::NAN;
+    out.push((format!("int_mask_mean_int_{stage}"), if n > 0 { sum / n as f64 } else { nan }));
+    out.push((format!("int_mask_min_int_{stage}"), if n > 0 { min } else { nan }));
+    out.push((format!("int_mask_max_int_{stage}"), if n > 0 { max } else { nan }));
+}
