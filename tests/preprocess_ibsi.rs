@@ -178,12 +178,24 @@ fn ct_phantom_diagnostics_match_ibsi_configs_a_to_e() {
         let (counts, failures) = common::compare(&refs, &values, &["diag"]);
         let (ok, total) = counts.get("diag").copied().unwrap_or((0, 0));
         eprintln!("config {}: diag matched {ok}/{total}", cfg.name);
-        for stage in ["interp_roi", "reseg_roi"] {
-            let key = format!("int_mask_vox_count_{stage}");
+        let tags = [
+            "mean_int_interp_img",
+            "min_int_interp_img",
+            "max_int_interp_img",
+            "int_mask_vox_count_interp_roi",
+            "int_mask_mean_int_interp_roi",
+            "int_mask_min_int_interp_roi",
+            "int_mask_max_int_interp_roi",
+            "int_mask_vox_count_reseg_roi",
+            "int_mask_mean_int_reseg_roi",
+            "int_mask_min_int_reseg_roi",
+            "int_mask_max_int_reseg_roi",
+        ];
+        for key in tags {
+            let r = &refs[key];
             eprintln!(
-                "  {key}: {} (reference {})",
-                values[&key],
-                refs.get(&key).map_or(f64::NAN, |r| r.value)
+                "  {key}: {:.2} (reference {} ± {})",
+                values[key], r.value, r.tolerance
             );
         }
         for f in &failures {
