@@ -54,6 +54,15 @@ fn sphere_runs(spacing: [f64; 3], r: f64) -> Vec<Run> {
     runs
 }
 
+/// Sphere extent in voxels along x, y, z.
+fn sphere_extent(runs: &[Run]) -> [usize; 3] {
+    [
+        runs.iter().map(|q| q.a).max().unwrap_or(0),
+        runs.iter().map(|q| q.dy.unsigned_abs()).max().unwrap_or(0),
+        runs.iter().map(|q| q.dz.unsigned_abs()).max().unwrap_or(0),
+    ]
+}
+
 /// Prefix sums along x over a box of the image, for O(1) run sums.
 struct RowSums {
     lo: [usize; 3],
@@ -62,10 +71,18 @@ struct RowSums {
     stride: usize,
     ny: usize,
     sums: Vec<f64>,
+    /// The sphere's runs.
+    runs: Vec<Run>,
+    /// Sphere extent in voxels along x, y, z.
+    ext: [usize; 3],
+    /// Per run: offset of its row from the centre's row in `sums`, and `a`.
+    deltas: Vec<(isize, usize)>,
+    /// Number of voxels in the whole sphere.
+    total: usize,
 }
 
 impl RowSums {
-    fn new(image: &Volume<f32>, lo: [usize; 3], hi: [usize; 3]) -> Self {
+    fn new(image: &Volume<f32>, lo: [usize; 3], hi: [usize; 3], runs: Vec<Run>) -> Self {
         let stride = hi[0] - lo[0] + 2;
         let ny = hi[1] - lo[1] + 1;
         let nz = hi[2] - lo[2] + 1;
@@ -81,19 +98,43 @@ impl RowSums {
                 }
             }
         }
+        let ext = sphere_extent(&runs);
+        let deltas = runs
+            .iter()
+            .map(|q| ((q.dz * ny as isize + q.dy) * stride as isize, q.a))
+            .collect();
+        let total = runs.iter().map(|q| 2 * q.a + 1).sum();
         RowSums {
             lo,
             hi,
             stride,
             ny,
             sums,
+            runs,
+            ext,
+            deltas,
+            total,
         }
     }
 
-    /// Mean image value in the sphere `runs` around voxel (x, y, z).
-    fn sphere_mean(&self, runs: &[Run], x: usize, y: usize, z: usize) -> f64 {
+    /// Mean image value in the sphere around voxel (x, y, z).
+    fn sphere_mean(&self, x: usize, y: usize, z: usize) -> f64 {
+        let p = [x, y, z];
+        let interior =
+            (0..3).all(|c| p[c] >= self.lo[c] + self.ext[c] && p[c] + self.ext[c] <= self.hi[c]);
+        if interior {
+            // Fast path: the whole sphere lies in the box, no clipping needed.
+            let base = (((z - self.lo[2]) * self.ny + (y - self.lo[1])) * self.stride
+                + (x - self.lo[0])) as isize;
+            let mut sum = 0.0;
+            for &(delta, a) in &self.deltas {
+                let row = (base + delta) as usize;
+                sum += self.sums[row + a + 1] - self.sums[row - a];
+            }
+            return sum / self.total as f64;
+        }
         let (mut sum, mut count) = (0.0, 0usize);
-        for run in runs {
+        for run in &self.runs {
             let yy = y as isize + run.dy;
             let zz = z as isize + run.dz;
             if yy < self.lo[1] as isize
@@ -139,15 +180,11 @@ fn peaks(image: &Volume<f32>, mask: &Mask) -> Option<(f64, f64)> {
     let spacing = image.spacing();
     let r = sphere_radius_mm();
     let runs = sphere_runs(spacing, r);
-    // Sphere extent in voxels per axis; the box holds every voxel any sphere reaches.
-    let ext = [
-        runs.iter().map(|q| q.a).max().unwrap_or(0),
-        runs.iter().map(|q| q.dy.unsigned_abs()).max().unwrap_or(0),
-        runs.iter().map(|q| q.dz.unsigned_abs()).max().unwrap_or(0),
-    ];
+    // The box holds every voxel any sphere reaches.
+    let ext = sphere_extent(&runs);
     let blo: [usize; 3] = std::array::from_fn(|c| lo[c].saturating_sub(ext[c]));
     let bhi: [usize; 3] = std::array::from_fn(|c| (hi[c] + ext[c]).min(dims[c] - 1));
-    let sums = RowSums::new(image, blo, bhi);
+    let sums = RowSums::new(image, blo, bhi, runs);
 
     // Per slice: (max intensity, best sphere mean at that intensity, best mean overall).
     let per_slice = (lo[2]..=hi[2])
@@ -161,7 +198,7 @@ fn peaks(image: &Volume<f32>, mask: &Mask) -> Option<(f64, f64)> {
                         continue;
                     }
                     let v = image.data[i];
-                    let m = sums.sphere_mean(&runs, x, y, z);
+                    let m = sums.sphere_mean(x, y, z);
                     acc = Some(match acc {
                         None => (v, m, m),
                         Some((vmax, mloc, mglob)) => {
