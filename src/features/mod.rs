@@ -4,6 +4,7 @@
 //! Tags follow the IBSI reference spreadsheet exactly (e.g. `cm_joint_max_3D_avg`,
 //! `szm_sze_2_5D`). A value that IBSI leaves undefined for the ROI is `NaN`.
 
+mod directional;
 pub mod glcm;
 pub mod gldzm;
 pub mod glrlm;
