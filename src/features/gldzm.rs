@@ -186,7 +186,7 @@ mod tests {
         let dims = [7, 6, 5];
         // A deterministic irregular mask with a hole.
         let mask: Vec<bool> = (0..7 * 6 * 5)
-            .map(|i: usize| (i * 7919 + i / 5) % 11 != 0)
+            .map(|i: usize| !(i * 7919 + i / 5).is_multiple_of(11))
             .collect();
         for planar in [false, true] {
             if planar {

@@ -11,9 +11,9 @@
 //! volumetric matrix (*KOBO*).
 //!
 //! This module also holds the machinery shared with [`super::gldzm`] and
-//! [`super::ngldm`]: the sparse [`CountMatrix`] with its run-length-like
-//! features, the zone labelling ([`for_each_zone`]), the slice views
-//! ([`Block`]) and the 2D / 2.5D / 3D aggregation ([`aggregate`]).
+//! [`super::ngldm`]: the sparse `CountMatrix` with its run-length-like
+//! features, the zone labelling (`for_each_zone`), the slice views
+//! (`Block`) and the 2D / 2.5D / 3D aggregation (`aggregate`).
 //!
 //! Degenerate ROIs: one zone or one grey level gives the plain formula values
 //! (variances and entropy 0, non-uniformities 1); an empty matrix (no voxel in
@@ -117,7 +117,7 @@ impl<'a> Block<'a> {
 
     /// Neighbour offsets `(dx, dy, dz)` within Chebyshev distance `delta`,
     /// excluding the centre; in-plane only for planar blocks.
-    pub fn offsets(&self, delta: usize) -> Vec<[isize; 3]> {
+    fn offsets(&self, delta: usize) -> Vec<[isize; 3]> {
         let d = delta as isize;
         let dz = if self.planar || self.dims[2] == 1 {
             0
@@ -136,16 +136,76 @@ impl<'a> Block<'a> {
         }
         out
     }
+}
 
-    /// Linear index of the neighbour of voxel `(x, y, z)` at offset `o`, or
-    /// `None` outside the block.
-    #[inline]
-    pub fn neighbour(&self, x: usize, y: usize, z: usize, o: [isize; 3]) -> Option<usize> {
-        let nx = x.checked_add_signed(o[0]).filter(|&v| v < self.dims[0])?;
-        let ny = y.checked_add_signed(o[1]).filter(|&v| v < self.dims[1])?;
-        let nz = z.checked_add_signed(o[2]).filter(|&v| v < self.dims[2])?;
-        Some(nx + self.dims[0] * (ny + self.dims[1] * nz))
+/// The neighbours of a block's voxels within Chebyshev distance δ (centre
+/// excluded; in-plane for planar blocks). Voxels whose whole neighbourhood
+/// lies inside the block take a fast path over precomputed linear offsets;
+/// only voxels near the block faces pay for bounds checks.
+pub(crate) struct Neighbourhood {
+    offsets: Vec<[isize; 3]>,
+    linear: Vec<isize>,
+    /// Reach along x, y, z (z is 0 for planar blocks).
+    reach: [usize; 3],
+    dims: [usize; 3],
+}
+
+impl Neighbourhood {
+    pub fn new(block: &Block, delta: usize) -> Self {
+        let offsets = block.offsets(delta);
+        let [nx, ny, _] = block.dims;
+        let linear = offsets
+            .iter()
+            .map(|o| o[0] + nx as isize * (o[1] + ny as isize * o[2]))
+            .collect();
+        let rz = offsets
+            .iter()
+            .map(|o| o[2].unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        Neighbourhood {
+            offsets,
+            linear,
+            reach: [delta, delta, rz],
+            dims: block.dims,
+        }
     }
+
+    /// Number of neighbour positions (e.g. 26 in 3D, 8 in 2D for δ = 1).
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Call `f` with the linear index of every neighbour of voxel
+    /// `(x, y, z)` that lies inside the block.
+    #[inline]
+    pub fn for_each(&self, x: usize, y: usize, z: usize, mut f: impl FnMut(usize)) {
+        let [nx, ny, nz] = self.dims;
+        let [rx, ry, rz] = self.reach;
+        let v = x + nx * (y + ny * z);
+        if x >= rx && x + rx < nx && y >= ry && y + ry < ny && z >= rz && z + rz < nz {
+            for &l in &self.linear {
+                f(v.wrapping_add_signed(l));
+            }
+        } else {
+            for &o in &self.offsets {
+                let inside = offset_index(self.dims, x, y, z, o);
+                if let Some(n) = inside {
+                    f(n);
+                }
+            }
+        }
+    }
+}
+
+/// Linear index of voxel `(x, y, z) + o` in a grid of size `dims`, or `None`
+/// outside it.
+#[inline]
+fn offset_index(dims: [usize; 3], x: usize, y: usize, z: usize, o: [isize; 3]) -> Option<usize> {
+    let a = x.checked_add_signed(o[0]).filter(|&c| c < dims[0])?;
+    let b = y.checked_add_signed(o[1]).filter(|&c| c < dims[1])?;
+    let c = z.checked_add_signed(o[2]).filter(|&c| c < dims[2])?;
+    Some(a + dims[0] * (b + dims[1] * c))
 }
 
 /// Label the zones of `block` (connected voxels of one grey level, linkage at
@@ -155,7 +215,7 @@ impl<'a> Block<'a> {
 /// per-voxel allocation.
 pub(crate) fn for_each_zone(block: &Block, mut on_zone: impl FnMut(u32, &[u32])) {
     let [nx, ny, _] = block.dims;
-    let offsets = block.offsets(1);
+    let hood = Neighbourhood::new(block, 1);
     let mut seen = vec![false; block.levels.len()];
     let mut zone: Vec<u32> = Vec::new();
     for start in 0..block.levels.len() {
@@ -171,14 +231,12 @@ pub(crate) fn for_each_zone(block: &Block, mut on_zone: impl FnMut(u32, &[u32]))
             let v = zone[head] as usize;
             head += 1;
             let (x, y, z) = (v % nx, (v / nx) % ny, v / (nx * ny));
-            for &o in &offsets {
-                if let Some(n) = block.neighbour(x, y, z, o) {
-                    if !seen[n] && block.levels[n] == level {
-                        seen[n] = true;
-                        zone.push(n as u32);
-                    }
+            hood.for_each(x, y, z, |n| {
+                if !seen[n] && block.levels[n] == level {
+                    seen[n] = true;
+                    zone.push(n as u32);
                 }
-            }
+            });
         }
         on_zone(level, &zone);
     }
@@ -206,6 +264,18 @@ impl CountMatrix {
                 _ => cells.push((p, 1)),
             }
         }
+        CountMatrix { cells, n_voxels }
+    }
+
+    /// From a dense row-major grid `counts[i * n_cols + j]` (zero cells are
+    /// dropped).
+    pub fn from_dense(counts: &[u64], n_cols: usize, n_voxels: u64) -> Self {
+        let cells = counts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c > 0)
+            .map(|(k, &c)| (((k / n_cols) as u32, (k % n_cols) as u32), c))
+            .collect();
         CountMatrix { cells, n_voxels }
     }
 
@@ -516,5 +586,7 @@ pub(crate) mod tests {
         let m = CountMatrix::merge([&a, &b]);
         assert_eq!(m.cells, vec![((1, 2), 3), ((2, 4), 1), ((3, 1), 1)]);
         assert_eq!(m.n_voxels, 11);
+        let d = CountMatrix::from_dense(&[0, 0, 0, 0, 0, 2, 1, 0, 0], 3, 3);
+        assert_eq!(d.cells, vec![((1, 2), 2), ((2, 0), 1)]);
     }
 }

@@ -12,7 +12,7 @@
 //! volumetric matrix. An empty intensity mask gives `NaN` for every feature; a
 //! single voxel or constant ROI gives the plain formula values.
 
-use super::glszm::{aggregate, Block, CountMatrix};
+use super::glszm::{aggregate, Block, CountMatrix, Neighbourhood};
 use super::{Features, TextureSettings};
 use crate::roi::DiscreteRoi;
 
@@ -53,23 +53,27 @@ pub const NAMES: [&str; 17] = [
 /// `ngl_<name>_<2D|2_5D|3D>`.
 pub fn compute(roi: &DiscreteRoi, settings: &TextureSettings) -> Features {
     let (delta, alpha) = (settings.ngldm_distance, settings.ngldm_alpha);
+    let n_levels = roi.levels.iter().copied().max().unwrap_or(0) as usize;
     aggregate(
         roi,
         settings,
         "ngl",
         &NAMES,
-        |block| dependence_matrix(&block, delta, alpha),
+        |block| dependence_matrix(&block, n_levels, delta, alpha),
         |parts| CountMatrix::merge(parts.iter()),
         |m| m.is_empty(),
         |m| m.run_features().to_vec(),
     )
 }
 
-/// The NGLDM of one block: one `(grey level, dependence)` pair per voxel.
-fn dependence_matrix(block: &Block, delta: usize, alpha: u32) -> CountMatrix {
-    let offsets = block.offsets(delta);
+/// The NGLDM of one block: voxels counted by `(grey level, dependence)` on a
+/// dense grid (the dependence is at most the neighbourhood size + 1).
+fn dependence_matrix(block: &Block, n_levels: usize, delta: usize, alpha: u32) -> CountMatrix {
+    let hood = Neighbourhood::new(block, delta);
+    let n_cols = hood.len() + 2;
+    let mut counts = vec![0u64; (n_levels + 1) * n_cols];
+    let mut n_voxels = 0;
     let [nx, ny, nz] = block.dims;
-    let mut pairs = Vec::new();
     for z in 0..nz {
         for y in 0..ny {
             for x in 0..nx {
@@ -77,21 +81,19 @@ fn dependence_matrix(block: &Block, delta: usize, alpha: u32) -> CountMatrix {
                 if level == 0 {
                     continue;
                 }
-                let mut k = 1u32;
-                for &o in &offsets {
-                    if let Some(m) = block.neighbour(x, y, z, o) {
-                        let l = block.levels[m];
-                        if l > 0 && l.abs_diff(level) <= alpha {
-                            k += 1;
-                        }
+                let mut k = 1;
+                hood.for_each(x, y, z, |m| {
+                    let l = block.levels[m];
+                    if l > 0 && l.abs_diff(level) <= alpha {
+                        k += 1;
                     }
-                }
-                pairs.push((level, k));
+                });
+                counts[level as usize * n_cols + k] += 1;
+                n_voxels += 1;
             }
         }
     }
-    let n = pairs.len() as u64;
-    CountMatrix::from_pairs(pairs, n)
+    CountMatrix::from_dense(&counts, n_cols, n_voxels)
 }
 
 #[cfg(test)]

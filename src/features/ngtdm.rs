@@ -20,7 +20,7 @@
 //! undefined and `NaN`. A matrix without any valid neighbourhood (`N_v,c = 0`,
 //! e.g. a single voxel) gives `NaN` for every feature.
 
-use super::glszm::{aggregate, Block};
+use super::glszm::{aggregate, Block, Neighbourhood};
 use super::{Features, TextureSettings};
 use crate::roi::DiscreteRoi;
 
@@ -71,7 +71,7 @@ impl Ngtdm {
     fn build(block: &Block, n_levels: usize, delta: usize) -> Self {
         let mut s = vec![0.0; n_levels + 1];
         let mut n = vec![0u64; n_levels + 1];
-        let offsets = block.offsets(delta);
+        let hood = Neighbourhood::new(block, delta);
         let [nx, ny, nz] = block.dims;
         for z in 0..nz {
             for y in 0..ny {
@@ -81,15 +81,13 @@ impl Ngtdm {
                         continue;
                     }
                     let (mut sum, mut w) = (0u64, 0u64);
-                    for &o in &offsets {
-                        if let Some(j) = block.neighbour(x, y, z, o) {
-                            let l = block.levels[j];
-                            if l > 0 {
-                                sum += l as u64;
-                                w += 1;
-                            }
+                    hood.for_each(x, y, z, |j| {
+                        let l = block.levels[j];
+                        if l > 0 {
+                            sum += l as u64;
+                            w += 1;
                         }
-                    }
+                    });
                     if w > 0 {
                         let i = level as usize;
                         s[i] += (level as f64 - sum as f64 / w as f64).abs();
