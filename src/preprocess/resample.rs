@@ -729,10 +729,3 @@ mod tests {
         }
     }
 }
-
-/// Round intensities to the nearest integer (IBSI: CT after loading and after interpolation).
-pub fn round_intensities(image: &mut Volume<f32>) {
-    for v in image.data.iter_mut() {
-        *v = v.round();
-    }
-}
