@@ -350,7 +350,7 @@ impl Header {
                 (true, true)
             }
             Some("left-anterior-superior" | "las" | "left-anterior-superior-time" | "last") => {
-                (true, false)
+                (false, true) // anterior = −posterior
             }
             Some(other) => return Err(bad(format!("unsupported space '{other}'"))),
         };
