@@ -333,25 +333,25 @@ impl Header {
             };
             match axis {
                 Some(a) if sizes[a] == 1 => Some(a),
-                _ => return Err(bad(format!("4-D NRRD with sizes {sizes:?}: only a single size-1 non-spatial axis is supported"))),
+                _ => {
+                    return Err(bad(format!(
+                        "4-D NRRD with sizes {sizes:?}: only a single size-1 \
+                         non-spatial axis is supported"
+                    )))
+                }
             }
         };
         let spatial: Vec<usize> = (0..ndim).filter(|&a| Some(a) != extra).collect();
         let dims = [sizes[spatial[0]], sizes[spatial[1]], sizes[spatial[2]]];
 
         let space = get(&["space"]).map(|s| s.to_ascii_lowercase());
+        // World frames with a time axis (`...-time`) have 4-component vectors: unsupported.
         let (flip_x, flip_y) = match space.as_deref() {
-            None
-            | Some("left-posterior-superior" | "lps" | "left-posterior-superior-time" | "lpst")
-            | Some(
-                "scanner-xyz" | "scanner-xyz-time" | "3d-right-handed" | "3d-right-handed-time",
-            ) => (false, false),
-            Some("right-anterior-superior" | "ras" | "right-anterior-superior-time" | "rast") => {
-                (true, true)
+            None | Some("left-posterior-superior" | "lps" | "scanner-xyz" | "3d-right-handed") => {
+                (false, false)
             }
-            Some("left-anterior-superior" | "las" | "left-anterior-superior-time" | "last") => {
-                (false, true) // anterior = −posterior
-            }
+            Some("right-anterior-superior" | "ras") => (true, true),
+            Some("left-anterior-superior" | "las") => (false, true), // anterior = −posterior
             Some(other) => return Err(bad(format!("unsupported space '{other}'"))),
         };
         if let Some(sd) = get(&["space dimension"]) {
@@ -563,8 +563,9 @@ pub fn write(path: &Path, vol: &Volume<f32>, dtype: DataType, gzip: bool) -> Res
     let vec = |v: [f64; 3]| format!("({},{},{})", v[0], v[1], v[2]);
     let col = |c: usize| vec([0, 1, 2].map(|r| g.direction[r][c] * g.spacing[c]));
     let mut header = format!(
-        "NRRD0004\n# Complete NRRD file format specification at:\n# http://teem.sourceforge.net/nrrd/format.html\n\
-         # written by ctrad {}\ntype: {}\ndimension: 3\nspace: left-posterior-superior\n\
+        "NRRD0004\n# Complete NRRD file format specification at:\n\
+         # http://teem.sourceforge.net/nrrd/format.html\n# written by ctrad {}\n\
+         type: {}\ndimension: 3\nspace: left-posterior-superior\n\
          sizes: {} {} {}\nspace directions: {} {} {}\nkinds: domain domain domain\n\
          endian: little\nencoding: {}\nspace origin: {}\n",
         crate::VERSION,
