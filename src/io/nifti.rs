@@ -47,6 +47,7 @@ pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
     let head = read_head(&mut *src, path)?;
     let h = Header::parse(&head, path)?;
     let n = limits.check(path, h.dims)?;
+    let geometry = h.geometry(path)?;
     let nbytes = n
         .checked_mul(h.dtype.size())
         .ok_or_else(|| Error::ResourceLimit {
@@ -71,7 +72,7 @@ pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
         read_bounded(&mut prefix.chain(&mut *src), nbytes, path, "voxel data")?
     };
     let data = h.dtype.decode(&raw, h.big, h.slope, h.inter);
-    Volume::from_vec(h.geometry(path)?, data)
+    Volume::from_vec(geometry, data)
 }
 
 /// Read up to the NIfTI-2 header size (fewer bytes for a short file).
