@@ -1,24 +1,121 @@
-//! Atomic file output: write to a temporary file beside the target, then rename.
+//! Atomic file output: readers of `path` see either the old file or the
+//! complete new one, never a partial write.
 
 use crate::error::{Error, Result};
-use std::io::Write;
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Write `path` atomically with the bytes produced by `f`.
-pub fn write_atomic(path: &Path, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::Invalid(format!("{}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+/// Write `path` atomically: `f` writes into a temporary file in the same
+/// directory, which is flushed, fsynced and renamed over `path`. On any error
+/// the temporary file is removed and the error names `path`.
+pub fn write_atomic(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let (tmp, file) = create_temp(path)?;
     let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(file);
+        let mut w = BufWriter::new(file);
         f(&mut w)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
+        drop(file);
         std::fs::rename(&tmp, path)
     })();
-    result.map_err(|e| {
+    if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+        return Err(Error::io(path, e));
+    }
+    // Persist the rename itself; not every file system supports syncing a directory.
+    if let Ok(dir) = File::open(parent_dir(path)) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Create a new, uniquely named temporary file beside `path`.
+fn create_temp(path: &Path) -> Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+        )
+    })?;
+    let dir = parent_dir(path);
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            // A leftover from a crashed process with a recycled pid: try the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory per test (tests run in parallel and count leftovers).
+    fn scratch(test: &str, name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ctrad-atomic-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    fn leftovers(path: &Path) -> usize {
+        std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter(|e| {
+                let n = e.as_ref().unwrap().file_name();
+                n.to_string_lossy().ends_with(".tmp")
+            })
+            .count()
+    }
+
+    #[test]
+    fn writes_and_replaces() {
+        let p = scratch("replace", "a.txt");
+        write_atomic(&p, |w| w.write_all(b"one")).unwrap();
+        write_atomic(&p, |w| w.write_all(b"two")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(leftovers(&p), 0);
+    }
+
+    #[test]
+    fn failure_keeps_old_file_and_removes_temp() {
+        let p = scratch("fail", "b.txt");
+        write_atomic(&p, |w| w.write_all(b"old")).unwrap();
+        let err = write_atomic(&p, |w| {
+            w.write_all(b"partial")?;
+            Err(std::io::Error::other("boom"))
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Io { .. }));
+        assert!(err.to_string().contains("b.txt"), "{err}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(leftovers(&p), 0);
+    }
+
+    #[test]
+    fn missing_directory_names_the_path() {
+        let p = scratch("missing", "no/such/dir/c.txt");
+        let err = write_atomic(&p, |w| w.write_all(b"x")).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }));
+        assert!(err.to_string().contains("c.txt"), "{err}");
+    }
 }

@@ -1,4 +1,14 @@
-//! File readers. Each reader returns [`Volume`](crate::volume::Volume)s with full geometry.
+//! Volume file readers and writers (NIfTI-1/2, NRRD).
+//!
+//! Readers return [`Volume<f32>`]s with LPS geometry and never trust a header's
+//! sizes: the declared voxel count is checked against [`ReadLimits`] and the
+//! data is read (or inflated) only up to the declared length, so a tiny file
+//! claiming billions of voxels, or a gzip bomb, is an error rather than an
+//! allocation. NaN and ±Inf voxel values are read as they are; the pipeline
+//! rejects them later, where it knows which voxels matter.
+//!
+//! Writers go through [`atomic::write_atomic`], so a failed write never leaves
+//! a partial file under the final name.
 
 pub mod atomic;
 pub mod dicom;
@@ -7,29 +17,254 @@ pub mod nrrd;
 
 use crate::error::{Error, Result};
 use crate::volume::Volume;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-/// Read an image or label volume, choosing the reader by file extension.
+/// Upper bounds a reader enforces before allocating voxel data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Largest number of voxels accepted in one volume.
+    pub max_voxels: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_voxels: Self::DEFAULT_MAX_VOXELS,
+        }
+    }
+}
+
+impl ReadLimits {
+    /// Default voxel cap: 2^30 (4 GiB as f32), far above any CT study.
+    pub const DEFAULT_MAX_VOXELS: usize = 1 << 30;
+
+    /// The default limits, with `max_voxels` overridden by the environment
+    /// variable `CTRAD_MAX_VOXELS` when it is set.
+    pub fn from_env() -> Result<Self> {
+        match std::env::var("CTRAD_MAX_VOXELS") {
+            Err(_) => Ok(Self::default()),
+            Ok(s) => match s.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Ok(ReadLimits { max_voxels: n }),
+                _ => Err(Error::Invalid(format!(
+                    "CTRAD_MAX_VOXELS={s:?} is not a positive integer"
+                ))),
+            },
+        }
+    }
+
+    /// Number of voxels of a grid declared by the header of `path`, or an error
+    /// when a size is zero or the total exceeds the limit.
+    pub(crate) fn check(&self, path: &Path, dims: [usize; 3]) -> Result<usize> {
+        if let Some(a) = dims.iter().position(|&d| d == 0) {
+            return Err(Error::format(
+                path,
+                format!("dimension {} has length 0 (sizes {dims:?})", a + 1),
+            ));
+        }
+        let n = dims[0]
+            .checked_mul(dims[1])
+            .and_then(|v| v.checked_mul(dims[2]));
+        match n {
+            Some(n) if n <= self.max_voxels => Ok(n),
+            _ => Err(Error::ResourceLimit {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "header declares {}×{}×{} voxels, more than the limit of {} \
+                     (set CTRAD_MAX_VOXELS to raise it)",
+                    dims[0], dims[1], dims[2], self.max_voxels
+                ),
+            }),
+        }
+    }
+}
+
+/// Voxel sample type stored in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataType {
+    U8,
+    I8,
+    U16,
+    I16,
+    U32,
+    I32,
+    U64,
+    I64,
+    F32,
+    F64,
+}
+
+impl DataType {
+    /// Bytes per sample.
+    pub fn size(self) -> usize {
+        use DataType::*;
+        match self {
+            U8 | I8 => 1,
+            U16 | I16 => 2,
+            U32 | I32 | F32 => 4,
+            U64 | I64 | F64 => 8,
+        }
+    }
+
+    /// Decode `raw` samples (`big`: big-endian) to `v * slope + inter` as f32.
+    pub(crate) fn decode(self, raw: &[u8], big: bool, slope: f64, inter: f64) -> Vec<f32> {
+        macro_rules! conv {
+            ($t:ty) => {{
+                const N: usize = std::mem::size_of::<$t>();
+                let scaled = slope != 1.0 || inter != 0.0;
+                raw.chunks_exact(N)
+                    .map(|c| {
+                        let a: [u8; N] = c.try_into().unwrap();
+                        let v = if big {
+                            <$t>::from_be_bytes(a)
+                        } else {
+                            <$t>::from_le_bytes(a)
+                        };
+                        if scaled {
+                            (v as f64 * slope + inter) as f32
+                        } else {
+                            v as f32
+                        }
+                    })
+                    .collect()
+            }};
+        }
+        match self {
+            DataType::U8 => conv!(u8),
+            DataType::I8 => conv!(i8),
+            DataType::U16 => conv!(u16),
+            DataType::I16 => conv!(i16),
+            DataType::U32 => conv!(u32),
+            DataType::I32 => conv!(i32),
+            DataType::U64 => conv!(u64),
+            DataType::I64 => conv!(i64),
+            DataType::F32 => conv!(f32),
+            DataType::F64 => conv!(f64),
+        }
+    }
+
+    /// Encode `data` little-endian. Integer types round to the nearest integer;
+    /// a non-finite or out-of-range value is an error naming `path`.
+    pub(crate) fn encode(self, data: &[f32], path: &Path) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(data.len() * self.size());
+        macro_rules! int {
+            ($t:ty, $lo:expr, $hi:expr) => {{
+                for (i, &v) in data.iter().enumerate() {
+                    let r = (v as f64).round();
+                    // `hi` is exclusive and exactly representable, so the cast is exact.
+                    if !(r >= $lo && r < $hi) {
+                        return Err(Error::format(
+                            path,
+                            format!("voxel {i} has value {v}, which cannot be stored as {self:?}"),
+                        ));
+                    }
+                    out.extend_from_slice(&(r as $t).to_le_bytes());
+                }
+            }};
+        }
+        let two = |bits: i32| 2f64.powi(bits);
+        match self {
+            DataType::U8 => int!(u8, 0.0, two(8)),
+            DataType::I8 => int!(i8, -two(7), two(7)),
+            DataType::U16 => int!(u16, 0.0, two(16)),
+            DataType::I16 => int!(i16, -two(15), two(15)),
+            DataType::U32 => int!(u32, 0.0, two(32)),
+            DataType::I32 => int!(i32, -two(31), two(31)),
+            DataType::U64 => int!(u64, 0.0, two(64)),
+            DataType::I64 => int!(i64, -two(63), two(63)),
+            DataType::F32 => data
+                .iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+            DataType::F64 => data
+                .iter()
+                .for_each(|&v| out.extend_from_slice(&(v as f64).to_le_bytes())),
+        }
+        Ok(out)
+    }
+}
+
+/// Map a read error: decoder failures (corrupt gzip, unexpected end) are
+/// format errors, anything else is the operating system's.
+pub(crate) fn read_error(path: &Path, e: std::io::Error) -> Error {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        InvalidData | InvalidInput | UnexpectedEof => {
+            Error::format(path, format!("corrupt or truncated compressed data: {e}"))
+        }
+        _ => Error::io(path, e),
+    }
+}
+
+/// Read exactly `n` bytes from `r`. Memory grows with the bytes actually
+/// present, never with the (untrusted) `n` alone; a short stream is a
+/// "truncated" format error naming `path`.
+pub(crate) fn read_bounded(r: &mut dyn Read, n: usize, path: &Path, what: &str) -> Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(n.min(1 << 24));
+    r.take(n as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| read_error(path, e))?;
+    if buf.len() < n {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated: {what} needs {n} bytes, only {} present",
+                buf.len()
+            ),
+        ));
+    }
+    Ok(buf)
+}
+
+/// Discard `n` bytes of `r` without storing them.
+pub(crate) fn skip_bytes(r: &mut dyn Read, n: u64, path: &Path) -> Result<()> {
+    let got =
+        std::io::copy(&mut r.take(n), &mut std::io::sink()).map_err(|e| read_error(path, e))?;
+    if got < n {
+        return Err(Error::format(
+            path,
+            format!("truncated: cannot skip {n} bytes, only {got} present"),
+        ));
+    }
+    Ok(())
+}
+
+/// Open `path` for buffered reading, inflating transparently when the file
+/// starts with the gzip magic.
+pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut r = BufReader::new(file);
+    let head = r.fill_buf().map_err(|e| Error::io(path, e))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)))
+    } else {
+        Ok(Box::new(r))
+    }
+}
+
+/// Read an image or label volume, choosing the reader by file extension
+/// (`.nii`, `.nii.gz`, `.hdr`, `.nrrd`, `.nhdr`), with limits from the environment.
 pub fn read_volume(path: &Path) -> Result<Volume<f32>> {
+    read_volume_with(path, &ReadLimits::from_env()?)
+}
+
+/// [`read_volume`] with explicit limits.
+pub fn read_volume_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
+    // A missing file is an I/O error whatever its extension.
+    std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if !path.exists() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        ));
-    }
-    if name.ends_with(".nii") || name.ends_with(".nii.gz") {
-        nifti::read(path)
-    } else if name.ends_with(".nrrd") || name.ends_with(".nhdr") {
-        nrrd::read(path)
+    let has = |ext: &str| name.ends_with(ext);
+    if has(".nii") || has(".nii.gz") || has(".hdr") || has(".hdr.gz") {
+        nifti::read_with(path, limits)
+    } else if has(".nrrd") || has(".nhdr") {
+        nrrd::read_with(path, limits)
     } else {
         Err(Error::format(
             path,
-            "unknown file type (expected .nii, .nii.gz, .nrrd or .nhdr)",
+            "unknown file type (expected .nii, .nii.gz, .hdr, .nrrd or .nhdr)",
         ))
     }
 }

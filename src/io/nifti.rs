@@ -1,247 +1,436 @@
-//! NIfTI-1 reader (`.nii`, `.nii.gz`).
+//! NIfTI-1 and NIfTI-2 reader (`.nii`, `.nii.gz`, `.hdr`+`.img` pairs) and
+//! NIfTI-1 writer.
 //!
-//! Intensities are returned with `scl_slope`/`scl_inter` applied. Geometry comes
-//! from the sform when `sform_code > 0`, else from the qform, else from pixdim.
-//! NIfTI world coordinates are RAS; ctrad stores LPS (as DICOM does), so the
-//! first two world rows are negated on reading.
+//! Header fields used (NIfTI-1 byte offset / NIfTI-2 byte offset):
+//! - `sizeof_hdr` (0/0): 348 or 540; also tells the byte order.
+//! - `magic` (344/4): `n+1`/`n+2` single file, `ni1`/`ni2` header + `.img` pair.
+//! - `dim` (40/16): `dim[0]` axes, `dim[1..=3]` the grid; higher axes must be 1.
+//! - `datatype` (70/12): sample type code (2 u8, 4 i16, 8 i32, 16 f32, 64 f64,
+//!   256 i8, 512 u16, 768 u32, 1024 i64, 1280 u64).
+//! - `pixdim` (76/104): `pixdim[0]` is `qfac` (±1, handedness of the qform),
+//!   `pixdim[1..=3]` the voxel spacing.
+//! - `vox_offset` (108/168): byte offset of the voxel data.
+//! - `scl_slope`, `scl_inter` (112/176, 116/184): stored value `v` means
+//!   `v * slope + inter`; slope 0 means "no scaling".
+//! - `xyzt_units` (123/500): spatial unit in bits 0–2 (1 m, 2 mm, 3 µm); ctrad works in mm.
+//! - `qform_code`, `sform_code` (252/344, 254/348): > 0 when the transform is set.
+//! - `quatern_b,c,d`, `qoffset_x,y,z` (256/352): the qform, a rotation quaternion
+//!   (a = sqrt(1 − b² − c² − d²)) plus offset; spacing from `pixdim`.
+//! - `srow_x,y,z` (280/400): the sform, a general 3×4 affine `world = S · (i, j, k, 1)`.
+//!
+//! Geometry comes from the sform when `sform_code > 0` (and its axes are
+//! orthogonal), else from the qform, else from `pixdim` alone. NIfTI world
+//! coordinates are RAS; ctrad stores LPS (as DICOM does), so the first two world
+//! rows are negated on reading and on writing.
 
+use super::{open_maybe_gz, read_bounded, skip_bytes, DataType, ReadLimits};
 use crate::error::{Error, Result};
 use crate::volume::{Geometry, Volume};
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
-const HEADER_SIZE: usize = 348;
+const NIFTI1_HEADER: usize = 348;
+const NIFTI2_HEADER: usize = 540;
+/// The largest `vox_offset` accepted (header plus extensions).
+const MAX_VOX_OFFSET: u64 = 1 << 28;
+/// Cosine above which two sform axes count as non-orthogonal (sheared).
+const SHEAR_TOLERANCE: f64 = 1e-3;
 
-/// Read a NIfTI-1 file as a float volume (intensities scaled).
+/// Read a NIfTI file as a float volume (intensities scaled), with limits from the environment.
 pub fn read(path: &Path) -> Result<Volume<f32>> {
-    let bytes = read_maybe_gz(path)?;
-    parse(&bytes, path)
+    read_with(path, &ReadLimits::from_env()?)
 }
 
-/// Read the whole file, inflating it when it is gzip-compressed.
-pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::format(path, format!("corrupt or truncated gzip data: {e}")))?;
-        Ok(out)
+/// Read a NIfTI file as a float volume with explicit limits.
+pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
+    let mut src = open_maybe_gz(path)?;
+    let head = read_head(&mut *src, path)?;
+    let h = Header::parse(&head, path)?;
+    let n = limits.check(path, h.dims)?;
+    let geometry = h.geometry(path)?;
+    let nbytes = n
+        .checked_mul(h.dtype.size())
+        .ok_or_else(|| Error::ResourceLimit {
+            path: path.to_path_buf(),
+            reason: format!("{n} voxels overflow the address space"),
+        })?;
+    let raw = if h.pair {
+        let img = image_path(path)?;
+        let mut data = open_maybe_gz(&img)?;
+        skip_bytes(&mut *data, h.vox_offset, &img)?;
+        read_bounded(&mut *data, nbytes, &img, "voxel data")?
     } else {
-        Ok(raw)
-    }
+        // `head` holds the first bytes of the file; the data starts at vox_offset.
+        let offset = h.vox_offset.max(h.header_size as u64 + 4);
+        let prefix: &[u8] = if offset <= head.len() as u64 {
+            &head[offset as usize..]
+        } else {
+            skip_bytes(&mut *src, offset - head.len() as u64, path)?;
+            &[]
+        };
+        let prefix = &prefix[..prefix.len().min(nbytes)];
+        read_bounded(&mut prefix.chain(&mut *src), nbytes, path, "voxel data")?
+    };
+    let data = h.dtype.decode(&raw, h.big, h.slope, h.inter);
+    Volume::from_vec(geometry, data)
 }
 
-struct Reader<'a> {
+/// Read up to the NIfTI-2 header size (fewer bytes for a short file).
+fn read_head(src: &mut dyn Read, path: &Path) -> Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(NIFTI2_HEADER);
+    src.take(NIFTI2_HEADER as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| super::read_error(path, e))?;
+    Ok(head)
+}
+
+/// The `.img` (or `.img.gz`) file beside a `.hdr` header.
+fn image_path(hdr: &Path) -> Result<PathBuf> {
+    let name = hdr.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let lower = name.to_ascii_lowercase();
+    let stem = lower
+        .strip_suffix(".hdr.gz")
+        .or_else(|| lower.strip_suffix(".hdr"))
+        .map(|s| &name[..s.len()])
+        .ok_or_else(|| {
+            Error::format(
+                hdr,
+                "header of a .hdr/.img pair must be named *.hdr or *.hdr.gz",
+            )
+        })?;
+    let candidates = [format!("{stem}.img"), format!("{stem}.img.gz")];
+    candidates
+        .iter()
+        .map(|c| hdr.with_file_name(c))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            Error::io(
+                hdr.with_file_name(&candidates[0]),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "image file of the pair not found",
+                ),
+            )
+        })
+}
+
+/// Byte-order aware field access to a header.
+struct Fields<'a> {
     b: &'a [u8],
     big: bool,
 }
 
-impl Reader<'_> {
-    fn i16(&self, o: usize) -> i16 {
-        let a = [self.b[o], self.b[o + 1]];
+impl Fields<'_> {
+    fn arr<const N: usize>(&self, o: usize) -> [u8; N] {
+        let mut a: [u8; N] = self.b[o..o + N].try_into().unwrap();
         if self.big {
-            i16::from_be_bytes(a)
-        } else {
-            i16::from_le_bytes(a)
+            a.reverse();
         }
+        a
     }
-    fn i32(&self, o: usize) -> i32 {
-        let a = [self.b[o], self.b[o + 1], self.b[o + 2], self.b[o + 3]];
-        if self.big {
-            i32::from_be_bytes(a)
-        } else {
-            i32::from_le_bytes(a)
-        }
+    fn i16(&self, o: usize) -> i64 {
+        i16::from_le_bytes(self.arr(o)) as i64
+    }
+    fn i32(&self, o: usize) -> i64 {
+        i32::from_le_bytes(self.arr(o)) as i64
+    }
+    fn i64(&self, o: usize) -> i64 {
+        i64::from_le_bytes(self.arr(o))
     }
     fn f32(&self, o: usize) -> f64 {
-        let a = [self.b[o], self.b[o + 1], self.b[o + 2], self.b[o + 3]];
-        (if self.big {
-            f32::from_be_bytes(a)
-        } else {
-            f32::from_le_bytes(a)
-        }) as f64
+        f32::from_le_bytes(self.arr(o)) as f64
+    }
+    fn f64(&self, o: usize) -> f64 {
+        f64::from_le_bytes(self.arr(o))
     }
 }
 
-/// Parse NIfTI-1 bytes (already inflated). `path` is used in errors only.
-pub fn parse(bytes: &[u8], path: &Path) -> Result<Volume<f32>> {
-    if bytes.len() < HEADER_SIZE {
-        return Err(Error::format(
-            path,
-            format!(
-                "file has {} bytes, shorter than a NIfTI-1 header (348)",
-                bytes.len()
-            ),
-        ));
-    }
-    let le = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let be = i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let big = if le == 348 {
-        false
-    } else if be == 348 {
-        true
-    } else if le == 540 || be == 540 {
-        return Err(Error::format(
-            path,
-            "NIfTI-2 files are not supported (convert to NIfTI-1)",
-        ));
-    } else {
-        return Err(Error::format(
-            path,
-            "not a NIfTI-1 file (sizeof_hdr is not 348)",
-        ));
-    };
-    let r = Reader { b: bytes, big };
-    let magic = &bytes[344..348];
-    if magic != b"n+1\0" && magic != b"ni1\0" {
-        return Err(Error::format(
-            path,
-            "bad NIfTI-1 magic (expected 'n+1' or 'ni1')",
-        ));
-    }
-    if magic == b"ni1\0" {
-        return Err(Error::format(
-            path,
-            "separate .hdr/.img NIfTI pairs are not supported; use a single .nii file",
-        ));
-    }
-    let ndim = r.i16(40);
-    if !(1..=7).contains(&ndim) {
-        return Err(Error::format(path, format!("invalid dim[0] = {ndim}")));
-    }
-    let mut dims = [1usize; 3];
-    for (a, d) in dims.iter_mut().enumerate() {
-        if (a as i16) < ndim {
-            let v = r.i16(42 + 2 * a);
-            if v <= 0 {
+/// Spacing, direction cosines and origin of a grid (file units, RAS).
+type Transform = ([f64; 3], [[f64; 3]; 3], [f64; 3]);
+
+/// The header fields ctrad uses, version independent.
+struct Header {
+    header_size: usize,
+    big: bool,
+    pair: bool,
+    dtype: DataType,
+    dims: [usize; 3],
+    pixdim: [f64; 4],
+    vox_offset: u64,
+    slope: f64,
+    inter: f64,
+    qform_code: i64,
+    sform_code: i64,
+    /// quatern_b, c, d, qoffset_x, y, z.
+    quatern: [f64; 6],
+    srow: [[f64; 4]; 3],
+    /// Millimetres per file unit.
+    unit: f64,
+}
+
+impl Header {
+    fn parse(b: &[u8], path: &Path) -> Result<Header> {
+        if b.len() < 4 {
+            return Err(Error::format(
+                path,
+                format!("file has only {} bytes, not a NIfTI header", b.len()),
+            ));
+        }
+        let le = i32::from_le_bytes(b[..4].try_into().unwrap());
+        let be = i32::from_be_bytes(b[..4].try_into().unwrap());
+        let (size, big) = match (le, be) {
+            (348, _) => (NIFTI1_HEADER, false),
+            (_, 348) => (NIFTI1_HEADER, true),
+            (540, _) => (NIFTI2_HEADER, false),
+            (_, 540) => (NIFTI2_HEADER, true),
+            _ => {
                 return Err(Error::format(
                     path,
-                    format!("dimension {} has non-positive size {v}", a + 1),
-                ));
+                    "not a NIfTI file (sizeof_hdr is neither 348 nor 540)",
+                ))
             }
-            *d = v as usize;
-        }
-    }
-    for a in 3..ndim as usize {
-        let v = r.i16(42 + 2 * a);
-        if v > 1 {
+        };
+        if b.len() < size {
             return Err(Error::format(
                 path,
                 format!(
-                    "{ndim}-D image with dim[{}] = {v}: only 3-D volumes are supported",
-                    a + 1
+                    "truncated: file has {} bytes, shorter than its {size}-byte NIfTI header",
+                    b.len()
                 ),
             ));
         }
-    }
-    let datatype = r.i16(70);
-    let (bytes_per, decode): (usize, fn(&[u8], bool) -> f64) = match datatype {
-        2 => (1, |b, _| b[0] as f64),
-        256 => (1, |b, _| b[0] as i8 as f64),
-        4 => (2, |b, big| if big { i16::from_be_bytes([b[0], b[1]]) } else { i16::from_le_bytes([b[0], b[1]]) } as f64),
-        512 => (2, |b, big| if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) } as f64),
-        8 => (4, |b, big| {
-            let a = [b[0], b[1], b[2], b[3]];
-            (if big { i32::from_be_bytes(a) } else { i32::from_le_bytes(a) }) as f64
-        }),
-        768 => (4, |b, big| {
-            let a = [b[0], b[1], b[2], b[3]];
-            (if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }) as f64
-        }),
-        16 => (4, |b, big| {
-            let a = [b[0], b[1], b[2], b[3]];
-            (if big { f32::from_be_bytes(a) } else { f32::from_le_bytes(a) }) as f64
-        }),
-        64 => (8, |b, big| {
-            let a: [u8; 8] = b[..8].try_into().unwrap();
-            if big {
-                f64::from_be_bytes(a)
+        let f = Fields { b, big };
+        let v2 = size == NIFTI2_HEADER;
+        // Offsets of the fields in each version.
+        let o = |v1: usize, v2o: usize| if v2 { v2o } else { v1 };
+        let magic = &b[o(344, 4)..o(344, 4) + 4];
+        let pair =
+            match (v2, magic) {
+                (false, b"n+1\0") | (true, b"n+2\0") => false,
+                (false, b"ni1\0") | (true, b"ni2\0") => true,
+                (false, _) => return Err(Error::format(
+                    path,
+                    "no NIfTI-1 magic ('n+1'/'ni1'): Analyze 7.5 or corrupt header, not supported",
+                )),
+                (true, _) => {
+                    return Err(Error::format(
+                        path,
+                        "bad NIfTI-2 magic (expected 'n+2' or 'ni2')",
+                    ))
+                }
+            };
+        let dim = |i: usize| {
+            if v2 {
+                f.i64(16 + 8 * i)
             } else {
-                f64::from_le_bytes(a)
+                f.i16(40 + 2 * i)
             }
-        }),
-        1024 => (8, |b, big| {
-            let a: [u8; 8] = b[..8].try_into().unwrap();
-            (if big { i64::from_be_bytes(a) } else { i64::from_le_bytes(a) }) as f64
-        }),
-        1280 => (8, |b, big| {
-            let a: [u8; 8] = b[..8].try_into().unwrap();
-            (if big { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) }) as f64
-        }),
-        other => return Err(Error::format(path, format!("unsupported NIfTI datatype {other}"))),
-    };
-    let n = dims[0]
-        .checked_mul(dims[1])
-        .and_then(|v| v.checked_mul(dims[2]));
-    let vox_offset = r.f32(108);
-    if !(vox_offset.is_finite() && vox_offset >= 0.0) {
-        return Err(Error::format(
-            path,
-            format!("invalid vox_offset {vox_offset}"),
-        ));
+        };
+        let ndim = dim(0);
+        if !(1..=7).contains(&ndim) {
+            return Err(Error::format(
+                path,
+                format!("invalid dim[0] = {ndim} (must be 1..7)"),
+            ));
+        }
+        let mut dims = [1usize; 3];
+        for i in 1..=ndim as usize {
+            let d = dim(i);
+            if d < 0 {
+                return Err(Error::format(path, format!("dim[{i}] = {d} is negative")));
+            }
+            if d == 0 {
+                return Err(Error::format(path, format!("dimension {i} has length 0")));
+            }
+            if i <= 3 {
+                dims[i - 1] = usize::try_from(d).map_err(|_| Error::ResourceLimit {
+                    path: path.to_path_buf(),
+                    reason: format!("dim[{i}] = {d} exceeds the address space"),
+                })?;
+            } else if d > 1 {
+                return Err(Error::format(
+                    path,
+                    format!("{ndim}-D image with dim[{i}] = {d}: only 3-D volumes are supported"),
+                ));
+            }
+        }
+        let code = f.i16(o(70, 12));
+        let dtype = match code {
+            2 => DataType::U8,
+            4 => DataType::I16,
+            8 => DataType::I32,
+            16 => DataType::F32,
+            64 => DataType::F64,
+            256 => DataType::I8,
+            512 => DataType::U16,
+            768 => DataType::U32,
+            1024 => DataType::I64,
+            1280 => DataType::U64,
+            1 => {
+                return Err(Error::format(
+                    path,
+                    "unsupported NIfTI datatype 1 (binary bits)",
+                ))
+            }
+            32 | 1792 | 2048 => {
+                return Err(Error::format(
+                    path,
+                    format!("unsupported NIfTI datatype {code} (complex)"),
+                ))
+            }
+            128 | 2304 => {
+                return Err(Error::format(
+                    path,
+                    format!("unsupported NIfTI datatype {code} (RGB colour)"),
+                ))
+            }
+            _ => {
+                return Err(Error::format(
+                    path,
+                    format!("unsupported NIfTI datatype {code}"),
+                ))
+            }
+        };
+        let real = |v1: usize, v2o: usize| if v2 { f.f64(v2o) } else { f.f32(v1) };
+        let pixdim = [0, 1, 2, 3].map(|i| real(76 + 4 * i, 104 + 8 * i));
+        let vox_offset = if v2 { f.i64(168) as f64 } else { f.f32(108) };
+        if !(vox_offset.is_finite() && (0.0..=MAX_VOX_OFFSET as f64).contains(&vox_offset)) {
+            return Err(Error::format(
+                path,
+                format!("invalid vox_offset {vox_offset}"),
+            ));
+        }
+        let (mut slope, mut inter) = (real(112, 176), real(116, 184));
+        if slope == 0.0 || !slope.is_finite() {
+            (slope, inter) = (1.0, 0.0);
+        }
+        if !inter.is_finite() {
+            inter = 0.0;
+        }
+        let units = if v2 { f.i32(500) } else { b[123] as i64 } & 0x07;
+        let unit = match units {
+            1 => 1000.0,
+            3 => 0.001,
+            _ => 1.0, // 2 = mm; 0 = unknown, taken as mm
+        };
+        let (qform_code, sform_code) = if v2 {
+            (f.i32(344), f.i32(348))
+        } else {
+            (f.i16(252), f.i16(254))
+        };
+        let quatern = [0, 1, 2, 3, 4, 5].map(|i| real(256 + 4 * i, 352 + 8 * i));
+        let srow = [0, 1, 2]
+            .map(|r| [0, 1, 2, 3].map(|c| real(280 + 16 * r + 4 * c, 400 + 32 * r + 8 * c)));
+        Ok(Header {
+            header_size: size,
+            big,
+            pair,
+            dtype,
+            dims,
+            pixdim,
+            vox_offset: vox_offset as u64,
+            slope,
+            inter,
+            qform_code,
+            sform_code,
+            quatern,
+            srow,
+            unit,
+        })
     }
-    let offset = (vox_offset as usize).max(HEADER_SIZE);
-    let need = n
-        .and_then(|n| n.checked_mul(bytes_per))
-        .and_then(|v| v.checked_add(offset));
-    let Some(need) = need.filter(|&need| need <= bytes.len()) else {
-        return Err(Error::format(
-            path,
-            format!("truncated: header declares {}×{}×{} voxels of {} bytes after offset {offset}, file has {} bytes", dims[0], dims[1], dims[2], bytes_per, bytes.len()),
-        ));
-    };
-    let n = n.unwrap();
-    let _ = need;
 
-    let mut slope = r.f32(112);
-    let inter = r.f32(116);
-    let mut inter = if inter.is_finite() { inter } else { 0.0 };
-    if slope == 0.0 || !slope.is_finite() {
-        slope = 1.0;
-        inter = 0.0;
+    /// LPS geometry: sform if set and orthogonal, else qform, else pixdim.
+    fn geometry(&self, path: &Path) -> Result<Geometry> {
+        let sform = (self.sform_code > 0).then(|| self.sform_geometry(path));
+        let (mut spacing, mut dir, mut origin) = match sform {
+            Some(Ok(g)) => g,
+            Some(Err(e)) if self.qform_code <= 0 => return Err(e),
+            _ if self.qform_code > 0 => self.qform_geometry(),
+            _ => (self.pixdim_spacing(), identity(), [0.0; 3]),
+        };
+        for (a, s) in spacing.iter_mut().enumerate() {
+            *s *= self.unit;
+            if !(s.is_finite() && *s > 0.0) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "voxel spacing along axis {} is {s}, must be positive",
+                        a + 1
+                    ),
+                ));
+            }
+        }
+        for r in 0..3 {
+            origin[r] *= self.unit;
+            if !origin[r].is_finite() || dir[r].iter().any(|v| !v.is_finite()) {
+                return Err(Error::format(
+                    path,
+                    "non-finite value in the spatial transform",
+                ));
+            }
+        }
+        ras_lps(&mut dir, &mut origin);
+        Ok(Geometry {
+            dims: self.dims,
+            spacing,
+            origin,
+            direction: dir,
+        })
     }
-    let data: Vec<f32> = bytes[offset..offset + n * bytes_per]
-        .chunks_exact(bytes_per)
-        .map(|c| (decode(c, big) * slope + inter) as f32)
-        .collect();
 
-    let pix = |i: usize| r.f32(76 + 4 * i);
-    let geometry = geometry_from_header(&r, dims, [pix(0), pix(1), pix(2), pix(3)], path)?;
-    Volume::from_vec(geometry, data)
-}
+    fn pixdim_spacing(&self) -> [f64; 3] {
+        [
+            self.pixdim[1].abs(),
+            self.pixdim[2].abs(),
+            self.pixdim[3].abs(),
+        ]
+    }
 
-fn geometry_from_header(
-    r: &Reader,
-    dims: [usize; 3],
-    pixdim: [f64; 4],
-    path: &Path,
-) -> Result<Geometry> {
-    let qform_code = r.i16(252);
-    let sform_code = r.i16(254);
-    // RAS -> LPS: negate the first two world rows.
-    let flip = [-1.0, -1.0, 1.0];
-    let (spacing, dir, origin) = if sform_code > 0 {
-        let row = |o: usize| [r.f32(o), r.f32(o + 4), r.f32(o + 8), r.f32(o + 12)];
-        let m = [row(280), row(296), row(312)];
+    /// Split the sform's 3×3 part into column norms (spacing) and unit columns.
+    fn sform_geometry(&self, path: &Path) -> Result<Transform> {
+        let m = &self.srow;
         let mut spacing = [0.0; 3];
         let mut dir = [[0.0; 3]; 3];
         for c in 0..3 {
-            let norm = (0..3).map(|rr| m[rr][c] * m[rr][c]).sum::<f64>().sqrt();
-            if norm == 0.0 || !norm.is_finite() {
-                return Err(Error::format(path, "sform has a zero or invalid column"));
+            let norm = (0..3).map(|r| m[r][c] * m[r][c]).sum::<f64>().sqrt();
+            if !(norm > 0.0 && norm.is_finite()) {
+                return Err(Error::format(
+                    path,
+                    format!("sform column {} is zero or not finite", c + 1),
+                ));
             }
             spacing[c] = norm;
-            for rr in 0..3 {
-                dir[rr][c] = m[rr][c] / norm;
+            for r in 0..3 {
+                dir[r][c] = m[r][c] / norm;
             }
         }
-        (spacing, dir, [m[0][3], m[1][3], m[2][3]])
-    } else if qform_code > 0 {
-        let (b, c, d) = (r.f32(256), r.f32(260), r.f32(264));
-        let a = (1.0 - (b * b + c * c + d * d)).max(0.0).sqrt();
-        let qfac = if pixdim[0] < 0.0 { -1.0 } else { 1.0 };
-        let rot = [
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            let cos: f64 = (0..3).map(|r| dir[r][a] * dir[r][b]).sum();
+            if cos.abs() > SHEAR_TOLERANCE {
+                return Err(Error::format(
+                    path,
+                    "sform is sheared (grid axes not orthogonal) and there is no qform",
+                ));
+            }
+        }
+        Ok((spacing, dir, [m[0][3], m[1][3], m[2][3]]))
+    }
+
+    /// The qform: rotation from the unit quaternion (a, b, c, d), third column
+    /// times `qfac` (pixdim[0], −1 for a left-handed grid), spacing from pixdim.
+    fn qform_geometry(&self) -> Transform {
+        let [mut b, mut c, mut d, x, y, z] = self.quatern;
+        let a2 = 1.0 - (b * b + c * c + d * d);
+        let a = if a2 < 1e-7 {
+            // 180° rotation: renormalise (b, c, d) as nifti1_io does.
+            let s = 1.0 / (b * b + c * c + d * d).sqrt();
+            (b, c, d) = (b * s, c * s, d * s);
+            0.0
+        } else {
+            a2.sqrt()
+        };
+        let qfac = if self.pixdim[0] < 0.0 { -1.0 } else { 1.0 };
+        let mut rot = [
             [
                 a * a + b * b - c * c - d * d,
                 2.0 * (b * c - a * d),
@@ -258,42 +447,171 @@ fn geometry_from_header(
                 a * a + d * d - c * c - b * b,
             ],
         ];
-        let mut dir = rot;
-        for row in dir.iter_mut() {
+        for row in rot.iter_mut() {
             row[2] *= qfac;
         }
-        (
-            [pixdim[1].abs(), pixdim[2].abs(), pixdim[3].abs()],
-            dir,
-            [r.f32(268), r.f32(272), r.f32(276)],
-        )
+        (self.pixdim_spacing(), rot, [x, y, z])
+    }
+}
+
+fn identity() -> [[f64; 3]; 3] {
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+}
+
+/// RAS <-> LPS: negate the first two world rows (its own inverse).
+fn ras_lps(dir: &mut [[f64; 3]; 3], origin: &mut [f64; 3]) {
+    for r in 0..2 {
+        origin[r] = -origin[r];
+        for v in dir[r].iter_mut() {
+            *v = -*v;
+        }
+    }
+}
+
+/// The NIfTI datatype code of a sample type.
+fn datatype_code(dtype: DataType) -> i16 {
+    match dtype {
+        DataType::U8 => 2,
+        DataType::I16 => 4,
+        DataType::I32 => 8,
+        DataType::F32 => 16,
+        DataType::F64 => 64,
+        DataType::I8 => 256,
+        DataType::U16 => 512,
+        DataType::U32 => 768,
+        DataType::I64 => 1024,
+        DataType::U64 => 1280,
+    }
+}
+
+/// Unit quaternion (b, c, d) and qfac of an orthonormal rotation (possibly improper).
+fn quaternion(dir: &[[f64; 3]; 3]) -> ([f64; 3], f64) {
+    let mut r = *dir;
+    let det = r[0][0] * (r[1][1] * r[2][2] - r[1][2] * r[2][1])
+        - r[0][1] * (r[1][0] * r[2][2] - r[1][2] * r[2][0])
+        + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
+    let qfac = if det < 0.0 { -1.0 } else { 1.0 };
+    for row in r.iter_mut() {
+        row[2] *= qfac;
+    }
+    let trace = 1.0 + r[0][0] + r[1][1] + r[2][2];
+    let (a, b, c, d);
+    if trace > 0.5 {
+        a = 0.5 * trace.sqrt();
+        b = 0.25 * (r[2][1] - r[1][2]) / a;
+        c = 0.25 * (r[0][2] - r[2][0]) / a;
+        d = 0.25 * (r[1][0] - r[0][1]) / a;
     } else {
-        (
-            [pixdim[1].abs(), pixdim[2].abs(), pixdim[3].abs()],
-            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
-            [0.0; 3],
+        let xd = 1.0 + r[0][0] - (r[1][1] + r[2][2]);
+        let yd = 1.0 + r[1][1] - (r[0][0] + r[2][2]);
+        let zd = 1.0 + r[2][2] - (r[0][0] + r[1][1]);
+        if xd > 1.0 {
+            b = 0.5 * xd.sqrt();
+            c = 0.25 * (r[0][1] + r[1][0]) / b;
+            d = 0.25 * (r[0][2] + r[2][0]) / b;
+            a = 0.25 * (r[2][1] - r[1][2]) / b;
+        } else if yd > 1.0 {
+            c = 0.5 * yd.sqrt();
+            b = 0.25 * (r[0][1] + r[1][0]) / c;
+            d = 0.25 * (r[1][2] + r[2][1]) / c;
+            a = 0.25 * (r[0][2] - r[2][0]) / c;
+        } else {
+            d = 0.5 * zd.sqrt();
+            b = 0.25 * (r[0][2] + r[2][0]) / d;
+            c = 0.25 * (r[1][2] + r[2][1]) / d;
+            a = 0.25 * (r[1][0] - r[0][1]) / d;
+        }
+    }
+    // The file stores only (b, c, d) and recovers a >= 0.
+    let s = if a < 0.0 { -1.0 } else { 1.0 };
+    ([s * b, s * c, s * d], qfac)
+}
+
+/// Write `vol` as a single-file NIfTI-1 (`.nii`, gzip-compressed when the name
+/// ends in `.gz`), samples stored as `dtype` (integers rounded; out-of-range
+/// values are an error). Geometry is written as both sform and qform
+/// (codes 1, scanner anatomical), RAS, millimetres. The write is atomic.
+pub fn write(path: &Path, vol: &Volume<f32>, dtype: DataType) -> Result<()> {
+    let g = &vol.geometry;
+    let too_big = || {
+        Error::format(
+            path,
+            format!("size {:?} cannot be stored in NIfTI-1", g.dims),
         )
     };
-    for (a, s) in spacing.iter().enumerate() {
-        if !(s.is_finite() && *s > 0.0) {
-            return Err(Error::format(
-                path,
-                format!("voxel spacing along axis {a} is {s}, must be positive"),
-            ));
+    let dims = g.dims.map(|d| i16::try_from(d).ok().filter(|&d| d > 0));
+    let [Some(nx), Some(ny), Some(nz)] = dims else {
+        return Err(too_big());
+    };
+    let data = dtype.encode(&vol.data, path)?;
+
+    let mut dir = g.direction;
+    let mut origin = g.origin;
+    ras_lps(&mut dir, &mut origin);
+    let (q, qfac) = quaternion(&dir);
+
+    let mut h = vec![0u8; NIFTI1_HEADER + 4];
+    let mut put = |o: usize, bytes: &[u8]| h[o..o + bytes.len()].copy_from_slice(bytes);
+    put(0, &348i32.to_le_bytes());
+    let dim = [3, nx, ny, nz, 1, 1, 1, 1];
+    for (i, d) in dim.iter().enumerate() {
+        put(40 + 2 * i, &d.to_le_bytes());
+    }
+    put(70, &datatype_code(dtype).to_le_bytes());
+    put(72, &(8 * dtype.size() as i16).to_le_bytes());
+    let pixdim = [
+        qfac,
+        g.spacing[0],
+        g.spacing[1],
+        g.spacing[2],
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ];
+    for (i, p) in pixdim.iter().enumerate() {
+        put(76 + 4 * i, &(*p as f32).to_le_bytes());
+    }
+    put(108, &((NIFTI1_HEADER + 4) as f32).to_le_bytes());
+    put(112, &1f32.to_le_bytes());
+    put(123, &[2]); // spatial unit mm
+    let descrip = format!("ctrad {}", crate::VERSION);
+    put(148, &descrip.as_bytes()[..descrip.len().min(79)]);
+    put(252, &1i16.to_le_bytes());
+    put(254, &1i16.to_le_bytes());
+    for (i, v) in [q[0], q[1], q[2], origin[0], origin[1], origin[2]]
+        .iter()
+        .enumerate()
+    {
+        put(256 + 4 * i, &(*v as f32).to_le_bytes());
+    }
+    for (r, row) in dir.iter().enumerate() {
+        let srow = [
+            row[0] * g.spacing[0],
+            row[1] * g.spacing[1],
+            row[2] * g.spacing[2],
+            origin[r],
+        ];
+        for (c, v) in srow.iter().enumerate() {
+            put(280 + 16 * r + 4 * c, &(*v as f32).to_le_bytes());
         }
     }
-    let mut direction = dir;
-    let mut origin = origin;
-    for rr in 0..3 {
-        origin[rr] *= flip[rr];
-        for c in 0..3 {
-            direction[rr][c] *= flip[rr];
+    put(344, b"n+1\0");
+
+    let gz = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.to_ascii_lowercase().ends_with(".gz"));
+    super::atomic::write_atomic(path, |w| {
+        if gz {
+            let mut e = flate2::write::GzEncoder::new(w, flate2::Compression::default());
+            e.write_all(&h)?;
+            e.write_all(&data)?;
+            e.finish()?;
+        } else {
+            w.write_all(&h)?;
+            w.write_all(&data)?;
         }
-    }
-    Ok(Geometry {
-        dims,
-        spacing,
-        origin,
-        direction,
+        Ok(())
     })
 }
