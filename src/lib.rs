@@ -11,6 +11,7 @@ pub mod params;
 pub mod pipeline;
 pub mod preprocess;
 pub mod roi;
+pub mod table;
 pub mod volume;
 
 pub use error::{Error, Result};

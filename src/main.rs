@@ -1,3 +1,5 @@
+mod cli;
+
 fn main() {
-    println!("ctrad {}", ctrad::VERSION);
+    std::process::exit(cli::run());
 }

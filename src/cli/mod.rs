@@ -1,0 +1,34 @@
+//! Command-line interface: translates arguments into library calls.
+
+mod extract;
+
+use clap::{Parser, Subcommand};
+
+/// ctrad: CT radiomics computed to the IBSI standard.
+#[derive(Parser, Debug)]
+#[command(name = "ctrad", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Extract features from one image and mask into a one-row table.
+    Extract(extract::ExtractArgs),
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Extract(args) => extract::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
