@@ -126,8 +126,18 @@ fn shape(roi: &Roi) -> Shape {
     let table = mesh::Table::default_table();
     let m = mesh::measure(&roi.morph, roi.dims, roi.spacing, table);
     let cand = mesh::hull_candidates(&roi.morph, roi.dims);
-    let half = [roi.spacing[0] / 2.0, roi.spacing[1] / 2.0, roi.spacing[2] / 2.0];
-    let world = |p: [i64; 3]| [p[0] as f64 * half[0], p[1] as f64 * half[1], p[2] as f64 * half[2]];
+    let half = [
+        roi.spacing[0] / 2.0,
+        roi.spacing[1] / 2.0,
+        roi.spacing[2] / 2.0,
+    ];
+    let world = |p: [i64; 3]| {
+        [
+            p[0] as f64 * half[0],
+            p[1] as f64 * half[1],
+            p[2] as f64 * half[2],
+        ]
+    };
 
     let mut lo = [i64::MAX; 3];
     let mut hi = [i64::MIN; 3];
@@ -325,12 +335,9 @@ fn pca_eigenvalues(roi: &Roi) -> [f64; 3] {
             }
         }
     }
-    for r in 0..3 {
-        for s in r..3 {
-            cov[r][s] /= (n - 1) as f64;
-            cov[s][r] = cov[r][s];
-        }
-    }
+    // Symmetrise with the unbiased (N − 1) normalisation.
+    let cov: [[f64; 3]; 3] =
+        std::array::from_fn(|r| std::array::from_fn(|s| cov[r.min(s)][r.max(s)] / (n - 1) as f64));
     let mut ev = jacobi_eigenvalues(cov);
     ev.sort_by(|a, b| b.total_cmp(a));
     // Rounding can leave a tiny negative eigenvalue for flat ROIs.
@@ -356,17 +363,15 @@ fn jacobi_eigenvalues(mut a: [[f64; 3]; 3]) -> [f64; 3] {
             let c = 1.0 / (t * t + 1.0).sqrt();
             let s = t * c;
             // A ← Jᵀ A J with J the (p, q) rotation.
-            for k in 0..3 {
-                let akp = a[k][p];
-                let akq = a[k][q];
-                a[k][p] = c * akp - s * akq;
-                a[k][q] = s * akp + c * akq;
+            for row in a.iter_mut() {
+                let (akp, akq) = (row[p], row[q]);
+                row[p] = c * akp - s * akq;
+                row[q] = s * akp + c * akq;
             }
+            let (row_p, row_q) = (a[p], a[q]);
             for k in 0..3 {
-                let apk = a[p][k];
-                let aqk = a[q][k];
-                a[p][k] = c * apk - s * aqk;
-                a[q][k] = s * apk + c * aqk;
+                a[p][k] = c * row_p[k] - s * row_q[k];
+                a[q][k] = s * row_p[k] + c * row_q[k];
             }
         }
     }
@@ -392,7 +397,7 @@ fn ellipsoid_area(a: f64, b: f64, c: f64) -> f64 {
     let beta = (1.0 - c * c / (a * a)).max(0.0).sqrt();
     let ab = alpha * beta;
     let half_sum = 0.5 * (alpha * alpha + beta * beta); // αβ · x
-    // Q_0 = 1, Q_1 = αβ x, Q_{ν+1} = ((2ν+1) αβx Q_ν − ν (αβ)² Q_{ν−1}) / (ν+1).
+                                                        // Q_0 = 1, Q_1 = αβ x, Q_{ν+1} = ((2ν+1) αβx Q_ν − ν (αβ)² Q_{ν−1}) / (ν+1).
     let (mut q_prev, mut q) = (1.0, half_sum);
     let mut sum = 1.0 + q / (1.0 - 4.0);
     for nu in 1..AEE_SERIES_TERMS {

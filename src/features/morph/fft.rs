@@ -5,6 +5,12 @@
 use rayon::prelude::*;
 use std::f64::consts::PI;
 
+const SIN_60: f64 = 0.866_025_403_784_438_6;
+const COS_72: f64 = 0.309_016_994_374_947_45;
+const SIN_72: f64 = 0.951_056_516_295_153_5;
+const COS_144: f64 = -0.809_016_994_374_947_5;
+const SIN_144: f64 = 0.587_785_252_292_473_1;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct C {
     pub re: f64,
@@ -17,15 +23,15 @@ impl C {
         C { re, im }
     }
     #[inline]
-    pub fn add(self, o: C) -> C {
+    pub fn plus(self, o: C) -> C {
         C::new(self.re + o.re, self.im + o.im)
     }
     #[inline]
-    pub fn sub(self, o: C) -> C {
+    pub fn minus(self, o: C) -> C {
         C::new(self.re - o.re, self.im - o.im)
     }
     #[inline]
-    pub fn mul(self, o: C) -> C {
+    pub fn times(self, o: C) -> C {
         C::new(
             self.re * o.re - self.im * o.im,
             self.re * o.im + self.im * o.re,
@@ -47,7 +53,7 @@ pub fn good_size(n: usize) -> usize {
     loop {
         let mut r = m;
         for p in [2, 3, 5] {
-            while r % p == 0 {
+            while r.is_multiple_of(p) {
                 r /= p;
             }
         }
@@ -70,12 +76,12 @@ impl Plan {
     pub fn new(n: usize) -> Plan {
         let mut radices = Vec::new();
         let mut r = n;
-        while r % 4 == 0 {
+        while r.is_multiple_of(4) {
             radices.push(4);
             r /= 4;
         }
         for p in [2, 3, 5] {
-            while r % p == 0 {
+            while r.is_multiple_of(p) {
                 radices.push(p);
                 r /= p;
             }
@@ -106,30 +112,85 @@ impl Plan {
                 (&*scratch, &mut *x)
             };
             // Radix-r DIF butterflies: y[q + s(rp + k)] = (Σ_j a_j ω_r^{jk}) ω_len^{pk}.
-            let mut wrk = [C::default(); 25];
-            for j in 0..r {
-                for k in 0..r {
-                    wrk[j * r + k] = self.w[(n / r) * ((j * k) % r)];
-                }
-            }
             for p in 0..m {
                 let base = tw_step * p;
-                for q in 0..stride {
-                    let mut a = [C::default(); 5];
-                    for (j, aj) in a.iter_mut().enumerate().take(r) {
-                        *aj = src[q + stride * (p + j * m)];
+                // base * k < n because p < m and k < r.
+                let tw: [C; 5] = std::array::from_fn(|k| {
+                    if k < r {
+                        self.w[base * k]
+                    } else {
+                        C::default()
                     }
-                    for k in 0..r {
-                        let mut acc = a[0];
-                        for j in 1..r {
-                            acc = acc.add(a[j].mul(wrk[j * r + k]));
+                });
+                let s_in = |j: usize, q: usize| src[q + stride * (p + j * m)];
+                let out = stride * r * p;
+                match r {
+                    2 => {
+                        for q in 0..stride {
+                            let (a0, a1) = (s_in(0, q), s_in(1, q));
+                            dst[out + q] = a0.plus(a1);
+                            dst[out + stride + q] = a0.minus(a1).times(tw[1]);
                         }
-                        // base * k < n because p < m and k < r.
-                        dst[q + stride * (r * p + k)] = if k == 0 {
-                            acc
-                        } else {
-                            acc.mul(self.w[base * k])
-                        };
+                    }
+                    3 => {
+                        for q in 0..stride {
+                            let (a0, a1, a2) = (s_in(0, q), s_in(1, q), s_in(2, q));
+                            let t1 = a1.plus(a2);
+                            let t2 = C::new(a0.re - 0.5 * t1.re, a0.im - 0.5 * t1.im);
+                            let d = a1.minus(a2);
+                            // (a1 − a2) · (−i √3/2)
+                            let t3 = C::new(SIN_60 * d.im, -SIN_60 * d.re);
+                            dst[out + q] = a0.plus(t1);
+                            dst[out + stride + q] = t2.plus(t3).times(tw[1]);
+                            dst[out + 2 * stride + q] = t2.minus(t3).times(tw[2]);
+                        }
+                    }
+                    4 => {
+                        for q in 0..stride {
+                            let (a0, a1, a2, a3) = (s_in(0, q), s_in(1, q), s_in(2, q), s_in(3, q));
+                            let t0 = a0.plus(a2);
+                            let t1 = a0.minus(a2);
+                            let t2 = a1.plus(a3);
+                            let d = a1.minus(a3);
+                            let t3 = C::new(d.im, -d.re); // (a1 − a3) · (−i)
+                            dst[out + q] = t0.plus(t2);
+                            dst[out + stride + q] = t1.plus(t3).times(tw[1]);
+                            dst[out + 2 * stride + q] = t0.minus(t2).times(tw[2]);
+                            dst[out + 3 * stride + q] = t1.minus(t3).times(tw[3]);
+                        }
+                    }
+                    _ => {
+                        for q in 0..stride {
+                            let a0 = s_in(0, q);
+                            let (a1, a2, a3, a4) = (s_in(1, q), s_in(2, q), s_in(3, q), s_in(4, q));
+                            let b1 = a1.plus(a4);
+                            let b2 = a2.plus(a3);
+                            let d1 = a1.minus(a4);
+                            let d2 = a2.minus(a3);
+                            let r1 = C::new(
+                                a0.re + COS_72 * b1.re + COS_144 * b2.re,
+                                a0.im + COS_72 * b1.im + COS_144 * b2.im,
+                            );
+                            let r2 = C::new(
+                                a0.re + COS_144 * b1.re + COS_72 * b2.re,
+                                a0.im + COS_144 * b1.im + COS_72 * b2.im,
+                            );
+                            // i1 = s1 d1 + s2 d2, i2 = s2 d1 − s1 d2; X = r ∓ i·(…).
+                            let i1 = C::new(
+                                SIN_72 * d1.re + SIN_144 * d2.re,
+                                SIN_72 * d1.im + SIN_144 * d2.im,
+                            );
+                            let i2 = C::new(
+                                SIN_144 * d1.re - SIN_72 * d2.re,
+                                SIN_144 * d1.im - SIN_72 * d2.im,
+                            );
+                            let mi = |v: C| C::new(v.im, -v.re); // −i·v
+                            dst[out + q] = a0.plus(b1).plus(b2);
+                            dst[out + stride + q] = r1.plus(mi(i1)).times(tw[1]);
+                            dst[out + 2 * stride + q] = r2.plus(mi(i2)).times(tw[2]);
+                            dst[out + 3 * stride + q] = r2.minus(mi(i2)).times(tw[3]);
+                            dst[out + 4 * stride + q] = r1.minus(mi(i1)).times(tw[4]);
+                        }
                     }
                 }
             }
@@ -143,41 +204,52 @@ impl Plan {
     }
 }
 
-/// In-place forward 3D DFT of `data` (x-fastest, size `dims`). Returns the
-/// spectrum in **z-fastest** order: index `kz + nz * (kx + nx * ky)`.
-pub fn fft3(data: Vec<C>, dims: [usize; 3]) -> Vec<C> {
+/// Forward 3D DFT of `data` (x-fastest, size `dims`), where `data` is zero
+/// outside the box `[0, extent)` (lines that are all zero are skipped).
+/// Returns the spectrum in **z-fastest** order: index `kz + nz * (kx + nx * ky)`.
+pub fn fft3(data: Vec<C>, dims: [usize; 3], extent: [usize; 3]) -> Vec<C> {
     let [nx, ny, nz] = dims;
     let (px, py, pz) = (Plan::new(nx), Plan::new(ny), Plan::new(nz));
     let mut data = data;
-    // x and y transforms within each z-plane.
-    data.par_chunks_mut(nx * ny).for_each(|plane| {
+    let plane = nx * ny;
+    // x and y transforms within each z-plane that holds data.
+    data.par_chunks_mut(plane).take(extent[2]).for_each(|pl| {
         let mut scratch = vec![C::default(); nx.max(ny)];
-        for row in plane.chunks_mut(nx) {
+        for row in pl.chunks_mut(nx).take(extent[1]) {
             px.forward(row, &mut scratch[..nx]);
         }
-        let mut col = vec![C::default(); ny];
-        for x in 0..nx {
-            for y in 0..ny {
-                col[y] = plane[x + nx * y];
+        // Transpose so the y-lines are contiguous, transform, transpose back.
+        let mut t = vec![C::default(); plane];
+        for y in 0..ny {
+            for x in 0..nx {
+                t[x * ny + y] = pl[x + nx * y];
             }
-            py.forward(&mut col, &mut scratch[..ny]);
-            for y in 0..ny {
-                plane[x + nx * y] = col[y];
+        }
+        for col in t.chunks_mut(ny) {
+            py.forward(col, &mut scratch[..ny]);
+        }
+        for y in 0..ny {
+            for x in 0..nx {
+                pl[x + nx * y] = t[x * ny + y];
             }
         }
     });
     // Gather z-lines (transposing to z-fastest) and transform them.
     let mut out = vec![C::default(); data.len()];
-    let plane = nx * ny;
-    out.par_chunks_mut(nz * nx).enumerate().for_each(|(y, block)| {
-        let mut scratch = vec![C::default(); nz];
-        for (x, line) in block.chunks_mut(nz).enumerate() {
-            for (z, v) in line.iter_mut().enumerate() {
-                *v = data[x + nx * y + plane * z];
+    out.par_chunks_mut(nz * nx)
+        .enumerate()
+        .for_each(|(y, block)| {
+            for z in 0..extent[2] {
+                let row = &data[nx * y + plane * z..nx * y + plane * z + nx];
+                for (x, &v) in row.iter().enumerate() {
+                    block[x * nz + z] = v;
+                }
             }
-            pz.forward(line, &mut scratch);
-        }
-    });
+            let mut scratch = vec![C::default(); nz];
+            for line in block.chunks_mut(nz) {
+                pz.forward(line, &mut scratch);
+            }
+        });
     out
 }
 
@@ -192,7 +264,7 @@ mod tests {
                 let mut s = C::default();
                 for (j, &v) in x.iter().enumerate() {
                     let a = -2.0 * PI * (j * k) as f64 / n as f64;
-                    s = s.add(v.mul(C::new(a.cos(), a.sin())));
+                    s = s.plus(v.times(C::new(a.cos(), a.sin())));
                 }
                 s
             })
@@ -210,7 +282,7 @@ mod tests {
             Plan::new(n).forward(&mut y, &mut s);
             let z = naive(&x);
             for k in 0..n {
-                assert!((y[k].sub(z[k])).norm2().sqrt() < 1e-9, "n={n} k={k}");
+                assert!((y[k].minus(z[k])).norm2().sqrt() < 1e-9, "n={n} k={k}");
             }
         }
     }

@@ -44,10 +44,7 @@ struct Face {
 impl Face {
     fn new(pts: &[P], v: [u32; 3]) -> Face {
         let a = pts[v[0] as usize];
-        let n = cross(
-            sub(pts[v[1] as usize], a),
-            sub(pts[v[2] as usize], a),
-        );
+        let n = cross(sub(pts[v[1] as usize], a), sub(pts[v[2] as usize], a));
         Face {
             v,
             nb: [u32::MAX; 3],
@@ -76,7 +73,9 @@ pub fn convex_hull(pts: &[P]) -> Option<Vec<[u32; 3]>> {
         let d = sub(a, b);
         dot(d, d)
     };
-    let i1 = (0..pts.len()).max_by_key(|&i| dist2(pts[i], pts[i0])).unwrap();
+    let i1 = (0..pts.len())
+        .max_by_key(|&i| dist2(pts[i], pts[i0]))
+        .unwrap();
     if dist2(pts[i1], pts[i0]) == 0 {
         return None;
     }
@@ -128,7 +127,11 @@ pub fn convex_hull(pts: &[P]) -> Option<Vec<[u32; 3]>> {
         if !f.alive || f.outside.is_empty() {
             continue;
         }
-        let eye = *f.outside.iter().max_by_key(|&&p| f.height(pts[p as usize])).unwrap();
+        let eye = *f
+            .outside
+            .iter()
+            .max_by_key(|&&p| f.height(pts[p as usize]))
+            .unwrap();
         let pe = pts[eye as usize];
 
         // Visible faces by flood fill from fi.
@@ -178,15 +181,13 @@ pub fn convex_hull(pts: &[P]) -> Option<Vec<[u32; 3]>> {
             is_visible.push(false);
             by_start.insert(from, nf);
         }
-        for j in 0..horizon.len() {
+        for (j, &(_, to, _)) in horizon.iter().enumerate() {
             let nf = (first_new as usize) + j;
-            let (from, to, _) = horizon[j];
-            // Edge (to, eye) borders the new face starting at `to`;
-            // edge (eye, from) borders the new face ending at `from`.
+            // Edge (to, eye) borders the new face starting at `to`, whose
+            // edge (eye, to) borders this one.
             let next = by_start[&to];
             faces[nf].nb[1] = next;
             faces[next as usize].nb[2] = nf as u32;
-            let _ = from;
         }
         // Hand the outside points of the visible faces to the new faces.
         pending.clear();
@@ -279,7 +280,9 @@ mod tests {
     fn random_points_volume_is_positive_and_contains_all() {
         let mut s = 99u64;
         let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 33) % 41) as i64 - 20
         };
         let pts: Vec<P> = (0..2000).map(|_| [rnd(), rnd(), rnd()]).collect();

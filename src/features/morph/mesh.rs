@@ -107,7 +107,12 @@ fn face_segments(config: usize, rule: FaceRule) -> Vec<(usize, usize)> {
         for side in 0..2usize {
             // Corners of the face in cyclic order (u, v) = (0,0), (1,0), (1,1), (0,1).
             let base = side << axis;
-            let cyc = [base, base | (1 << u), base | (1 << u) | (1 << v), base | (1 << v)];
+            let cyc = [
+                base,
+                base | (1 << u),
+                base | (1 << u) | (1 << v),
+                base | (1 << v),
+            ];
             let mut normal = [0.0; 3];
             normal[axis] = if side == 1 { 1.0 } else { -1.0 };
             let cut = |i: usize| inside(cyc[i]) != inside(cyc[(i + 1) % 4]);
@@ -178,10 +183,12 @@ fn face_segments(config: usize, rule: FaceRule) -> Vec<(usize, usize)> {
 fn triangulate_loop(pts: &[[f64; 3]]) -> Vec<[usize; 3]> {
     let n = pts.len();
     // Negated so that the minimising recursion below picks the largest area.
-    let area = |i: usize, j: usize, k: usize| -norm(cross(sub(pts[j], pts[i]), sub(pts[k], pts[i])));
+    let area =
+        |i: usize, j: usize, k: usize| -norm(cross(sub(pts[j], pts[i]), sub(pts[k], pts[i])));
     // best[i][j]: best (negated) area triangulating the sub-polygon i..=j.
     let mut best = vec![vec![0.0f64; n]; n];
     let mut split = vec![vec![0usize; n]; n];
+    #[allow(clippy::needless_range_loop)] // the DP reads best[i][k] and best[k][j]
     for len in 2..n {
         for i in 0..n - len {
             let j = i + len;
@@ -411,8 +418,10 @@ mod tests {
         let mut s = 12345u64;
         let mask: Vec<bool> = (0..120)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                (s >> 33) % 3 != 0
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                !(s >> 33).is_multiple_of(3)
             })
             .collect();
         for rule in [FaceRule::JoinInside, FaceRule::SeparateInside] {

@@ -118,31 +118,36 @@ pub fn moran_geary_fft(points: &[[usize; 3]], values: &[f64], spacing: [f64; 3])
         z1[i] = C::new(1.0, gi);
         z2[i].re = gi * gi;
     }
-    // Kernel w(d) = 1/|d| (mm) at offsets |d_a| < n_a, stored with wrap-around.
-    z2.par_chunks_mut(px * py).enumerate().for_each(|(z, plane)| {
-        let dz = signed(z, pz);
-        if dz.unsigned_abs() >= n[2] {
-            return;
-        }
-        let fz = dz as f64 * spacing[2];
-        for y in 0..py {
-            let dy = signed(y, py);
-            if dy.unsigned_abs() >= n[1] {
-                continue;
+    // Kernel w(d) = 1/|d| (mm) at offsets |d_a| < n_a, stored with wrap-around:
+    // evaluated on one octant and mirrored (w is even in each axis).
+    let wrap = |d: usize, p: usize, neg: bool| if neg { p - d } else { d };
+    z2.par_chunks_mut(px * py)
+        .enumerate()
+        .for_each(|(z, plane)| {
+            let dz = signed(z, pz);
+            if dz.unsigned_abs() >= n[2] {
+                return;
             }
-            let fy = dy as f64 * spacing[1];
-            for x in 0..px {
-                let dx = signed(x, px);
-                if dx.unsigned_abs() >= n[0] || (dx == 0 && dy == 0 && dz == 0) {
-                    continue;
+            let fz = dz as f64 * spacing[2];
+            for dy in 0..n[1] {
+                let fy = dy as f64 * spacing[1];
+                for dx in 0..n[0] {
+                    if dx == 0 && dy == 0 && dz == 0 {
+                        continue;
+                    }
+                    let fx = dx as f64 * spacing[0];
+                    let w = 1.0 / (fx * fx + fy * fy + fz * fz).sqrt();
+                    for neg_y in [false, dy > 0] {
+                        for neg_x in [false, dx > 0] {
+                            let i = wrap(dx, px, neg_x) + px * wrap(dy, py, neg_y);
+                            plane[i].im = w;
+                        }
+                    }
                 }
-                let fx = dx as f64 * spacing[0];
-                plane[x + px * y].im = 1.0 / (fx * fx + fy * fy + fz * fz).sqrt();
             }
-        }
-    });
-    let f1 = fft3(z1, dims);
-    let f2 = fft3(z2, dims);
+        });
+    let f1 = fft3(z1, dims, n);
+    let f2 = fft3(z2, dims, dims);
 
     // Spectra are z-fastest: index kz + pz * (kx + px * ky).
     let sidx = |kx: usize, ky: usize, kz: usize| kz + pz * (kx + px * ky);
@@ -167,7 +172,7 @@ pub fn moran_geary_fft(points: &[[usize; 3]], values: &[f64], spacing: [f64; 3])
                     let w = 0.5 * (c.im - d.im);
                     sw += w * m.norm2();
                     sm += w * gg.norm2();
-                    sq += w * q.mul(m.conj()).re;
+                    sq += w * q.times(m.conj()).re;
                 }
             }
             (sw, sm, sq)
@@ -197,7 +202,9 @@ mod tests {
         // A random blob with random intensities on an anisotropic grid.
         let mut s = 7u64;
         let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 11) as f64 / (1u64 << 53) as f64
         };
         let mut pts = Vec::new();
