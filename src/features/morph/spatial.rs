@@ -14,6 +14,11 @@
 //! two complex 3D FFTs (two real fields packed into each) on a grid padded to
 //! ≥ 2n − 1 per axis (no wrap-around) give the exact sums up to rounding.
 //! Small ROIs use the direct pair loop, which also cross-checks the FFT path.
+//!
+//! Memory bound: the padded grid holds 8× the ROI bounding box. Above
+//! [`FFT_MAX_POINTS`] grid points (very large ROIs, e.g. whole organs) the
+//! exact sums would need gigabytes, so the IBSI-suggested approximation by
+//! repeated subsampling is used instead ([`moran_geary_sampled`]).
 
 use super::fft::{fft3, good_size, C};
 use rayon::prelude::*;
@@ -21,15 +26,91 @@ use rayon::prelude::*;
 /// Below this many voxels the direct pair loop is cheaper than the FFTs.
 const DIRECT_MAX: usize = 3000;
 
+/// Largest padded FFT grid (points) for the exact path: 2²⁴ points, about
+/// 270 MB per complex array and ~800 MB at peak.
+pub const FFT_MAX_POINTS: usize = 1 << 24;
+
 /// Moran's I and Geary's C of the intensity-mask voxels `points` (crop voxel
 /// indices) with intensities `values`; `spacing` in mm. `(NaN, NaN)` when
 /// fewer than two voxels or all intensities are equal (both are 0/0 then).
 pub fn moran_geary(points: &[[usize; 3]], values: &[f64], spacing: [f64; 3]) -> (f64, f64) {
     if points.len() <= DIRECT_MAX {
         moran_geary_direct(points, values, spacing)
-    } else {
+    } else if fft_points(points) <= FFT_MAX_POINTS {
         moran_geary_fft(points, values, spacing)
+    } else {
+        moran_geary_sampled(points, values, spacing)
     }
+}
+
+/// Size of the padded FFT grid for `points`.
+fn fft_points(points: &[[usize; 3]]) -> usize {
+    (0..3)
+        .map(|a| {
+            let lo = points.iter().map(|p| p[a]).min().unwrap_or(0);
+            let hi = points.iter().map(|p| p[a]).max().unwrap_or(0);
+            good_size(2 * (hi - lo + 1) - 1)
+        })
+        .product()
+}
+
+/// Approximation for very large ROIs (IBSI: "approximation by repeated
+/// subsampling"): the mean of Moran's I and Geary's C over random subsets of
+/// 100 voxels, drawn with a fixed seed (deterministic), until the standard
+/// error of both means is below 0.002 (at least 10, at most 10 000 subsets).
+/// Subsets whose intensities are all equal are skipped.
+pub fn moran_geary_sampled(points: &[[usize; 3]], values: &[f64], spacing: [f64; 3]) -> (f64, f64) {
+    const SUBSET: usize = 100;
+    if points.len() <= SUBSET {
+        return moran_geary_direct(points, values, spacing);
+    }
+    if centred(values).is_none() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ points.len() as u64;
+    let mut next = || {
+        // xorshift64*
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let (mut si, mut si2, mut sc, mut sc2, mut k) = (0.0, 0.0, 0.0, 0.0, 0usize);
+    let mut pick: Vec<usize> = Vec::with_capacity(SUBSET);
+    let (mut pts, mut vals) = (Vec::with_capacity(SUBSET), Vec::with_capacity(SUBSET));
+    for _ in 0..100_000 {
+        pick.clear();
+        while pick.len() < SUBSET {
+            let j = (next() % points.len() as u64) as usize;
+            if !pick.contains(&j) {
+                pick.push(j);
+            }
+        }
+        pts.clear();
+        vals.clear();
+        pts.extend(pick.iter().map(|&j| points[j]));
+        vals.extend(pick.iter().map(|&j| values[j]));
+        let (i, c) = moran_geary_direct(&pts, &vals, spacing);
+        if i.is_nan() {
+            continue;
+        }
+        k += 1;
+        si += i;
+        si2 += i * i;
+        sc += c;
+        sc2 += c * c;
+        if k >= 10 {
+            let kf = k as f64;
+            let sd = |s: f64, s2: f64| ((s2 / kf - (s / kf).powi(2)).max(0.0)).sqrt();
+            if sd(si, si2).max(sd(sc, sc2)) / kf.sqrt() < 0.002 || k >= 10_000 {
+                break;
+            }
+        }
+    }
+    if k == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    (si / k as f64, sc / k as f64)
 }
 
 /// Centred intensities and Σ (x − μ)², or `None` for the degenerate cases.
@@ -225,6 +306,26 @@ mod tests {
         assert!((i1 - i2).abs() < 1e-10 * i1.abs().max(1.0), "{i1} {i2}");
         assert!((c1 - c2).abs() < 1e-10, "{c1} {c2}");
         assert!(i1 > 0.0 && c1 < 1.0);
+    }
+
+    #[test]
+    fn sampling_approximates_the_exact_value() {
+        // A smooth field on a 30×30×6 block: strong positive autocorrelation.
+        let mut pts = Vec::new();
+        let mut vals = Vec::new();
+        for z in 0..6 {
+            for y in 0..30 {
+                for x in 0..30 {
+                    pts.push([x, y, z]);
+                    vals.push((x as f64 * 0.2).sin() * 100.0 + (y as f64 * 0.15).cos() * 50.0);
+                }
+            }
+        }
+        let sp = [1.0, 1.0, 2.0];
+        let (i0, c0) = moran_geary_fft(&pts, &vals, sp);
+        let (i1, c1) = moran_geary_sampled(&pts, &vals, sp);
+        assert!((i0 - i1).abs() < 0.02, "{i0} vs {i1}");
+        assert!((c0 - c1).abs() < 0.05, "{c0} vs {c1}");
     }
 
     #[test]
