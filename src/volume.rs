@@ -65,9 +65,7 @@ impl Geometry {
     pub fn index_to_world(&self, ijk: [f64; 3]) -> [f64; 3] {
         let mut w = self.origin;
         for (r, wr) in w.iter_mut().enumerate() {
-            for c in 0..3 {
-                *wr += self.direction[r][c] * self.spacing[c] * ijk[c];
-            }
+            *wr += (0..3).map(|c| self.direction[r][c] * self.spacing[c] * ijk[c]).sum::<f64>();
         }
         w
     }
