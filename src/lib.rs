@@ -9,6 +9,8 @@ pub mod features;
 pub mod io;
 pub mod preprocess;
 pub mod roi;
+pub mod study;
+pub mod synth;
 pub mod volume;
 
 pub use error::{Error, Result};
