@@ -315,8 +315,8 @@ pub fn discover(study_dir: &Path) -> Result<Study> {
     }
     let overrides_path = study_dir.join(PHASES_FILE);
     if overrides_path.is_file() {
-        let text = std::fs::read_to_string(&overrides_path)
-            .map_err(|e| Error::io(&overrides_path, e))?;
+        let text =
+            std::fs::read_to_string(&overrides_path).map_err(|e| Error::io(&overrides_path, e))?;
         let overrides = parse_phases_yaml(&text, &overrides_path)?;
         apply_overrides(&mut study, &overrides, PHASES_FILE)?;
     } else {
@@ -469,8 +469,14 @@ fn discover_dicom(study: &mut Study, infos: Vec<FileInfo>) -> Result<()> {
         });
     }
     study.series.sort_by(|a, b| {
-        (a.series_number, a.acquisition_time.map(|t| (t * 1000.0) as i64))
-            .cmp(&(b.series_number, b.acquisition_time.map(|t| (t * 1000.0) as i64)))
+        (
+            a.series_number,
+            a.acquisition_time.map(|t| (t * 1000.0) as i64),
+        )
+            .cmp(&(
+                b.series_number,
+                b.acquisition_time.map(|t| (t * 1000.0) as i64),
+            ))
             .then_with(|| a.series_instance_uid.cmp(&b.series_instance_uid))
     });
     for info in seg_files {
@@ -677,11 +683,7 @@ fn split_role(stem: &str) -> Option<(String, &'static str, String)> {
         return Some((words[..words.len() - 1].join("_"), "image", String::new()));
     }
     let m = lower.iter().position(|w| w == "mask")?;
-    Some((
-        words[..m].join("_"),
-        "mask",
-        words[m + 1..].join("_"),
-    ))
+    Some((words[..m].join("_"), "mask", words[m + 1..].join("_")))
 }
 
 fn discover_volume_files(study: &mut Study, files: &[PathBuf]) {
@@ -858,7 +860,10 @@ pub fn description_keywords(text: &str) -> Vec<(Phase, String)> {
             .iter()
             .filter(|(phrase, _)| {
                 phrase.len() <= w.len() - i
-                    && phrase.iter().zip(&w[i..]).all(|(p, (word, _, _))| p == word)
+                    && phrase
+                        .iter()
+                        .zip(&w[i..])
+                        .all(|(p, (word, _, _))| p == word)
             })
             .max_by_key(|(phrase, _)| phrase.len());
         match best {
@@ -997,8 +1002,8 @@ fn resolve_by_order(series: &mut [CtSeries]) {
         let lo = prev.map(|j| series[j].phase);
         let hi = next.map(|j| series[j].phase);
         let taken: Vec<Phase> = series.iter().map(|s| s.phase).collect();
-        let has_agent =
-            !series[i].contrast_agent.trim().is_empty() && !agent_is_none(&series[i].contrast_agent);
+        let has_agent = !series[i].contrast_agent.trim().is_empty()
+            && !agent_is_none(&series[i].contrast_agent);
         let candidate = Phase::ORDER.iter().copied().find(|&p| {
             lo.is_none_or(|l| p > l)
                 && hi.is_none_or(|h| p < h)
@@ -1011,7 +1016,11 @@ fn resolve_by_order(series: &mut [CtSeries]) {
                 parts.push(format!("after {} ({})", series[j].label(), series[j].phase));
             }
             if let Some(j) = next {
-                parts.push(format!("before {} ({})", series[j].label(), series[j].phase));
+                parts.push(format!(
+                    "before {} ({})",
+                    series[j].label(),
+                    series[j].phase
+                ));
             }
             let old = std::mem::take(&mut series[i].phase_reason);
             series[i].phase = p;
@@ -1117,12 +1126,7 @@ pub fn parse_phases_yaml(text: &str, path: &Path) -> Result<Vec<PhaseOverride>> 
                 }
             },
             Value::String(s) => key_from_text(&s),
-            other => {
-                return Err(Error::params(
-                    path,
-                    format!("unsupported key {other:?}"),
-                ))
-            }
+            other => return Err(Error::params(path, format!("unsupported key {other:?}"))),
         };
         let phase = match &v {
             Value::String(s) => phase_or_err(s, path, &key.to_string())?,
@@ -1143,9 +1147,9 @@ pub fn parse_override_list(text: &str) -> Result<Vec<PhaseOverride>> {
     let path = PathBuf::from(format!("<manifest column '{MANIFEST_PHASE_COLUMN}'>"));
     let mut out = Vec::new();
     for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-        let (key, phase) = entry.rsplit_once('=').ok_or_else(|| {
-            Error::params(&path, format!("entry '{entry}' is not key=phase"))
-        })?;
+        let (key, phase) = entry
+            .rsplit_once('=')
+            .ok_or_else(|| Error::params(&path, format!("entry '{entry}' is not key=phase")))?;
         out.push(PhaseOverride {
             key: key_from_text(key),
             phase: phase_or_err(phase.trim(), &path, key.trim())?,
@@ -1165,7 +1169,9 @@ pub fn apply_overrides(study: &mut Study, overrides: &[PhaseOverride], source: &
                 match &o.key {
                     OverrideKey::SeriesUid(u) => s.series_instance_uid == *u,
                     OverrideKey::SeriesNumber(n) => s.series_number == Some(*n),
-                    OverrideKey::Description(d) => s.description.trim().eq_ignore_ascii_case(d.trim()),
+                    OverrideKey::Description(d) => {
+                        s.description.trim().eq_ignore_ascii_case(d.trim())
+                    }
                 }
             })
             .collect();
@@ -1269,7 +1275,10 @@ mod tests {
 
     #[test]
     fn word_split() {
-        let w: Vec<String> = words("ABD PV2mm late-Arterial").into_iter().map(|w| w.0).collect();
+        let w: Vec<String> = words("ABD PV2mm late-Arterial")
+            .into_iter()
+            .map(|w| w.0)
+            .collect();
         assert_eq!(w, ["abd", "pv", "2", "mm", "late", "arterial"]);
     }
 

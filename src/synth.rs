@@ -182,7 +182,9 @@ impl SynthSpec {
             spec.pancreas_centre[1],
             spec.pancreas_centre[2] + rng.range(-0.5, 0.5),
         ];
-        let jitter = |rng: &mut SplitMix, v: f32, d: f32| (v + rng.range(-d as f64, d as f64) as f32).round();
+        let jitter = |rng: &mut SplitMix, v: f32, d: f32| {
+            (v + rng.range(-d as f64, d as f64) as f32).round()
+        };
         for p in &mut spec.phases {
             p.hu = TissueHu {
                 body: jitter(&mut rng, p.hu.body, 5.0),
@@ -285,10 +287,9 @@ pub fn generate(spec: &SynthSpec) -> SynthStudy {
                     + sq((fz - c[2]) * s[2] / r[2])
                     <= 1.0;
                 let t = spec.tumour_centre;
-                let in_tumour = sq((fx - t[0]) * s[0])
-                    + sq((fy - t[1]) * s[1])
-                    + sq((fz - t[2]) * s[2])
-                    <= sq(spec.tumour_radius_mm);
+                let in_tumour =
+                    sq((fx - t[0]) * s[0]) + sq((fy - t[1]) * s[1]) + sq((fz - t[2]) * s[2])
+                        <= sq(spec.tumour_radius_mm);
                 let i = g.index(x, y, z);
                 body.data[i] = in_body || in_pancreas || in_tumour;
                 tumour.data[i] = in_tumour;
@@ -299,16 +300,14 @@ pub fn generate(spec: &SynthSpec) -> SynthStudy {
     let pattern = |mask: &Mask| -> Vec<f32> {
         let n = mask.count();
         let mut out = vec![0.0f32; mask.data.len()];
-        let mut seen = 0usize;
-        for (i, _) in mask.data.iter().enumerate().filter(|(_, &m)| m) {
-            out[i] = if seen + 1 == n && n % 2 == 1 {
+        for (seen, (i, _)) in mask.data.iter().enumerate().filter(|(_, &m)| m).enumerate() {
+            out[i] = if seen + 1 == n && !n.is_multiple_of(2) {
                 0.0
-            } else if seen % 2 == 0 {
+            } else if seen.is_multiple_of(2) {
                 spec.pattern_hu
             } else {
                 -spec.pattern_hu
             };
-            seen += 1;
         }
         out
     };
@@ -408,7 +407,8 @@ pub fn write_study(dir: &Path, spec: &SynthSpec) -> Result<WrittenStudy> {
 
 /// Ground truth table: `series_number,description,phase,roi,voxels,mean_hu,min_hu,max_hu`.
 pub fn truth_csv(spec: &SynthSpec, study: &SynthStudy) -> String {
-    let mut out = String::from("series_number,description,phase,roi,voxels,mean_hu,min_hu,max_hu\n");
+    let mut out =
+        String::from("series_number,description,phase,roi,voxels,mean_hu,min_hu,max_hu\n");
     for (p, image) in spec.phases.iter().zip(&study.images) {
         for (roi, mask) in [("Tumour", &study.tumour), ("Pancreas", &study.pancreas)] {
             let values: Vec<f64> = image
@@ -480,7 +480,10 @@ fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
          inside is a pancreas ellipsoid holding a tumour sphere.\n",
         spec.name
     );
-    let _ = writeln!(r, "| folder | SeriesNumber | SeriesDescription | ContrastBolusAgent | delay | phase |");
+    let _ = writeln!(
+        r,
+        "| folder | SeriesNumber | SeriesDescription | ContrastBolusAgent | delay | phase |"
+    );
     let _ = writeln!(r, "|---|---|---|---|---|---|");
     for p in &spec.phases {
         let _ = writeln!(
@@ -488,7 +491,11 @@ fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
             "| `ct_{n}/` | {n} | {d} | {a} | {t} | {ph} |",
             n = p.series_number,
             d = p.description,
-            a = if p.contrast_agent.is_empty() { "(empty)" } else { &p.contrast_agent },
+            a = if p.contrast_agent.is_empty() {
+                "(empty)"
+            } else {
+                &p.contrast_agent
+            },
             t = p.delay_s.map_or("—".to_string(), |s| format!("{s} s")),
             ph = p.phase
         );

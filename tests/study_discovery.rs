@@ -4,8 +4,8 @@
 mod common;
 
 use ctrad::study::{
-    apply_overrides, describe, discover, parse_override_list, Phase, PhaseSource,
-    SegmentationKind, SeriesSource,
+    apply_overrides, describe, discover, parse_override_list, Phase, PhaseSource, SegmentationKind,
+    SeriesSource,
 };
 use std::path::{Path, PathBuf};
 
@@ -115,7 +115,9 @@ fn phases_yaml_overrides_and_order_reruns() {
         study.series[1].phase_reason,
         "phases.yaml sets series number 3 to delayed"
     );
-    assert!(study.series[2].phase_reason.contains("description 'abd pv 2.5mm'"));
+    assert!(study.series[2]
+        .phase_reason
+        .contains("description 'abd pv 2.5mm'"));
 
     // A key that matches nothing is an error naming the key.
     std::fs::write(dir.join("phases.yaml"), "9: arterial\n").unwrap();
@@ -178,7 +180,10 @@ fn sts_001_dicom() {
     assert_eq!(rs.series, Some(0), "{text}");
     assert!(rs.roi_names == ["GTV_Mass_CT"], "{text}");
     // The NIfTI copies are noted, not added as a second series.
-    assert!(study.notes.iter().any(|n| n.contains("ignored 2 NIfTI")), "{text}");
+    assert!(
+        study.notes.iter().any(|n| n.contains("ignored 2 NIfTI")),
+        "{text}"
+    );
     println!("{text}");
 }
 
@@ -227,7 +232,10 @@ fn nifti_convention_with_phases_and_mask_folder() {
     };
     let (pv, art, plain) = (by_name("pv"), by_name("arterial"), by_name("plain"));
     assert_eq!(study.series[pv].phase, Phase::PortalVenous);
-    assert_eq!(study.series[pv].phase_reason, "file name 'pv' contains 'pv'");
+    assert_eq!(
+        study.series[pv].phase_reason,
+        "file name 'pv' contains 'pv'"
+    );
     assert_eq!(study.series[art].phase, Phase::Arterial);
     assert_eq!(study.series[plain].phase, Phase::Unenhanced);
     let seg = |roi: &str| {
@@ -240,6 +248,9 @@ fn nifti_convention_with_phases_and_mask_folder() {
     assert_eq!(seg("tumour").series, Some(pv));
     assert_eq!(seg("pancreas").series, Some(pv));
     assert_eq!(seg("arterial_mask").series, Some(art));
-    assert!(study.notes.iter().any(|n| n.contains("notes.nii.gz")), "{text}");
+    assert!(
+        study.notes.iter().any(|n| n.contains("notes.nii.gz")),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -183,12 +183,22 @@ fn put_common(obj: &mut InMemDicomObject, spec: &CtSeriesSpec) {
     put_str(obj, tags::ACCESSION_NUMBER, VR::SH, "");
     put_str(obj, tags::MANUFACTURER, VR::LO, &spec.manufacturer);
     put_str(obj, tags::REFERRING_PHYSICIAN_NAME, VR::PN, "");
-    put_str(obj, tags::STUDY_DESCRIPTION, VR::LO, &spec.study_description);
+    put_str(
+        obj,
+        tags::STUDY_DESCRIPTION,
+        VR::LO,
+        &spec.study_description,
+    );
     put_str(obj, tags::PATIENT_NAME, VR::PN, &spec.patient_name);
     put_str(obj, tags::PATIENT_ID, VR::LO, &spec.patient_id);
     put_str(obj, tags::PATIENT_BIRTH_DATE, VR::DA, "");
     put_str(obj, tags::PATIENT_SEX, VR::CS, "");
-    put_str(obj, tags::STUDY_INSTANCE_UID, VR::UI, &spec.study_instance_uid);
+    put_str(
+        obj,
+        tags::STUDY_INSTANCE_UID,
+        VR::UI,
+        &spec.study_instance_uid,
+    );
     put_str(obj, tags::STUDY_ID, VR::SH, "1");
 }
 
@@ -306,7 +316,12 @@ pub fn write_ct_series(
             &spec.series_number.to_string(),
         );
         put_str(&mut obj, tags::ACQUISITION_NUMBER, VR::IS, "1");
-        put_str(&mut obj, tags::INSTANCE_NUMBER, VR::IS, &(k + 1).to_string());
+        put_str(
+            &mut obj,
+            tags::INSTANCE_NUMBER,
+            VR::IS,
+            &(k + 1).to_string(),
+        );
         let pos = g.index_to_world([0.0, 0.0, k as f64]);
         put_ds(&mut obj, tags::IMAGE_POSITION_PATIENT, &pos);
         put_ds(
@@ -324,7 +339,12 @@ pub fn write_ct_series(
         let slice_location: f64 = (0..3).map(|i| pos[i] * slice_normal[i]).sum();
         put_ds(&mut obj, tags::SLICE_LOCATION, &[slice_location]);
         put_us(&mut obj, tags::SAMPLES_PER_PIXEL, 1);
-        put_str(&mut obj, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
+        put_str(
+            &mut obj,
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            "MONOCHROME2",
+        );
         put_us(&mut obj, tags::ROWS, ny as u16);
         put_us(&mut obj, tags::COLUMNS, nx as u16);
         put_ds(&mut obj, tags::PIXEL_SPACING, &[g.spacing[1], g.spacing[0]]);
@@ -414,8 +434,18 @@ pub fn write_rtstruct(
     put_str(&mut obj, tags::SERIES_NUMBER, VR::IS, "99");
     put_str(&mut obj, tags::INSTANCE_NUMBER, VR::IS, "1");
     put_str(&mut obj, tags::STRUCTURE_SET_LABEL, VR::SH, "ctrad");
-    put_str(&mut obj, tags::STRUCTURE_SET_DATE, VR::DA, &image.study_date);
-    put_str(&mut obj, tags::STRUCTURE_SET_TIME, VR::TM, &image.study_time);
+    put_str(
+        &mut obj,
+        tags::STRUCTURE_SET_DATE,
+        VR::DA,
+        &image.study_date,
+    );
+    put_str(
+        &mut obj,
+        tags::STRUCTURE_SET_TIME,
+        VR::TM,
+        &image.study_time,
+    );
 
     let contour_image = |k: usize| {
         let mut item = InMemDicomObject::new_empty();
@@ -512,7 +542,12 @@ pub fn write_rtstruct(
                 }
                 let mut c = InMemDicomObject::new_empty();
                 put_seq(&mut c, tags::CONTOUR_IMAGE_SEQUENCE, vec![contour_image(k)]);
-                put_str(&mut c, tags::CONTOUR_GEOMETRIC_TYPE, VR::CS, "CLOSED_PLANAR");
+                put_str(
+                    &mut c,
+                    tags::CONTOUR_GEOMETRIC_TYPE,
+                    VR::CS,
+                    "CLOSED_PLANAR",
+                );
                 put_str(
                     &mut c,
                     tags::NUMBER_OF_CONTOUR_POINTS,
