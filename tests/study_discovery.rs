@@ -92,6 +92,7 @@ fn synthetic_study_phases_and_links() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
+    println!("{text}");
 }
 
 #[test]
@@ -149,6 +150,7 @@ fn cohort_is_classified_by_keywords_or_timing() {
         );
         assert_eq!(study.segmentations[0].series, Some(2), "{text}");
         if i == 3 {
+            println!("{text}");
             // No keywords: timing and the explicit "NONE" agent decide.
             assert_eq!(study.series[0].phase_source, PhaseSource::ContrastAgent);
             assert_eq!(study.series[0].phase_reason, "ContrastBolusAgent is 'NONE'");
@@ -252,5 +254,107 @@ fn nifti_convention_with_phases_and_mask_folder() {
         study.notes.iter().any(|n| n.contains("notes.nii.gz")),
         "{text}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn linking_falls_back_to_instances_then_frame_of_reference() {
+    use ctrad::io::dicom::write::{write_rtstruct, RtRoi};
+    use ctrad::synth::{generate, SynthSpec};
+    let spec = SynthSpec::pannet();
+    let synth = generate(&spec);
+    let dir = scratch("link-fallback");
+    copy_dir(&testdata(), &dir);
+    std::fs::remove_file(dir.join("RS.dcm")).unwrap();
+    // A structure set naming an unknown series (and therefore unknown
+    // images) but the study's frame of reference, shared by all three series.
+    let mut other = spec.series_spec(&spec.phases[2]);
+    other.series_instance_uid = "1.2.3.999".into();
+    let roi = RtRoi {
+        name: "Tumour",
+        mask: &synth.tumour,
+        interpreted_type: "GTV",
+        color: [1, 2, 3],
+    };
+    write_rtstruct(&dir.join("RS_other.dcm"), &other, &spec.geometry(), &[roi]).unwrap();
+    let study = discover(&dir).unwrap();
+    let rs = &study.segmentations[0];
+    assert_eq!(rs.series, None);
+    assert!(
+        rs.link_reason.starts_with("ambiguous: 3 CT series"),
+        "{}",
+        rs.link_reason
+    );
+
+    // With only one series left, the frame of reference decides.
+    std::fs::remove_dir_all(dir.join("ct_2")).unwrap();
+    std::fs::remove_dir_all(dir.join("ct_3")).unwrap();
+    let study = discover(&dir).unwrap();
+    assert_eq!(study.segmentations[0].series, Some(0));
+    assert_eq!(
+        study.segmentations[0].link_reason,
+        "only CT series with its FrameOfReferenceUID"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn seg_objects_link_by_referenced_series() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::meta::FileMetaTableBuilder;
+    use dicom_object::InMemDicomObject;
+    let dir = scratch("seg-link");
+    copy_dir(&testdata(), &dir);
+    let art = discover(&dir).unwrap().series[1]
+        .series_instance_uid
+        .clone();
+    let s = |v: &str| PrimitiveValue::from(v);
+    let series_item = InMemDicomObject::from_element_iter([DataElement::new(
+        tags::SERIES_INSTANCE_UID,
+        VR::UI,
+        s(&art),
+    )]);
+    let segment = |label: &str| {
+        InMemDicomObject::from_element_iter([DataElement::new(
+            tags::SEGMENT_LABEL,
+            VR::LO,
+            s(label),
+        )])
+    };
+    let obj = InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            s("1.2.840.10008.5.1.4.1.1.66.4"),
+        ),
+        DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, s("1.2.3.4.5")),
+        DataElement::new(tags::MODALITY, VR::CS, s("SEG")),
+        DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, s("1.2.3.4.6")),
+        DataElement::new(
+            tags::REFERENCED_SERIES_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![series_item]),
+        ),
+        DataElement::new(
+            tags::SEGMENT_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![segment("Liver"), segment("Lesion")]),
+        ),
+    ]);
+    obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
+        .unwrap()
+        .write_to_file(dir.join("seg.dcm"))
+        .unwrap();
+    let study = discover(&dir).unwrap();
+    let seg = study
+        .segmentations
+        .iter()
+        .find(|s| s.kind == SegmentationKind::Seg)
+        .unwrap();
+    assert_eq!(seg.roi_names, vec!["Liver", "Lesion"]);
+    assert_eq!(seg.series, Some(1));
+    assert!(seg.link_reason.contains("ReferencedSeriesSequence"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
