@@ -6,8 +6,9 @@
 //!
 //! Every DICOM file under the folder (recursively) is read header-only.
 //! CT series are the files with SOP class CT / Enhanced CT Image Storage (or
-//! Modality `CT`), grouped by SeriesInstanceUID; localizer (scout) series are
-//! left out with a note. Segmentations are RTSTRUCT and SEG files. Each is
+//! Modality `CT` with another image SOP class; secondary captures, dose
+//! reports and raw data are not volumes), grouped by SeriesInstanceUID;
+//! localizer (scout) series are left out with a note. Segmentations are RTSTRUCT and SEG files. Each is
 //! linked to a series by, in order:
 //!
 //! 1. RTSTRUCT: ReferencedFrameOfReferenceSequence > RTReferencedStudySequence >
@@ -327,11 +328,24 @@ pub fn discover(study_dir: &Path) -> Result<Study> {
 
 // ---------------------------------------------------------------- DICOM ---
 
+/// SOP class prefixes of objects that may say Modality CT but hold no CT
+/// volume: secondary captures (dose screens), structured reports (dose SR),
+/// raw data, presentation states.
+const NOT_CT_VOLUME: &[&str] = &[
+    "1.2.840.10008.5.1.4.1.1.7",
+    "1.2.840.10008.5.1.4.1.1.88.",
+    "1.2.840.10008.5.1.4.1.1.66",
+    "1.2.840.10008.5.1.4.1.1.11.",
+];
+
 fn is_ct(info: &FileInfo) -> bool {
     match info.sop_class_uid.as_str() {
         sop_class::CT_IMAGE | sop_class::ENHANCED_CT_IMAGE => true,
         sop_class::RT_STRUCTURE_SET | sop_class::SEGMENTATION => false,
-        _ => info.modality.eq_ignore_ascii_case("CT"),
+        uid => {
+            info.modality.eq_ignore_ascii_case("CT")
+                && !NOT_CT_VOLUME.iter().any(|p| uid.starts_with(p))
+        }
     }
 }
 
