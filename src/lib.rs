@@ -11,6 +11,8 @@ pub mod params;
 pub mod pipeline;
 pub mod preprocess;
 pub mod roi;
+pub mod study;
+pub mod synth;
 pub mod table;
 pub mod volume;
 

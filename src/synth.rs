@@ -1,0 +1,551 @@
+//! Synthetic multi-phase abdominal CT studies with known ground truth.
+//!
+//! A study is a small axial grid holding air outside an elliptic body
+//! cylinder, soft tissue inside it, a "pancreas" ellipsoid and a "tumour"
+//! sphere inside the pancreas (a stand-in for a hypervascular pancreatic
+//! neuroendocrine tumour, PanNET). Each contrast phase is one CT series with
+//! its own HU per tissue:
+//!
+//! | phase         | body | pancreas | tumour |
+//! |---------------|------|----------|--------|
+//! | unenhanced    |  20  |    45    |   40   |
+//! | arterial      |  35  |   120    |  180   |
+//! | portal venous |  50  |   110    |  130   |
+//!
+//! (defaults of [`SynthSpec::pannet`]; air is −1000 HU). Pancreas and tumour
+//! voxels carry a deterministic zero-mean pattern: in storage order the
+//! voxels of each region alternate `+k`, `−k` (a final odd voxel gets 0), so
+//! every region's mean is exactly its HU and its values are exactly
+//! `{HU − k, HU, HU + k}`.
+//!
+//! The ROIs are "Tumour" (the sphere) and "Pancreas" (the ellipsoid *without*
+//! the tumour, so both ROIs have exactly known means). An RTSTRUCT holding
+//! both is contoured on the portal venous series. Descriptions, contrast
+//! agent and bolus/acquisition times are set so that
+//! [`crate::study::discover`] classifies every series correctly.
+//!
+//! [`write_testdata`] produces the committed `testdata/` example;
+//! [`write_cohort`] writes any number of seeded, varied patients for tests.
+
+use crate::error::{Error, Result};
+use crate::io::dicom::write::{
+    write_bytes_atomic, write_ct_series, write_rtstruct, CtSeriesSpec, RtRoi,
+};
+use crate::study::Phase;
+use crate::volume::{Geometry, Mask, Volume};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// HU of the air outside the body.
+pub const AIR_HU: f32 = -1000.0;
+
+/// HU per tissue in one phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TissueHu {
+    pub body: f32,
+    pub pancreas: f32,
+    pub tumour: f32,
+}
+
+/// One CT series of a synthetic study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseSpec {
+    /// The phase this series truly is (what the classifier should find).
+    pub phase: Phase,
+    pub series_number: i64,
+    pub description: String,
+    pub contrast_agent: String,
+    /// Seconds from ContrastBolusStartTime to acquisition; `None` writes no bolus start time.
+    pub delay_s: Option<u32>,
+    /// Acquisition time, seconds after midnight.
+    pub acquisition_s: u32,
+    pub hu: TissueHu,
+}
+
+/// Shape, intensities and metadata of a synthetic study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthSpec {
+    /// Seeds every UID; also the PatientID.
+    pub name: String,
+    pub dims: [usize; 3],
+    pub spacing: [f64; 3],
+    pub origin: [f64; 3],
+    /// Semi-axes (mm) of the elliptic body cross-section (x, y), centred in the slice.
+    pub body_radii_mm: [f64; 2],
+    /// Pancreas ellipsoid centre (voxel index, may be fractional) and semi-axes (mm).
+    pub pancreas_centre: [f64; 3],
+    pub pancreas_radii_mm: [f64; 3],
+    /// Tumour sphere centre (voxel index) and radius (mm).
+    pub tumour_centre: [f64; 3],
+    pub tumour_radius_mm: f64,
+    /// Amplitude k of the zero-mean ±k pattern in pancreas and tumour.
+    pub pattern_hu: f32,
+    pub phases: Vec<PhaseSpec>,
+    /// Phase whose series the RTSTRUCT references.
+    pub contoured_phase: Phase,
+    /// Contrast bolus start, seconds after midnight.
+    pub bolus_start_s: u32,
+}
+
+fn tm(seconds: u32) -> String {
+    let s = seconds % 86_400;
+    format!("{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+impl SynthSpec {
+    /// The committed example: 40×40×12 voxels of 1×1×2.5 mm, three phases.
+    pub fn pannet() -> SynthSpec {
+        let bolus = 10 * 3600; // 10:00:00
+        SynthSpec {
+            name: "SYNTH_PANNET_001".into(),
+            dims: [40, 40, 12],
+            spacing: [1.0, 1.0, 2.5],
+            origin: [-19.5, -19.5, -13.75],
+            body_radii_mm: [19.0, 16.0],
+            pancreas_centre: [19.5, 20.0, 5.5],
+            pancreas_radii_mm: [13.0, 7.0, 11.0],
+            tumour_centre: [22.0, 20.0, 5.0],
+            tumour_radius_mm: 4.5,
+            pattern_hu: 10.0,
+            phases: vec![
+                PhaseSpec {
+                    phase: Phase::Unenhanced,
+                    series_number: 2,
+                    description: "ABD NC 2.5mm".into(),
+                    contrast_agent: String::new(),
+                    delay_s: None,
+                    acquisition_s: bolus - 150,
+                    hu: TissueHu {
+                        body: 20.0,
+                        pancreas: 45.0,
+                        tumour: 40.0,
+                    },
+                },
+                PhaseSpec {
+                    phase: Phase::Arterial,
+                    series_number: 3,
+                    description: "PANCREAS ART 2.5mm".into(),
+                    contrast_agent: "Iomeprol 350".into(),
+                    delay_s: Some(40),
+                    acquisition_s: bolus + 40,
+                    hu: TissueHu {
+                        body: 35.0,
+                        pancreas: 120.0,
+                        tumour: 180.0,
+                    },
+                },
+                PhaseSpec {
+                    phase: Phase::PortalVenous,
+                    series_number: 4,
+                    description: "ABD PV 2.5mm".into(),
+                    contrast_agent: "Iomeprol 350".into(),
+                    delay_s: Some(70),
+                    acquisition_s: bolus + 70,
+                    hu: TissueHu {
+                        body: 50.0,
+                        pancreas: 110.0,
+                        tumour: 130.0,
+                    },
+                },
+            ],
+            contoured_phase: Phase::PortalVenous,
+            bolus_start_s: bolus,
+        }
+    }
+
+    /// Patient `index` of a seeded cohort: grid size, shapes, HU and the
+    /// wording of descriptions vary; every fourth patient has descriptions
+    /// without phase keywords (so only the contrast timing tells the phase).
+    pub fn cohort_member(seed: u64, index: usize) -> SynthSpec {
+        let mut rng = SplitMix(seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut spec = SynthSpec::pannet();
+        spec.name = format!("SYNTH_{seed}_{index:03}");
+        let n = 32 + 4 * rng.below(5) as usize; // 32..=48
+        let nz = 10 + 2 * rng.below(3) as usize; // 10..=14
+        spec.dims = [n, n, nz];
+        let half = n as f64 / 2.0;
+        spec.origin = [-(half - 0.5), -(half - 0.5), -(nz as f64 * 2.5) / 2.0];
+        spec.body_radii_mm = [half - 1.0, half - 4.0];
+        spec.pancreas_centre = [
+            half - 0.5 + rng.range(-2.0, 2.0),
+            half + rng.range(-2.0, 2.0),
+            nz as f64 / 2.0 - 0.5,
+        ];
+        spec.pancreas_radii_mm = [
+            rng.range(10.0, half - 5.0),
+            rng.range(6.0, 8.0),
+            rng.range(8.0, nz as f64 * 1.1),
+        ];
+        spec.tumour_radius_mm = rng.range(3.0, 5.5);
+        spec.tumour_centre = [
+            spec.pancreas_centre[0] + rng.range(-2.0, 2.0),
+            spec.pancreas_centre[1],
+            spec.pancreas_centre[2] + rng.range(-0.5, 0.5),
+        ];
+        let jitter = |rng: &mut SplitMix, v: f32, d: f32| {
+            (v + rng.range(-d as f64, d as f64) as f32).round()
+        };
+        for p in &mut spec.phases {
+            p.hu = TissueHu {
+                body: jitter(&mut rng, p.hu.body, 5.0),
+                pancreas: jitter(&mut rng, p.hu.pancreas, 10.0),
+                tumour: jitter(&mut rng, p.hu.tumour, 25.0),
+            };
+        }
+        if index % 4 == 3 {
+            for p in &mut spec.phases {
+                p.description = format!("Abdomen {}mm", 2.5);
+                if p.phase == Phase::Unenhanced {
+                    p.contrast_agent = "NONE".into();
+                }
+            }
+        }
+        spec
+    }
+
+    fn seed(&self) -> String {
+        format!("ctrad synthetic study {}", self.name)
+    }
+
+    /// The CT series spec (UIDs and metadata) of phase `p`.
+    pub fn series_spec(&self, p: &PhaseSpec) -> CtSeriesSpec {
+        let mut s = CtSeriesSpec::from_seed(&self.seed(), p.series_number);
+        s.patient_id = self.name.clone();
+        s.patient_name = format!("Synthetic^{}", self.name);
+        s.study_description = "CT PANCREAS MULTIPHASE (synthetic)".into();
+        s.study_time = tm(self.bolus_start_s.saturating_sub(300));
+        s.series_description = p.description.clone();
+        s.contrast_agent = p.contrast_agent.clone();
+        s.bolus_start_time = if p.delay_s.is_some() {
+            tm(self.bolus_start_s)
+        } else {
+            String::new()
+        };
+        s.acquisition_time = tm(p.acquisition_s);
+        s
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        Geometry::new(self.dims, self.spacing, self.origin)
+    }
+}
+
+/// Tiny deterministic generator (splitmix64).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// Uniform in [lo, hi), rounded to 1/8 so values print exactly.
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        ((lo + u * (hi - lo)) * 8.0).round() / 8.0
+    }
+}
+
+/// The generated images and masks of a study.
+#[derive(Debug, Clone)]
+pub struct SynthStudy {
+    /// One image per entry of [`SynthSpec::phases`], in that order.
+    pub images: Vec<Volume<f32>>,
+    pub body: Mask,
+    /// Pancreas ellipsoid without the tumour.
+    pub pancreas: Mask,
+    pub tumour: Mask,
+}
+
+/// Build the images and masks of `spec`.
+pub fn generate(spec: &SynthSpec) -> SynthStudy {
+    let g = spec.geometry();
+    let [nx, ny, nz] = g.dims;
+    let s = g.spacing;
+    let mut body = Mask::filled(g.clone(), false);
+    let mut pancreas = Mask::filled(g.clone(), false);
+    let mut tumour = Mask::filled(g.clone(), false);
+    let cx = (nx as f64 - 1.0) / 2.0;
+    let cy = (ny as f64 - 1.0) / 2.0;
+    for z in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                let sq = |d: f64| d * d;
+                let (fx, fy, fz) = (x as f64, y as f64, z as f64);
+                let in_body = sq((fx - cx) * s[0] / spec.body_radii_mm[0])
+                    + sq((fy - cy) * s[1] / spec.body_radii_mm[1])
+                    <= 1.0;
+                let c = spec.pancreas_centre;
+                let r = spec.pancreas_radii_mm;
+                let in_pancreas = sq((fx - c[0]) * s[0] / r[0])
+                    + sq((fy - c[1]) * s[1] / r[1])
+                    + sq((fz - c[2]) * s[2] / r[2])
+                    <= 1.0;
+                let t = spec.tumour_centre;
+                let in_tumour =
+                    sq((fx - t[0]) * s[0]) + sq((fy - t[1]) * s[1]) + sq((fz - t[2]) * s[2])
+                        <= sq(spec.tumour_radius_mm);
+                let i = g.index(x, y, z);
+                body.data[i] = in_body || in_pancreas || in_tumour;
+                tumour.data[i] = in_tumour;
+                pancreas.data[i] = in_pancreas && !in_tumour;
+            }
+        }
+    }
+    let pattern = |mask: &Mask| -> Vec<f32> {
+        let n = mask.count();
+        let mut out = vec![0.0f32; mask.data.len()];
+        for (seen, (i, _)) in mask.data.iter().enumerate().filter(|(_, &m)| m).enumerate() {
+            out[i] = if seen + 1 == n && !n.is_multiple_of(2) {
+                0.0
+            } else if seen.is_multiple_of(2) {
+                spec.pattern_hu
+            } else {
+                -spec.pattern_hu
+            };
+        }
+        out
+    };
+    let p_pattern = pattern(&pancreas);
+    let t_pattern = pattern(&tumour);
+    let images = spec
+        .phases
+        .iter()
+        .map(|p| {
+            let data = (0..g.len())
+                .map(|i| {
+                    if tumour.data[i] {
+                        p.hu.tumour + t_pattern[i]
+                    } else if pancreas.data[i] {
+                        p.hu.pancreas + p_pattern[i]
+                    } else if body.data[i] {
+                        p.hu.body
+                    } else {
+                        AIR_HU
+                    }
+                })
+                .collect();
+            Volume {
+                geometry: g.clone(),
+                data,
+            }
+        })
+        .collect();
+    SynthStudy {
+        images,
+        body,
+        pancreas,
+        tumour,
+    }
+}
+
+/// Paths of a written study.
+#[derive(Debug, Clone)]
+pub struct WrittenStudy {
+    pub dir: PathBuf,
+    /// Folder of each series, in [`SynthSpec::phases`] order.
+    pub series_dirs: Vec<PathBuf>,
+    pub rtstruct: PathBuf,
+    pub truth: PathBuf,
+}
+
+/// Write `spec` as a DICOM study into `dir`: `ct_<series number>/CT0001.dcm…`
+/// per phase, `RS.dcm` (ROIs Tumour and Pancreas on the contoured phase) and
+/// `truth.csv` (per series and ROI: voxel count and exact mean, min, max HU).
+pub fn write_study(dir: &Path, spec: &SynthSpec) -> Result<WrittenStudy> {
+    let study = generate(spec);
+    let mut series_dirs = Vec::new();
+    for (p, image) in spec.phases.iter().zip(&study.images) {
+        let sdir = dir.join(format!("ct_{}", p.series_number));
+        write_ct_series(&sdir, image, &spec.series_spec(p))?;
+        series_dirs.push(sdir);
+    }
+    let contoured = spec
+        .phases
+        .iter()
+        .find(|p| p.phase == spec.contoured_phase)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "synthetic study {} has no {} series to contour",
+                spec.name, spec.contoured_phase
+            ))
+        })?;
+    let rtstruct = dir.join("RS.dcm");
+    write_rtstruct(
+        &rtstruct,
+        &spec.series_spec(contoured),
+        &spec.geometry(),
+        &[
+            RtRoi {
+                name: "Tumour",
+                mask: &study.tumour,
+                interpreted_type: "GTV",
+                color: [255, 0, 0],
+            },
+            RtRoi {
+                name: "Pancreas",
+                mask: &study.pancreas,
+                interpreted_type: "ORGAN",
+                color: [0, 160, 255],
+            },
+        ],
+    )?;
+    let truth = dir.join("truth.csv");
+    write_bytes_atomic(&truth, truth_csv(spec, &study).as_bytes())?;
+    Ok(WrittenStudy {
+        dir: dir.to_path_buf(),
+        series_dirs,
+        rtstruct,
+        truth,
+    })
+}
+
+/// Ground truth table: `series_number,description,phase,roi,voxels,mean_hu,min_hu,max_hu`.
+pub fn truth_csv(spec: &SynthSpec, study: &SynthStudy) -> String {
+    let mut out =
+        String::from("series_number,description,phase,roi,voxels,mean_hu,min_hu,max_hu\n");
+    for (p, image) in spec.phases.iter().zip(&study.images) {
+        for (roi, mask) in [("Tumour", &study.tumour), ("Pancreas", &study.pancreas)] {
+            let values: Vec<f64> = image
+                .data
+                .iter()
+                .zip(&mask.data)
+                .filter(|(_, &m)| m)
+                .map(|(&v, _)| v as f64)
+                .collect();
+            let n = values.len();
+            let mean = values.iter().sum::<f64>() / n.max(1) as f64;
+            let min = values.iter().cloned().fold(f64::INFINITY, f64::min);
+            let max = values.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let _ = writeln!(
+                out,
+                "{},{},{},{roi},{n},{mean},{min},{max}",
+                p.series_number,
+                p.description,
+                p.phase.as_str()
+            );
+        }
+    }
+    out
+}
+
+/// Write `n` cohort patients (see [`SynthSpec::cohort_member`]) into
+/// `dir/<name>/` and return their folders.
+pub fn write_cohort(dir: &Path, n: usize, seed: u64) -> Result<Vec<PathBuf>> {
+    (0..n)
+        .map(|i| {
+            let spec = SynthSpec::cohort_member(seed, i);
+            let d = dir.join(&spec.name);
+            write_study(&d, &spec)?;
+            Ok(d)
+        })
+        .collect()
+}
+
+/// Write the committed example data: `root/synthetic_study/` and `root/README.md`.
+pub fn write_testdata(root: &Path) -> Result<WrittenStudy> {
+    let spec = SynthSpec::pannet();
+    let written = write_study(&root.join("synthetic_study"), &spec)?;
+    let study = generate(&spec);
+    write_bytes_atomic(
+        &root.join("README.md"),
+        testdata_readme(&spec, &study).as_bytes(),
+    )?;
+    Ok(written)
+}
+
+fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
+    let mut r = String::new();
+    let [nx, ny, nz] = spec.dims;
+    let [sx, sy, sz] = spec.spacing;
+    let _ = writeln!(r, "# ctrad test data\n");
+    let _ = writeln!(
+        r,
+        "Everything here is synthetic and generated by `cargo run --example make_testdata`\n\
+         (code: `src/synth.rs`, `src/io/dicom/write.rs`). Do not edit by hand: a test\n\
+         (`tests/synth_testdata.rs`) regenerates the files and requires them to be\n\
+         byte-identical. All UIDs are derived from a fixed seed.\n"
+    );
+    let _ = writeln!(r, "## synthetic_study/\n");
+    let _ = writeln!(
+        r,
+        "A multi-phase pancreas CT study with a hypervascular tumour (PanNET-like).\n\
+         Patient ID `{}`. Grid {nx}×{ny}×{nz} voxels of {sx}×{sy}×{sz} mm (axial, LPS,\n\
+         identity orientation). Air (−1000 HU) surrounds an elliptic body of soft tissue;\n\
+         inside is a pancreas ellipsoid holding a tumour sphere.\n",
+        spec.name
+    );
+    let _ = writeln!(
+        r,
+        "| folder | SeriesNumber | SeriesDescription | ContrastBolusAgent | delay | phase |"
+    );
+    let _ = writeln!(r, "|---|---|---|---|---|---|");
+    for p in &spec.phases {
+        let _ = writeln!(
+            r,
+            "| `ct_{n}/` | {n} | {d} | {a} | {t} | {ph} |",
+            n = p.series_number,
+            d = p.description,
+            a = if p.contrast_agent.is_empty() {
+                "(empty)"
+            } else {
+                &p.contrast_agent
+            },
+            t = p.delay_s.map_or("—".to_string(), |s| format!("{s} s")),
+            ph = p.phase
+        );
+    }
+    let contoured = spec
+        .phases
+        .iter()
+        .find(|p| p.phase == spec.contoured_phase)
+        .map_or(0, |p| p.series_number);
+    let _ = writeln!(
+        r,
+        "\nEach series is one CT Image Storage file per slice (`CT0001.dcm` …), explicit VR\n\
+         little endian, int16 pixels with RescaleSlope 1 and RescaleIntercept 0.\n\n\
+         `RS.dcm` is an RTSTRUCT referencing series {contoured} (portal venous) with two ROIs:\n\
+         `Tumour` ({} voxels, the sphere) and `Pancreas` ({} voxels, the ellipsoid *without*\n\
+         the tumour). Contours run along voxel edges, so even-odd rasterisation at voxel\n\
+         centres gives the masks back exactly; `Pancreas` has holes where the tumour is inside it.\n",
+        study.tumour.count(),
+        study.pancreas.count()
+    );
+    let _ = writeln!(
+        r,
+        "Tissue values: every pancreas and tumour voxel is its phase's HU plus a deterministic\n\
+         zero-mean pattern (alternately +{k} and −{k} HU in storage order, 0 for a final odd\n\
+         voxel), so ROI means are exact. `truth.csv` lists, per series and ROI, the voxel\n\
+         count and the exact mean, minimum and maximum HU:\n",
+        k = spec.pattern_hu
+    );
+    let _ = writeln!(r, "| series | phase | body HU | pancreas HU | tumour HU |");
+    let _ = writeln!(r, "|---|---|---|---|---|");
+    for p in &spec.phases {
+        let _ = writeln!(
+            r,
+            "| {} | {} | {} | {} | {} |",
+            p.series_number, p.phase, p.hu.body, p.hu.pancreas, p.hu.tumour
+        );
+    }
+    let _ = writeln!(
+        r,
+        "\n`ctrad inspect testdata/synthetic_study` should list three CT series classified as\n\
+         unenhanced, arterial and portal venous (from the description keywords `NC`, `ART`,\n\
+         `PV`; the contrast delays agree) and the RTSTRUCT linked to series {contoured}.\n"
+    );
+    let _ = writeln!(
+        r,
+        "## Cohorts\n\n\
+         `ctrad::synth::write_cohort(dir, n, seed)` writes `n` varied patients (grid 32–48\n\
+         voxels square, 10–14 slices, jittered shapes and HU; every fourth patient has\n\
+         descriptions without phase keywords) for model tests. Cohorts are generated in\n\
+         tests, not committed."
+    );
+    r
+}
