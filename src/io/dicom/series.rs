@@ -173,13 +173,13 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
     for f in &frames[1..] {
         let frame_txt = f
             .frame_number
-            .map(|n| format!(" frame {n}"))
+            .map(|n| format!("frame {n}: "))
             .unwrap_or_default();
         if f.rows != rows || f.cols != cols {
             return Err(series_err(
                 &path_of(f),
                 format!(
-                    "{frame_txt} has {}×{} pixels, the series {}×{} (mixed rows/columns)",
+                    "{frame_txt}{}×{} pixels, the series {}×{} (mixed rows/columns)",
                     f.cols, f.rows, cols, rows
                 ),
             ));
@@ -188,7 +188,7 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
             return Err(series_err(
                 &path_of(f),
                 format!(
-                    "{frame_txt} orientation {:?} differs from {:?} (mixed orientations)",
+                    "{frame_txt}orientation {:?} differs from {:?} (mixed orientations)",
                     f.iop, iop
                 ),
             ));
@@ -197,7 +197,7 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
             return Err(series_err(
                 &path_of(f),
                 format!(
-                    "{frame_txt} pixel spacing {:?} differs from {:?} (mixed pixel spacing)",
+                    "{frame_txt}pixel spacing {:?} differs from {:?} (mixed pixel spacing)",
                     f.pixel_spacing, ps
                 ),
             ));
@@ -331,8 +331,12 @@ struct FileFrames {
 
 /// Open one file, validate it and decode its frames to HU.
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
-    let obj = open_file(path)
-        .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
+    let obj = open_file(path).map_err(|e| {
+        Error::format(
+            path,
+            format!("cannot read DICOM file (truncated or corrupt?): {e}"),
+        )
+    })?;
     let series = text(&obj, tags::SERIES_INSTANCE_UID);
     let ferr = |what: String| Error::format(path, format!("CT series {series}: {what}"));
     let ts = obj
