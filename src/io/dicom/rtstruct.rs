@@ -125,8 +125,16 @@ pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
         };
         for c in items(rc, tags::CONTOUR_SEQUENCE) {
             let kind = ContourType::parse(&text(c, tags::CONTOUR_GEOMETRIC_TYPE));
-            let data = floats(c, tags::CONTOUR_DATA).unwrap_or_default();
-            if data.len() % 3 != 0 {
+            let data = floats(c, tags::CONTOUR_DATA).ok_or_else(|| {
+                Error::format(
+                    path,
+                    format!(
+                        "ROI '{}': a contour has missing or non-numeric Contour Data",
+                        roi.name
+                    ),
+                )
+            })?;
+            if !data.len().is_multiple_of(3) {
                 return Err(Error::format(
                     path,
                     format!(
@@ -347,8 +355,13 @@ fn fill_slice(
                 continue;
             }
             let slope = (hi[0] - lo[0]) / (hi[1] - lo[1]);
-            for j in j0 as usize..=j1 as usize {
-                crossings[j].push(lo[0] + (j as f64 - lo[1]) * slope);
+            for (j, row) in crossings
+                .iter_mut()
+                .enumerate()
+                .take(j1 as usize + 1)
+                .skip(j0 as usize)
+            {
+                row.push(lo[0] + (j as f64 - lo[1]) * slope);
             }
         }
     }

@@ -509,6 +509,14 @@ fn write_any(
             reference.slices.len()
         )));
     }
+    if g.dims[0] > u16::MAX as usize || g.dims[1] > u16::MAX as usize {
+        return Err(Error::Invalid(format!(
+            "{}: slices of {}×{} pixels exceed the DICOM limit of 65535",
+            path.display(),
+            g.dims[0],
+            g.dims[1]
+        )));
+    }
     if segs.len() > u16::MAX as usize {
         return Err(Error::Invalid("too many segments".into()));
     }
@@ -582,7 +590,7 @@ fn write_any(
     put(&mut o, tags::REFERRING_PHYSICIAN_NAME, VR::PN, "");
     put(&mut o, tags::STUDY_ID, VR::SH, "");
     put(&mut o, tags::ACCESSION_NUMBER, VR::SH, "");
-    put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, &new_uid());
+    put(&mut o, tags::SERIES_INSTANCE_UID, VR::UI, new_uid());
     put(&mut o, tags::SERIES_NUMBER, VR::IS, "300");
     put(
         &mut o,
@@ -928,7 +936,7 @@ fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
 
 /// A decimal string of at most 16 characters.
 fn ds(v: f64) -> String {
-    for prec in (0..=10).rev() {
+    for prec in (0..=15).rev() {
         let s = format!("{v:.prec$}");
         let s = if s.contains('.') {
             s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -1000,7 +1008,10 @@ mod tests {
     #[test]
     fn decimal_strings_fit() {
         assert_eq!(ds(0.9765625), "0.9765625");
-        assert_eq!(ds(-174.39450073242188).len(), 16);
+        let s = ds(-174.39450073242188);
+        assert_eq!(s.len(), 16);
+        assert!((s.parse::<f64>().unwrap() + 174.39450073242188).abs() < 1e-10);
+        assert!(ds(1e-20).len() <= 16 && ds(-123456789012345678.0).len() <= 16);
         assert_eq!(ds(3.0), "3");
         assert_eq!(ds(-0.0), "0");
         assert!(new_uid().len() <= 64);
