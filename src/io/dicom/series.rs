@@ -214,7 +214,11 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
     let dz = if nz == 1 {
         metas[frames[0].file].1.unwrap_or(1.0)
     } else {
-        check_spacing(&frames, n, &|f, why| series_err(&path_of(f), why))?
+        let name_of = |f: &Frame| match f.frame_number {
+            Some(k) => format!("frame {k} of {}", path_of(f).display()),
+            None => path_of(f).display().to_string(),
+        };
+        check_spacing(&frames, n, &|f, why| series_err(&path_of(f), why), &name_of)?
     };
 
     let voxels = rows * cols * nz;
@@ -253,6 +257,7 @@ fn check_spacing(
     frames: &[Frame],
     n: [f64; 3],
     with: &dyn Fn(&Frame, String) -> Error,
+    name_of: &dyn Fn(&Frame) -> String,
 ) -> Result<f64> {
     let pos: Vec<f64> = frames.iter().map(|f| dot(f.ipp, n)).collect();
     let gaps: Vec<f64> = pos.windows(2).map(|w| w[1] - w[0]).collect();
@@ -263,7 +268,7 @@ fn check_spacing(
                 format!(
                     "duplicated slice position {:.3} mm along the normal (also in {})",
                     pos[i + 1],
-                    describe(&frames[i])
+                    name_of(&frames[i])
                 ),
             ));
         }
@@ -312,13 +317,6 @@ fn check_spacing(
         }
     }
     Ok((pos[pos.len() - 1] - pos[0]) / (pos.len() - 1) as f64)
-}
-
-fn describe(f: &Frame) -> String {
-    match f.frame_number {
-        Some(n) => format!("frame {n} of file #{}", f.file + 1),
-        None => format!("SOP instance {}", f.sop_instance_uid),
-    }
 }
 
 /// What one file contributes: its series attributes and decoded frames.
@@ -373,6 +371,13 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
         )));
     }
     let n_frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+    // Refuse absurd headers before decoding allocates for them.
+    if rows.saturating_mul(cols).saturating_mul(n_frames) > MAX_VOXELS {
+        return Err(Error::ResourceLimit {
+            path: path.to_path_buf(),
+            reason: format!("{cols}×{rows}×{n_frames} voxels exceed the limit of {MAX_VOXELS}"),
+        });
+    }
     let sop_instance_uid = text(&obj, tags::SOP_INSTANCE_UID);
     let sop_class_uid = text(&obj, tags::SOP_CLASS_UID);
 
