@@ -104,7 +104,7 @@ fn sts_images_match_nifti() {
             vol.geometry.len(),
             "{case}: grids cover different regions"
         );
-        assert!(max <= 0.5, "{case}: max abs diff {max}");
+        assert_eq!(max, 0.0, "{case}: max abs diff {max}");
     }
 }
 
