@@ -126,3 +126,43 @@ pub fn scan_dir(dir: &Path) -> Result<(Vec<FileInfo>, Vec<Error>)> {
     }
     Ok((infos, errors))
 }
+
+impl AsRef<Path> for FileInfo {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Numeric values of an attribute (DS, IS, FD, US, ...); `None` when absent or unparsable.
+pub fn floats(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Vec<f64>> {
+    let e = obj.element_opt(tag).ok().flatten()?;
+    let v = e.to_multi_float64().ok()?;
+    (!v.is_empty() && v.iter().all(|x| x.is_finite())).then_some(v)
+}
+
+/// First numeric value of an attribute; `None` when absent or unparsable.
+pub fn float(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<f64> {
+    floats(obj, tag).map(|v| v[0])
+}
+
+/// Integer value of an attribute; `None` when absent or unparsable.
+pub fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
+    let e = obj.element_opt(tag).ok().flatten()?;
+    e.to_int::<i64>()
+        .ok()
+        .or_else(|| e.to_float64().ok().map(|f| f.round() as i64))
+}
+
+/// Items of a sequence attribute (empty when absent or not a sequence).
+pub fn items(obj: &InMemDicomObject, tag: dicom_core::Tag) -> &[InMemDicomObject] {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.items())
+        .unwrap_or(&[])
+}
+
+/// First item of a sequence attribute.
+pub fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMemDicomObject> {
+    items(obj, tag).first()
+}

@@ -1,1 +1,708 @@
-//! Placeholder: implemented in its own change.
+//! CT series assembly: DICOM slices (classic single-frame CT or Enhanced
+//! multi-frame CT) into one [`Volume`] in Hounsfield units.
+//!
+//! Geometry follows DICOM: the first Image Orientation (Patient) triple is the
+//! direction of increasing column index (grid x), the second that of
+//! increasing row index (grid y), and their cross product is the slice normal
+//! (grid z). Slices are sorted by `dot(ImagePositionPatient, normal)`; the
+//! origin is the position of the first slice. Pixel Spacing is
+//! `[row spacing (y), column spacing (x)]`.
+//!
+//! Validation policy (every failure is an [`Error::Format`] naming the series
+//! UID and the offending file):
+//! * all slices share rows, columns, pixel spacing and orientation;
+//! * no two slices share a position (duplicated slice);
+//! * no gap exceeds [`MISSING_SLICE_FACTOR`] × the median slice distance
+//!   (missing slice);
+//! * every slice distance is within `max(`[`SPACING_ABS_TOL`]`, `[`SPACING_REL_TOL`]` × median)`
+//!   of the median (non-uniform spacing);
+//! * the slice positions progress along the slice normal; a deviation of more
+//!   than [`MAX_TILT_DEG`] degrees (gantry tilt or a sheared stack) is rejected,
+//!   since ctrad does not resample tilted acquisitions.
+
+use super::scan::{self, first_item, float, floats, int, items, text, FileInfo};
+use crate::error::{Error, Result};
+use crate::volume::{Geometry, Volume};
+use dicom_dictionary_std::tags;
+use dicom_object::{open_file, InMemDicomObject};
+use dicom_pixeldata::PixelDecoder;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Transfer syntaxes ctrad decodes (UID, name).
+pub const SUPPORTED_TRANSFER_SYNTAXES: &[(&str, &str)] = &[
+    ("1.2.840.10008.1.2", "Implicit VR Little Endian"),
+    ("1.2.840.10008.1.2.1", "Explicit VR Little Endian"),
+    (
+        "1.2.840.10008.1.2.1.99",
+        "Deflated Explicit VR Little Endian",
+    ),
+    ("1.2.840.10008.1.2.2", "Explicit VR Big Endian"),
+    ("1.2.840.10008.1.2.5", "RLE Lossless"),
+    ("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)"),
+    ("1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4)"),
+    ("1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)"),
+    (
+        "1.2.840.10008.1.2.4.70",
+        "JPEG Lossless SV1 (Process 14, Selection Value 1)",
+    ),
+    ("1.2.840.10008.1.2.4.90", "JPEG 2000 Lossless Only"),
+    ("1.2.840.10008.1.2.4.91", "JPEG 2000"),
+];
+
+/// A gap larger than this multiple of the median slice distance is a missing slice.
+pub const MISSING_SLICE_FACTOR: f64 = 1.5;
+/// Relative tolerance on slice-distance uniformity (fraction of the median distance).
+pub const SPACING_REL_TOL: f64 = 0.01;
+/// Absolute tolerance on slice-distance uniformity (mm); the larger of the two applies.
+pub const SPACING_ABS_TOL: f64 = 0.01;
+/// Largest accepted angle (degrees) between the slice normal and the slice progression.
+pub const MAX_TILT_DEG: f64 = 0.1;
+/// Tolerance on direction cosines when comparing orientations of slices.
+const ORIENTATION_TOL: f64 = 1e-4;
+/// Largest volume ctrad assembles (voxels).
+const MAX_VOXELS: usize = 1 << 31;
+
+/// One slice of the assembled volume and where it came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SliceRef {
+    pub path: PathBuf,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    /// 1-based frame number within a multi-frame (Enhanced CT) file.
+    pub frame_number: Option<u32>,
+    /// Image Position (Patient) of the slice (mm, LPS).
+    pub position: [f64; 3],
+}
+
+/// Series-level attributes of a loaded CT series (for provenance and phase
+/// classification). Empty strings / `None` when the attribute is absent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeriesMeta {
+    pub series_instance_uid: String,
+    pub study_instance_uid: String,
+    pub frame_of_reference_uid: String,
+    pub sop_class_uid: String,
+    pub modality: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub study_date: String,
+    pub study_time: String,
+    pub study_description: String,
+    pub series_date: String,
+    pub series_time: String,
+    pub series_description: String,
+    pub series_number: Option<i64>,
+    pub acquisition_date: String,
+    pub acquisition_time: String,
+    pub content_time: String,
+    pub image_type: String,
+    pub body_part_examined: String,
+    pub protocol_name: String,
+    pub contrast_bolus_agent: String,
+    pub contrast_bolus_route: String,
+    pub contrast_bolus_start_time: String,
+    pub contrast_bolus_volume: Option<f64>,
+    pub manufacturer: String,
+    pub manufacturer_model_name: String,
+    pub kvp: Option<f64>,
+    pub xray_tube_current: Option<f64>,
+    pub exposure: Option<f64>,
+    pub convolution_kernel: String,
+    pub slice_thickness: Option<f64>,
+    pub transfer_syntax_uid: String,
+    /// Slices in volume order (index = grid z).
+    pub slices: Vec<SliceRef>,
+}
+
+/// One decoded frame with its plane geometry.
+struct Frame {
+    file: usize,
+    frame_number: Option<u32>,
+    sop_instance_uid: String,
+    sop_class_uid: String,
+    ipp: [f64; 3],
+    iop: [f64; 6],
+    pixel_spacing: [f64; 2],
+    rows: usize,
+    cols: usize,
+    hu: Vec<f32>,
+}
+
+/// Assemble a CT series from its files (classic or Enhanced CT). All files must
+/// belong to one series.
+pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, SeriesMeta)> {
+    if files.is_empty() {
+        return Err(Error::Invalid("load_series: no files given".into()));
+    }
+    let opened: Vec<FileFrames> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| read_frames(i, p.as_ref()))
+        .collect::<Result<_>>()?;
+
+    let first_path = files[0].as_ref();
+    let series_uid = opened[0].meta.series_instance_uid.clone();
+    for (p, file) in files.iter().zip(&opened) {
+        let uid = &file.meta.series_instance_uid;
+        if *uid != series_uid {
+            return Err(Error::format(
+                p.as_ref(),
+                format!(
+                    "belongs to series {uid}, not to series {series_uid} (of {})",
+                    first_path.display()
+                ),
+            ));
+        }
+    }
+    let series_err =
+        |file: &Path, what: String| Error::format(file, format!("CT series {series_uid}: {what}"));
+
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut metas = Vec::with_capacity(opened.len());
+    for file in opened {
+        metas.push((file.meta, file.spacing_hint));
+        frames.extend(file.frames);
+    }
+    let path_of = |f: &Frame| files[f.file].as_ref().to_path_buf();
+
+    // Every frame must share the in-plane grid of the first one.
+    let f0 = &frames[0];
+    let (rows, cols, iop, ps) = (f0.rows, f0.cols, f0.iop, f0.pixel_spacing);
+    for f in &frames[1..] {
+        let frame_txt = f
+            .frame_number
+            .map(|n| format!("frame {n}: "))
+            .unwrap_or_default();
+        if f.rows != rows || f.cols != cols {
+            return Err(series_err(
+                &path_of(f),
+                format!(
+                    "{frame_txt}{}×{} pixels, the series {}×{} (mixed rows/columns)",
+                    f.cols, f.rows, cols, rows
+                ),
+            ));
+        }
+        if (0..6).any(|i| (f.iop[i] - iop[i]).abs() > ORIENTATION_TOL) {
+            return Err(series_err(
+                &path_of(f),
+                format!(
+                    "{frame_txt}orientation {:?} differs from {:?} (mixed orientations)",
+                    f.iop, iop
+                ),
+            ));
+        }
+        if (0..2).any(|i| (f.pixel_spacing[i] - ps[i]).abs() > 1e-4 * ps[i].max(1.0)) {
+            return Err(series_err(
+                &path_of(f),
+                format!(
+                    "{frame_txt}pixel spacing {:?} differs from {:?} (mixed pixel spacing)",
+                    f.pixel_spacing, ps
+                ),
+            ));
+        }
+    }
+
+    let r = [iop[0], iop[1], iop[2]];
+    let c = [iop[3], iop[4], iop[5]];
+    let n = normalise(cross(r, c));
+    let pos = |f: &Frame| dot(f.ipp, n);
+    frames.sort_by(|a, b| pos(a).total_cmp(&pos(b)));
+
+    let nz = frames.len();
+    let dz = if nz == 1 {
+        metas[frames[0].file].1.unwrap_or(1.0)
+    } else {
+        let name_of = |f: &Frame| match f.frame_number {
+            Some(k) => format!("frame {k} of {}", path_of(f).display()),
+            None => path_of(f).display().to_string(),
+        };
+        check_spacing(&frames, n, &|f, why| series_err(&path_of(f), why), &name_of)?
+    };
+
+    let voxels = rows * cols * nz;
+    if voxels > MAX_VOXELS {
+        return Err(Error::ResourceLimit {
+            path: first_path.to_path_buf(),
+            reason: format!("CT series {series_uid} has {voxels} voxels (limit {MAX_VOXELS})"),
+        });
+    }
+    let geometry = Geometry {
+        dims: [cols, rows, nz],
+        spacing: [ps[1], ps[0], dz],
+        origin: frames[0].ipp,
+        direction: [[r[0], c[0], n[0]], [r[1], c[1], n[1]], [r[2], c[2], n[2]]],
+    };
+    let mut data = Vec::with_capacity(voxels);
+    let mut slices = Vec::with_capacity(nz);
+    for f in &mut frames {
+        data.append(&mut f.hu);
+        slices.push(SliceRef {
+            path: files[f.file].as_ref().to_path_buf(),
+            sop_class_uid: f.sop_class_uid.clone(),
+            sop_instance_uid: f.sop_instance_uid.clone(),
+            frame_number: f.frame_number,
+            position: f.ipp,
+        });
+    }
+    let mut meta = metas.swap_remove(frames[0].file).0;
+    meta.slices = slices;
+    Ok((Volume::from_vec(geometry, data)?, meta))
+}
+
+/// Check slice distances and the progression direction; return the uniform distance.
+/// `with(frame, reason)` builds the error for a frame.
+fn check_spacing(
+    frames: &[Frame],
+    n: [f64; 3],
+    with: &dyn Fn(&Frame, String) -> Error,
+    name_of: &dyn Fn(&Frame) -> String,
+) -> Result<f64> {
+    let pos: Vec<f64> = frames.iter().map(|f| dot(f.ipp, n)).collect();
+    let gaps: Vec<f64> = pos.windows(2).map(|w| w[1] - w[0]).collect();
+    for (i, g) in gaps.iter().enumerate() {
+        if *g < SPACING_ABS_TOL {
+            return Err(with(
+                &frames[i + 1],
+                format!(
+                    "duplicated slice position {:.3} mm along the normal (also in {})",
+                    pos[i + 1],
+                    name_of(&frames[i])
+                ),
+            ));
+        }
+    }
+    let mut sorted = gaps.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    for (i, g) in gaps.iter().enumerate() {
+        if *g > MISSING_SLICE_FACTOR * median {
+            return Err(with(
+                &frames[i + 1],
+                format!(
+                    "missing slice: gap of {g:.3} mm before this slice (at {:.3} mm), median slice distance {median:.3} mm",
+                    pos[i + 1]
+                ),
+            ));
+        }
+    }
+    let tol = SPACING_ABS_TOL.max(SPACING_REL_TOL * median);
+    for (i, g) in gaps.iter().enumerate() {
+        if (g - median).abs() > tol {
+            return Err(with(
+                &frames[i + 1],
+                format!(
+                    "non-uniform slice spacing: {g:.4} mm before this slice, median {median:.4} mm (tolerance {tol:.4} mm)"
+                ),
+            ));
+        }
+    }
+    // Positions must advance along the normal: in-plane drift means gantry tilt.
+    let tan_max = MAX_TILT_DEG.to_radians().tan();
+    let p0 = frames[0].ipp;
+    for f in &frames[1..] {
+        let d = sub(f.ipp, p0);
+        let along = dot(d, n);
+        let inplane = norm(sub(d, scale(n, along)));
+        if inplane > tan_max * along.abs() + SPACING_ABS_TOL {
+            let angle = inplane.atan2(along.abs()).to_degrees();
+            return Err(with(
+                f,
+                format!(
+                    "gantry tilt or sheared stack: slice positions progress at {angle:.2}° to the slice normal \
+                     (limit {MAX_TILT_DEG}°); tilted series are not supported (resample them first)"
+                ),
+            ));
+        }
+    }
+    Ok((pos[pos.len() - 1] - pos[0]) / (pos.len() - 1) as f64)
+}
+
+/// What one file contributes: its series attributes and decoded frames.
+struct FileFrames {
+    meta: SeriesMeta,
+    /// Slice distance to use for a single-slice series (Spacing Between Slices or Slice Thickness).
+    spacing_hint: Option<f64>,
+    frames: Vec<Frame>,
+}
+
+/// Open one file, validate it and decode its frames to HU.
+fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
+    let obj = open_file(path).map_err(|e| {
+        Error::format(
+            path,
+            format!("cannot read DICOM file (truncated or corrupt?): {e}"),
+        )
+    })?;
+    let series = text(&obj, tags::SERIES_INSTANCE_UID);
+    let ferr = |what: String| Error::format(path, format!("CT series {series}: {what}"));
+    let ts = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    if !SUPPORTED_TRANSFER_SYNTAXES
+        .iter()
+        .any(|(uid, _)| *uid == ts)
+    {
+        let supported: Vec<&str> = SUPPORTED_TRANSFER_SYNTAXES
+            .iter()
+            .map(|(_, n)| *n)
+            .collect();
+        return Err(ferr(format!(
+            "unsupported transfer syntax {ts} (supported: {})",
+            supported.join(", ")
+        )));
+    }
+    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+        return Err(ferr("missing pixel data (no Pixel Data element)".into()));
+    }
+    let rows = int(&obj, tags::ROWS)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ferr("missing or invalid Rows".into()))? as usize;
+    let cols = int(&obj, tags::COLUMNS)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ferr("missing or invalid Columns".into()))? as usize;
+    let spp = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    if spp != 1 {
+        return Err(ferr(format!(
+            "{spp} samples per pixel; CT images must be greyscale"
+        )));
+    }
+    let n_frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+    // Refuse absurd headers before decoding allocates for them.
+    if rows.saturating_mul(cols).saturating_mul(n_frames) > MAX_VOXELS {
+        return Err(Error::ResourceLimit {
+            path: path.to_path_buf(),
+            reason: format!("{cols}×{rows}×{n_frames} voxels exceed the limit of {MAX_VOXELS}"),
+        });
+    }
+    let sop_instance_uid = text(&obj, tags::SOP_INSTANCE_UID);
+    let sop_class_uid = text(&obj, tags::SOP_CLASS_UID);
+
+    // Plane geometry and rescale per frame: top level for classic images,
+    // functional groups (per-frame overriding shared) for enhanced ones.
+    let per_frame = items(&obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
+    let shared = first_item(&obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
+    let enhanced = !per_frame.is_empty() || shared.is_some();
+    let fg = |f: usize, seq: dicom_core::Tag| -> Option<&InMemDicomObject> {
+        per_frame
+            .get(f)
+            .and_then(|it| first_item(it, seq))
+            .or_else(|| shared.and_then(|s| first_item(s, seq)))
+    };
+    if enhanced && per_frame.len() != n_frames && n_frames > 1 {
+        return Err(ferr(format!(
+            "Per-Frame Functional Groups has {} items for {n_frames} frames",
+            per_frame.len()
+        )));
+    }
+    let mut geo = Vec::with_capacity(n_frames);
+    for f in 0..n_frames {
+        let src = |seq| if enhanced { fg(f, seq) } else { Some(&*obj) };
+        let fname = if enhanced {
+            format!(" (frame {})", f + 1)
+        } else {
+            String::new()
+        };
+        let ipp = src(tags::PLANE_POSITION_SEQUENCE)
+            .and_then(|o| floats(o, tags::IMAGE_POSITION_PATIENT))
+            .filter(|v| v.len() == 3)
+            .ok_or_else(|| ferr(format!("missing Image Position (Patient){fname}")))?;
+        let iop = src(tags::PLANE_ORIENTATION_SEQUENCE)
+            .and_then(|o| floats(o, tags::IMAGE_ORIENTATION_PATIENT))
+            .filter(|v| v.len() == 6)
+            .ok_or_else(|| ferr(format!("missing Image Orientation (Patient){fname}")))?;
+        let ps = src(tags::PIXEL_MEASURES_SEQUENCE)
+            .and_then(|o| floats(o, tags::PIXEL_SPACING))
+            .filter(|v| v.len() == 2 && v[0] > 0.0 && v[1] > 0.0)
+            .ok_or_else(|| ferr(format!("missing or invalid Pixel Spacing{fname}")))?;
+        let rescale = src(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE);
+        let slope = rescale
+            .and_then(|o| float(o, tags::RESCALE_SLOPE))
+            .unwrap_or(1.0);
+        let intercept = rescale
+            .and_then(|o| float(o, tags::RESCALE_INTERCEPT))
+            .unwrap_or(0.0);
+        let r = [iop[0], iop[1], iop[2]];
+        let c = [iop[3], iop[4], iop[5]];
+        if (norm(r) - 1.0).abs() > 1e-2 || (norm(c) - 1.0).abs() > 1e-2 || dot(r, c).abs() > 1e-2 {
+            return Err(ferr(format!(
+                "Image Orientation (Patient) {iop:?} is not two orthonormal cosines{fname}"
+            )));
+        }
+        geo.push((
+            [ipp[0], ipp[1], ipp[2]],
+            [iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]],
+            [ps[0], ps[1]],
+            slope,
+            intercept,
+        ));
+    }
+
+    let decoded = obj
+        .decode_pixel_data()
+        .map_err(|e| ferr(format!("cannot decode pixel data: {e}")))?;
+    let bits_alloc = decoded.bits_allocated();
+    let bits_stored = decoded.bits_stored().clamp(1, bits_alloc.max(1));
+    let signed = decoded.pixel_representation() == dicom_pixeldata::PixelRepresentation::Signed;
+    if decoded.number_of_frames() as usize != n_frames {
+        return Err(ferr(format!(
+            "pixel data has {} frames, Number of Frames says {n_frames}",
+            decoded.number_of_frames()
+        )));
+    }
+    let npix = rows * cols;
+    let mut frames = Vec::with_capacity(n_frames);
+    for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
+        let bytes = decoded.frame_data(f as u32).map_err(|e| {
+            ferr(format!(
+                "truncated or invalid pixel data (frame {}): {e}",
+                f + 1
+            ))
+        })?;
+        let bpp = (bits_alloc as usize).div_ceil(8);
+        if bytes.len() < npix * bpp {
+            return Err(ferr(format!(
+                "truncated pixel data: frame {} has {} bytes, expected {}",
+                f + 1,
+                bytes.len(),
+                npix * bpp
+            )));
+        }
+        let hu = to_hu(
+            &bytes[..npix * bpp],
+            bits_alloc,
+            bits_stored,
+            signed,
+            slope,
+            intercept,
+        )
+        .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_alloc}")))?;
+        frames.push(Frame {
+            file,
+            frame_number: (n_frames > 1 || enhanced).then_some(f as u32 + 1),
+            sop_instance_uid: sop_instance_uid.clone(),
+            sop_class_uid: sop_class_uid.clone(),
+            ipp,
+            iop,
+            pixel_spacing: ps,
+            rows,
+            cols,
+            hu,
+        });
+    }
+    drop(decoded);
+    let mut meta = series_meta(&obj);
+    meta.transfer_syntax_uid = ts;
+    let spacing_hint = float(&obj, tags::SPACING_BETWEEN_SLICES)
+        .or(meta.slice_thickness)
+        .filter(|v| *v > 0.0);
+    Ok(FileFrames {
+        meta,
+        spacing_hint,
+        frames,
+    })
+}
+
+/// Stored values (native-endian bytes) to HU: mask to Bits Stored, sign-extend,
+/// then `slope · v + intercept` in double precision.
+fn to_hu(
+    bytes: &[u8],
+    bits_alloc: u16,
+    bits_stored: u16,
+    signed: bool,
+    slope: f64,
+    intercept: f64,
+) -> Option<Vec<f32>> {
+    let shift = 64 - bits_stored as u32;
+    let conv = |raw: u64| -> f32 {
+        let v = if signed {
+            (((raw << shift) as i64) >> shift) as f64
+        } else {
+            ((raw << shift) >> shift) as f64
+        };
+        (slope * v + intercept) as f32
+    };
+    Some(match bits_alloc {
+        8 => bytes.iter().map(|&b| conv(b as u64)).collect(),
+        16 => bytes
+            .chunks_exact(2)
+            .map(|c| conv(u16::from_ne_bytes([c[0], c[1]]) as u64))
+            .collect(),
+        32 => bytes
+            .chunks_exact(4)
+            .map(|c| conv(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as u64))
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// Series-level attributes, looking into the Enhanced CT functional groups
+/// when the classic attribute is absent.
+fn series_meta(obj: &InMemDicomObject) -> SeriesMeta {
+    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
+    let per0 = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).first();
+    // Value of `tag`, at top level or inside functional group `seq`.
+    let fg_text = |seq, tag| {
+        let t = text(obj, tag);
+        if !t.is_empty() {
+            return t;
+        }
+        [per0, shared]
+            .into_iter()
+            .flatten()
+            .filter_map(|g| first_item(g, seq))
+            .map(|o| text(o, tag))
+            .find(|t| !t.is_empty())
+            .unwrap_or_default()
+    };
+    let fg_float = |seq, tag| {
+        fg_text(seq, tag)
+            .split('\\')
+            .next()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+    };
+    let contrast_usage = first_item(obj, tags::CONTRAST_BOLUS_AGENT_SEQUENCE);
+    let mut meta = SeriesMeta {
+        series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
+        study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
+        frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
+        sop_class_uid: text(obj, tags::SOP_CLASS_UID),
+        modality: text(obj, tags::MODALITY),
+        patient_id: text(obj, tags::PATIENT_ID),
+        patient_name: text(obj, tags::PATIENT_NAME),
+        study_date: text(obj, tags::STUDY_DATE),
+        study_time: text(obj, tags::STUDY_TIME),
+        study_description: text(obj, tags::STUDY_DESCRIPTION),
+        series_date: text(obj, tags::SERIES_DATE),
+        series_time: text(obj, tags::SERIES_TIME),
+        series_description: text(obj, tags::SERIES_DESCRIPTION),
+        series_number: int(obj, tags::SERIES_NUMBER),
+        acquisition_date: text(obj, tags::ACQUISITION_DATE),
+        acquisition_time: text(obj, tags::ACQUISITION_TIME),
+        content_time: text(obj, tags::CONTENT_TIME),
+        image_type: text(obj, tags::IMAGE_TYPE),
+        body_part_examined: text(obj, tags::BODY_PART_EXAMINED),
+        protocol_name: text(obj, tags::PROTOCOL_NAME),
+        contrast_bolus_agent: text(obj, tags::CONTRAST_BOLUS_AGENT),
+        contrast_bolus_route: text(obj, tags::CONTRAST_BOLUS_ROUTE),
+        contrast_bolus_start_time: text(obj, tags::CONTRAST_BOLUS_START_TIME),
+        contrast_bolus_volume: float(obj, tags::CONTRAST_BOLUS_VOLUME),
+        manufacturer: text(obj, tags::MANUFACTURER),
+        manufacturer_model_name: text(obj, tags::MANUFACTURER_MODEL_NAME),
+        kvp: fg_float(tags::CTX_RAY_DETAILS_SEQUENCE, tags::KVP),
+        xray_tube_current: fg_float(tags::CTX_RAY_DETAILS_SEQUENCE, tags::X_RAY_TUBE_CURRENT),
+        exposure: fg_float(tags::CT_EXPOSURE_SEQUENCE, tags::EXPOSURE_INM_AS)
+            .or_else(|| float(obj, tags::EXPOSURE)),
+        convolution_kernel: fg_text(tags::CT_RECONSTRUCTION_SEQUENCE, tags::CONVOLUTION_KERNEL),
+        slice_thickness: fg_float(tags::PIXEL_MEASURES_SEQUENCE, tags::SLICE_THICKNESS),
+        transfer_syntax_uid: String::new(),
+        slices: Vec::new(),
+    };
+    if meta.contrast_bolus_agent.is_empty() {
+        if let Some(item) = contrast_usage {
+            meta.contrast_bolus_agent = text(item, tags::CODE_MEANING);
+        }
+    }
+    meta
+}
+
+/// Scan `dir` (recursively) and load its CT series: the one with `series_uid`,
+/// or the only one when `series_uid` is `None` (several -> error listing them).
+pub fn read_series_dir(dir: &Path, series_uid: Option<&str>) -> Result<(Volume<f32>, SeriesMeta)> {
+    let (infos, errors) = scan::scan_dir(dir)?;
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    let is_ct = |i: &FileInfo| {
+        i.sop_class_uid == scan::sop_class::CT_IMAGE
+            || i.sop_class_uid == scan::sop_class::ENHANCED_CT_IMAGE
+            || (i.modality == "CT" && !i.sop_class_uid.starts_with("1.2.840.10008.5.1.4.1.1.481"))
+    };
+    let mut series: BTreeMap<String, Vec<FileInfo>> = BTreeMap::new();
+    for info in infos.into_iter().filter(is_ct) {
+        series
+            .entry(info.series_instance_uid.clone())
+            .or_default()
+            .push(info);
+    }
+    let listing = |series: &BTreeMap<String, Vec<FileInfo>>| {
+        series
+            .iter()
+            .map(|(uid, f)| {
+                format!(
+                    "{uid} ({} files, #{} '{}')",
+                    f.len(),
+                    f[0].series_number
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    f[0].series_description
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let files = match series_uid {
+        Some(uid) => match series.get(uid) {
+            Some(f) => f,
+            None => {
+                return Err(Error::format(
+                    dir,
+                    format!(
+                        "no CT series {uid}; available: {}",
+                        if series.is_empty() {
+                            "none".into()
+                        } else {
+                            listing(&series)
+                        }
+                    ),
+                ))
+            }
+        },
+        None => match series.len() {
+            0 => return Err(Error::format(dir, "no CT image files found")),
+            1 => series.values().next().expect("one series"),
+            _ => {
+                return Err(Error::format(
+                    dir,
+                    format!(
+                        "{} CT series found; choose one by series UID: {}",
+                        series.len(),
+                        listing(&series)
+                    ),
+                ))
+            }
+        },
+    };
+    load_series(files)
+}
+
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+fn scale(a: [f64; 3], s: f64) -> [f64; 3] {
+    [a[0] * s, a[1] * s, a[2] * s]
+}
+fn norm(a: [f64; 3]) -> f64 {
+    dot(a, a).sqrt()
+}
+fn normalise(a: [f64; 3]) -> [f64; 3] {
+    let l = norm(a);
+    if l > 0.0 {
+        scale(a, 1.0 / l)
+    } else {
+        a
+    }
+}
