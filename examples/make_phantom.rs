@@ -21,9 +21,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // Tumour: ellipsoid with semi-axes 11 × 8 × 15 mm.
                 let t = (fx / 11.0).powi(2) + (fy / 8.0).powi(2) + (fz / 15.0).powi(2);
                 // Second ROI: a sphere of radius 4 mm off to the side.
-                let s = ((x as f64 - 33.0).powi(2) + (y as f64 - 8.0).powi(2) + ((z as f64 - 10.0) * 2.5).powi(2)).sqrt();
+                let s = ((x as f64 - 33.0).powi(2)
+                    + (y as f64 - 8.0).powi(2)
+                    + ((z as f64 - 10.0) * 2.5).powi(2))
+                .sqrt();
                 // Deterministic texture: a smooth radial gradient plus a checker pattern.
-                let checker = if (x / 2 + y / 2 + z) % 2 == 0 { 15.0 } else { -15.0 };
+                let checker = if (x / 2 + y / 2 + z) % 2 == 0 {
+                    15.0
+                } else {
+                    -15.0
+                };
                 let v = if t <= 1.0 {
                     mask.set(x, y, z, 1.0);
                     110.0 - 40.0 * t + checker

@@ -32,17 +32,31 @@ pub fn extract(
     mask_path: &Path,
 ) -> Result<Extraction> {
     if params.compat == Compat::PyRadiomics {
-        return Err(Error::params(&params.source_path, "'compat: pyradiomics' is not available in this version"));
+        return Err(Error::params(
+            &params.source_path,
+            "'compat: pyradiomics' is not available in this version",
+        ));
     }
     check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
     if mask.count() == 0 {
-        return Err(Error::EmptyRoi(format!("mask {} has no voxels", mask_path.display())));
+        return Err(Error::EmptyRoi(format!(
+            "mask {} has no voxels",
+            mask_path.display()
+        )));
     }
-    if let Some(i) = mask.data.iter().zip(&image.data).position(|(&m, v)| m && !v.is_finite()) {
+    if let Some(i) = mask
+        .data
+        .iter()
+        .zip(&image.data)
+        .position(|(&m, v)| m && !v.is_finite())
+    {
         let [x, y, z] = image.geometry.coords(i);
         return Err(Error::format(
             image_path,
-            format!("intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number", image.data[i]),
+            format!(
+                "intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number",
+                image.data[i]
+            ),
         ));
     }
     let mut diag = Features::new();
@@ -73,7 +87,10 @@ pub fn extract(
     image_diagnostics(&mut diag, &image, "interp_img");
     roi_diagnostics(&mut diag, &image, &morph, &morph, "interp_roi");
     if morph.count() == 0 {
-        return Err(Error::EmptyRoi(format!("mask {} has no voxels after interpolation", mask_path.display())));
+        return Err(Error::EmptyRoi(format!(
+            "mask {} has no voxels after interpolation",
+            mask_path.display()
+        )));
     }
 
     let intensity = if params.resegment_range.is_some() || params.outlier_sigma.is_some() {
@@ -106,10 +123,16 @@ pub fn extract(
         out.extend(features::stat::compute(&values));
     }
     if fam("ih") {
-        out.extend(features::ih::compute(&discrete.roi_levels(), discrete.n_levels));
+        out.extend(features::ih::compute(
+            &discrete.roi_levels(),
+            discrete.n_levels,
+        ));
     }
     if fam("ivh") {
-        out.extend(features::ivh::compute(&values, &params.ivh_discretisation()));
+        out.extend(features::ivh::compute(
+            &values,
+            &params.ivh_discretisation(),
+        ));
     }
     let t = &params.texture;
     type Family = fn(&crate::roi::DiscreteRoi, &features::TextureSettings) -> Features;
@@ -129,7 +152,11 @@ pub fn extract(
     for r in results {
         out.extend(r);
     }
-    Ok(Extraction { features: out, roi_voxels: morph.count(), spacing: image.geometry.spacing })
+    Ok(Extraction {
+        features: out,
+        roi_voxels: morph.count(),
+        spacing: image.geometry.spacing,
+    })
 }
 
 fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
@@ -140,15 +167,25 @@ fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("vox_dim_{axis}_{stage}"), g.spacing[a]));
     }
-    let (sum, min, max) = image.data.iter().fold((0.0f64, f64::INFINITY, f64::NEG_INFINITY), |(s, lo, hi), &v| {
-        (s + v as f64, lo.min(v as f64), hi.max(v as f64))
-    });
-    out.push((format!("mean_int_{stage}"), sum / image.data.len().max(1) as f64));
+    let (sum, min, max) = image.data.iter().fold(
+        (0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+        |(s, lo, hi), &v| (s + v as f64, lo.min(v as f64), hi.max(v as f64)),
+    );
+    out.push((
+        format!("mean_int_{stage}"),
+        sum / image.data.len().max(1) as f64,
+    ));
     out.push((format!("min_int_{stage}"), min));
     out.push((format!("max_int_{stage}"), max));
 }
 
-fn roi_diagnostics(out: &mut Features, image: &Volume<f32>, int_mask: &Mask, morph_mask: &Mask, stage: &str) {
+fn roi_diagnostics(
+    out: &mut Features,
+    image: &Volume<f32>,
+    int_mask: &Mask,
+    morph_mask: &Mask,
+    stage: &str,
+) {
     let g = &int_mask.geometry;
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("int_mask_dim_{axis}_{stage}"), g.dims[a] as f64));
@@ -160,14 +197,34 @@ fn roi_diagnostics(out: &mut Features, image: &Volume<f32>, int_mask: &Mask, mor
             out.push((format!("{prefix}_bb_dim_{axis}_{stage}"), v));
         }
     }
-    out.push((format!("int_mask_vox_count_{stage}"), int_mask.count() as f64));
-    out.push((format!("morph_mask_vox_count_{stage}"), morph_mask.count() as f64));
-    let (n, sum, min, max) = int_mask.data.iter().zip(&image.data).filter(|(&m, _)| m).fold(
-        (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
-        |(n, s, lo, hi), (_, &v)| (n + 1, s + v as f64, lo.min(v as f64), hi.max(v as f64)),
-    );
+    out.push((
+        format!("int_mask_vox_count_{stage}"),
+        int_mask.count() as f64,
+    ));
+    out.push((
+        format!("morph_mask_vox_count_{stage}"),
+        morph_mask.count() as f64,
+    ));
+    let (n, sum, min, max) = int_mask
+        .data
+        .iter()
+        .zip(&image.data)
+        .filter(|(&m, _)| m)
+        .fold(
+            (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+            |(n, s, lo, hi), (_, &v)| (n + 1, s + v as f64, lo.min(v as f64), hi.max(v as f64)),
+        );
     let nan = f64::NAN;
-    out.push((format!("int_mask_mean_int_{stage}"), if n > 0 { sum / n as f64 } else { nan }));
-    out.push((format!("int_mask_min_int_{stage}"), if n > 0 { min } else { nan }));
-    out.push((format!("int_mask_max_int_{stage}"), if n > 0 { max } else { nan }));
+    out.push((
+        format!("int_mask_mean_int_{stage}"),
+        if n > 0 { sum / n as f64 } else { nan },
+    ));
+    out.push((
+        format!("int_mask_min_int_{stage}"),
+        if n > 0 { min } else { nan },
+    ));
+    out.push((
+        format!("int_mask_max_int_{stage}"),
+        if n > 0 { max } else { nan },
+    ));
 }

@@ -9,15 +9,21 @@ use ctrad::params::Params;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const FAMILIES: [&str; 12] = ["diag", "morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl"];
+const FAMILIES: [&str; 12] = [
+    "diag", "morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl",
+];
 
 fn params(name: &str) -> Params {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pipelines/ibsi").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("pipelines/ibsi")
+        .join(name);
     Params::from_file(&path).unwrap()
 }
 
 fn run(config: &str, yaml: &str, image: &Path, mask: &Path) {
-    let Some(td) = common::shared_testdata() else { return };
+    let Some(td) = common::shared_testdata() else {
+        return;
+    };
     let image = td.join(image);
     let mask = td.join(mask);
     let p = params(yaml);
@@ -27,14 +33,23 @@ fn run(config: &str, yaml: &str, image: &Path, mask: &Path) {
     let out = ctrad::pipeline::extract(img, m, &p, &image, &mask).unwrap();
     let elapsed = t.elapsed();
     let features: BTreeMap<String, f64> = out.features.iter().cloned().collect();
-    assert_eq!(features.len(), out.features.len(), "duplicate tags in the output");
+    assert_eq!(
+        features.len(),
+        out.features.len(),
+        "duplicate tags in the output"
+    );
     let refs = common::reference_values(&td, config);
     let (counts, failures) = common::compare(&refs, &features, &FAMILIES);
     for (family, (m, n)) in &counts {
         println!("{config} {family}: {m}/{n}");
     }
     println!("{config}: extraction took {elapsed:?}");
-    assert!(failures.is_empty(), "{config}: {} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{config}: {} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     let total: usize = counts.values().map(|c| c.1).sum();
     assert!(total > 0, "no reference values compared");
 }
@@ -44,30 +59,60 @@ const CT_MASK: &str = "ibsi1/ct_phantom/nifti/mask.nii.gz";
 
 #[test]
 fn digital_phantom() {
-    run("dig", "dig.yaml", Path::new("ibsi1/digital_phantom/phantom.nii.gz"), Path::new("ibsi1/digital_phantom/mask.nii.gz"));
+    run(
+        "dig",
+        "dig.yaml",
+        Path::new("ibsi1/digital_phantom/phantom.nii.gz"),
+        Path::new("ibsi1/digital_phantom/mask.nii.gz"),
+    );
 }
 
 #[test]
 fn config_a() {
-    run("A", "config_a.yaml", Path::new(CT_IMAGE), Path::new(CT_MASK));
+    run(
+        "A",
+        "config_a.yaml",
+        Path::new(CT_IMAGE),
+        Path::new(CT_MASK),
+    );
 }
 
 #[test]
 fn config_b() {
-    run("B", "config_b.yaml", Path::new(CT_IMAGE), Path::new(CT_MASK));
+    run(
+        "B",
+        "config_b.yaml",
+        Path::new(CT_IMAGE),
+        Path::new(CT_MASK),
+    );
 }
 
 #[test]
 fn config_c() {
-    run("C", "config_c.yaml", Path::new(CT_IMAGE), Path::new(CT_MASK));
+    run(
+        "C",
+        "config_c.yaml",
+        Path::new(CT_IMAGE),
+        Path::new(CT_MASK),
+    );
 }
 
 #[test]
 fn config_d() {
-    run("D", "config_d.yaml", Path::new(CT_IMAGE), Path::new(CT_MASK));
+    run(
+        "D",
+        "config_d.yaml",
+        Path::new(CT_IMAGE),
+        Path::new(CT_MASK),
+    );
 }
 
 #[test]
 fn config_e() {
-    run("E", "config_e.yaml", Path::new(CT_IMAGE), Path::new(CT_MASK));
+    run(
+        "E",
+        "config_e.yaml",
+        Path::new(CT_IMAGE),
+        Path::new(CT_MASK),
+    );
 }

@@ -59,7 +59,10 @@ pub fn run(args: ExtractArgs) -> Result<i32> {
     ];
     table::write_table(&mut df, &args.output, &metadata)?;
     if !args.output.exists() {
-        return Err(Error::Invalid(format!("{} was not written", args.output.display())));
+        return Err(Error::Invalid(format!(
+            "{} was not written",
+            args.output.display()
+        )));
     }
     Ok(0)
 }
