@@ -4,8 +4,11 @@
 //! IBSI image-processing chain; [`features`] computes the feature families;
 //! [`pipeline`] ties them together from a parameter file ([`params`]).
 
+pub mod batch;
 pub mod error;
 pub mod features;
+pub mod hash;
+pub mod inputs;
 pub mod io;
 pub mod params;
 pub mod pipeline;

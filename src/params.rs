@@ -403,12 +403,7 @@ impl Params {
 
     /// A short stable hash (FNV-1a, hex) of the parameter text.
     pub fn hash(&self) -> String {
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in self.source_text.as_bytes() {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        format!("{h:016x}")
+        crate::hash::Fnv64::new().update(self.source_text.as_bytes()).hex()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Command-line interface: translates arguments into library calls.
 
 mod extract;
+mod inspect;
 
 use clap::{Parser, Subcommand};
 
@@ -14,8 +15,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Extract features from one image and mask into a one-row table.
+    /// Extract features: a studies folder into one table, or one image and mask into one row.
     Extract(extract::ExtractArgs),
+    /// Show the series (with contrast phase), segmentations and ROIs of a study folder.
+    Inspect(inspect::InspectArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -23,6 +26,7 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
+        Command::Inspect(args) => inspect::run(args),
     };
     match result {
         Ok(code) => code,
