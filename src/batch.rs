@@ -295,9 +295,7 @@ pub fn run(
 ) -> Result<Summary> {
     let (state_dir, errors_path, lock_path) = companion_paths(output);
     if let Some(dir) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(Error::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "output folder does not exist")));
-        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let _lock = OutputLock::acquire(&lock_path)?;
     std::fs::create_dir_all(&state_dir).map_err(|e| Error::io(&state_dir, e))?;

@@ -143,6 +143,9 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, metadata: &[(String, Strin
 
 /// Write by extension: `.csv` or `.parquet`.
 pub fn write_table(df: &mut DataFrame, path: &Path, metadata: &[(String, String)]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
     match path
         .extension()
         .and_then(|e| e.to_str())

@@ -205,7 +205,7 @@ fn a_killed_batch_resumes_to_the_same_table() {
 fn synthetic_multiphase_study_gives_one_row_per_phase_and_roi() {
     let d = temp_dir("synthetic");
     let studies = d.join("studies");
-    copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/synthetic_study"), &studies.join("SYNTH_001"));
+    copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001"), &studies.join("SYNTH_001"));
     let out = d.join("features.csv");
     let o = ctrad()
         .arg("extract")
