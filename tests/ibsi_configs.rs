@@ -21,14 +21,20 @@ fn params(name: &str) -> Params {
 }
 
 fn run(config: &str, yaml: &str, image: &Path, mask: &Path) {
+    run_with_roi(config, yaml, image, mask, None)
+}
+
+/// Run one configuration; `roi` names the RTSTRUCT ROI when the inputs are DICOM.
+fn run_with_roi(config: &str, yaml: &str, image: &Path, mask: &Path, roi: Option<&str>) {
     let Some(td) = common::shared_testdata() else {
         return;
     };
     let image = td.join(image);
     let mask = td.join(mask);
     let p = params(yaml);
-    let img = ctrad::io::read_volume(&image).unwrap();
-    let m = ctrad::io::read_volume(&mask).unwrap().select(p.label);
+    let loaded = ctrad::inputs::load_image(&image).unwrap();
+    let m = ctrad::inputs::load_mask(&mask, &loaded, roi, p.label).unwrap().mask;
+    let img = loaded.volume;
     let t = std::time::Instant::now();
     let out = ctrad::pipeline::extract(img, m, &p, &image, &mask).unwrap();
     let elapsed = t.elapsed();
@@ -115,4 +121,33 @@ fn config_e() {
         Path::new(CT_IMAGE),
         Path::new(CT_MASK),
     );
+}
+
+// The same configurations from the DICOM series and its RTSTRUCT (ROI GTV-1).
+const DCM_IMAGE: &str = "ibsi1/ct_phantom/dicom/image";
+const DCM_MASK: &str = "ibsi1/ct_phantom/dicom/mask/DCM_RS_00060.dcm";
+
+#[test]
+fn config_a_from_dicom() {
+    run_with_roi("A", "config_a.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+}
+
+#[test]
+fn config_b_from_dicom() {
+    run_with_roi("B", "config_b.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+}
+
+#[test]
+fn config_c_from_dicom() {
+    run_with_roi("C", "config_c.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+}
+
+#[test]
+fn config_d_from_dicom() {
+    run_with_roi("D", "config_d.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+}
+
+#[test]
+fn config_e_from_dicom() {
+    run_with_roi("E", "config_e.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
 }
