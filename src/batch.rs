@@ -30,7 +30,12 @@ pub enum CaseInput {
     /// A study folder, discovered with [`study::discover`].
     Study(PathBuf),
     /// An image and mask pair from a manifest.
-    Pair { image: PathBuf, mask: PathBuf, label: Option<i64>, roi: Option<String> },
+    Pair {
+        image: PathBuf,
+        mask: PathBuf,
+        label: Option<i64>,
+        roi: Option<String>,
+    },
 }
 
 /// A case with its identifier (the study folder name or the manifest id).
@@ -93,11 +98,17 @@ pub fn cases_from_dir(dir: &Path) -> Result<Vec<Case>> {
         if name.starts_with('.') || !entry.path().is_dir() {
             continue;
         }
-        cases.push(Case { id: name, input: CaseInput::Study(entry.path()) });
+        cases.push(Case {
+            id: name,
+            input: CaseInput::Study(entry.path()),
+        });
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));
     if cases.is_empty() {
-        return Err(Error::Invalid(format!("{}: no study sub-folders found", dir.display())));
+        return Err(Error::Invalid(format!(
+            "{}: no study sub-folders found",
+            dir.display()
+        )));
     }
     Ok(cases)
 }
@@ -108,12 +119,25 @@ pub fn cases_from_dir(dir: &Path) -> Result<Vec<Case>> {
 pub fn cases_from_manifest(path: &Path) -> Result<Vec<Case>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let mut rows = parse_csv(&text).into_iter();
-    let header = rows.next().ok_or_else(|| Error::format(path, "empty manifest"))?;
-    let col = |names: &[&str]| header.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
-    let (Some(ci), Some(cm)) = (col(&["Image"]), col(&["Mask"])) else {
-        return Err(Error::format(path, "manifest needs 'Image' and 'Mask' columns"));
+    let header = rows
+        .next()
+        .ok_or_else(|| Error::format(path, "empty manifest"))?;
+    let col = |names: &[&str]| {
+        header
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
     };
-    let (cl, cid, croi) = (col(&["Label"]), col(&["ID", "study_id", "Patient", "Case"]), col(&["ROI"]));
+    let (Some(ci), Some(cm)) = (col(&["Image"]), col(&["Mask"])) else {
+        return Err(Error::format(
+            path,
+            "manifest needs 'Image' and 'Mask' columns",
+        ));
+    };
+    let (cl, cid, croi) = (
+        col(&["Label"]),
+        col(&["ID", "study_id", "Patient", "Case"]),
+        col(&["ROI"]),
+    );
     let base = path.parent().unwrap_or(Path::new("."));
     let resolve = |p: &str| {
         let p = PathBuf::from(p.trim());
@@ -128,20 +152,43 @@ pub fn cases_from_manifest(path: &Path) -> Result<Vec<Case>> {
         if r.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        let get = |c: Option<usize>| c.and_then(|c| r.get(c)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let image = resolve(&get(Some(ci)).ok_or_else(|| Error::format(path, format!("row {}: no Image", n + 2)))?);
-        let mask = resolve(&get(Some(cm)).ok_or_else(|| Error::format(path, format!("row {}: no Mask", n + 2)))?);
+        let get = |c: Option<usize>| {
+            c.and_then(|c| r.get(c))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let image = resolve(
+            &get(Some(ci))
+                .ok_or_else(|| Error::format(path, format!("row {}: no Image", n + 2)))?,
+        );
+        let mask = resolve(
+            &get(Some(cm)).ok_or_else(|| Error::format(path, format!("row {}: no Mask", n + 2)))?,
+        );
         let label = match get(cl) {
-            Some(l) => Some(l.parse::<i64>().map_err(|_| Error::format(path, format!("row {}: bad Label '{l}'", n + 2)))?),
+            Some(l) => Some(
+                l.parse::<i64>()
+                    .map_err(|_| Error::format(path, format!("row {}: bad Label '{l}'", n + 2)))?,
+            ),
             None => None,
         };
         let id = get(cid).unwrap_or_else(|| format!("case_{:04}", n + 1));
-        cases.push(Case { id, input: CaseInput::Pair { image, mask, label, roi: get(croi) } });
+        cases.push(Case {
+            id,
+            input: CaseInput::Pair {
+                image,
+                mask,
+                label,
+                roi: get(croi),
+            },
+        });
     }
     let mut ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
     ids.sort();
     if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-        return Err(Error::format(path, format!("case id '{}' appears more than once", w[0])));
+        return Err(Error::format(
+            path,
+            format!("case id '{}' appears more than once", w[0]),
+        ));
     }
     Ok(cases)
 }
@@ -207,9 +254,19 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// Paths of the state folder, errors file and lock file of an output.
 pub fn companion_paths(output: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let stem = output.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "features".into());
-    let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    (dir.join(format!("{stem}.ctrad-state")), dir.join(format!("{stem}.errors.csv")), dir.join(format!("{stem}.lock")))
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "features".into());
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    (
+        dir.join(format!("{stem}.ctrad-state")),
+        dir.join(format!("{stem}.errors.csv")),
+        dir.join(format!("{stem}.lock")),
+    )
 }
 
 /// An exclusive lock on an output, released on drop. A lock left by a process
@@ -221,14 +278,22 @@ pub struct OutputLock {
 impl OutputLock {
     pub fn acquire(path: &Path) -> Result<OutputLock> {
         for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
                 Ok(mut f) => {
                     use std::io::Write;
                     let _ = writeln!(f, "{}", std::process::id());
-                    return Ok(OutputLock { path: path.to_path_buf() });
+                    return Ok(OutputLock {
+                        path: path.to_path_buf(),
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let pid = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<u32>().ok());
+                    let pid = std::fs::read_to_string(path)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok());
                     let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
                     if alive {
                         return Err(Error::Invalid(format!(
@@ -242,7 +307,10 @@ impl OutputLock {
                 Err(e) => return Err(Error::io(path, e)),
             }
         }
-        Err(Error::Invalid(format!("{}: could not take the output lock", path.display())))
+        Err(Error::Invalid(format!(
+            "{}: could not take the output lock",
+            path.display()
+        )))
     }
 }
 
@@ -256,10 +324,17 @@ impl Drop for OutputLock {
 /// content hash, the parameter hash and the ctrad version.
 fn case_key(case: &Case, params: &Params) -> Result<String> {
     let mut h = Fnv64::new();
-    h.field(&case.id).field(&params.hash()).field(crate::VERSION);
+    h.field(&case.id)
+        .field(&params.hash())
+        .field(crate::VERSION);
     let mut files: Vec<PathBuf> = match &case.input {
         CaseInput::Study(dir) => crate::io::dicom::scan::list_files(dir)?,
-        CaseInput::Pair { image, mask, label, roi } => {
+        CaseInput::Pair {
+            image,
+            mask,
+            label,
+            roi,
+        } => {
             h.field(&format!("{label:?}/{roi:?}"));
             let mut v = vec![mask.clone()];
             if image.is_dir() {
@@ -273,7 +348,9 @@ fn case_key(case: &Case, params: &Params) -> Result<String> {
     files.sort();
     for f in files {
         let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
-        h.field(&f.to_string_lossy()).update(&(bytes.len() as u64).to_le_bytes()).update(&bytes);
+        h.field(&f.to_string_lossy())
+            .update(&(bytes.len() as u64).to_le_bytes())
+            .update(&bytes);
     }
     Ok(h.hex())
 }
@@ -301,7 +378,10 @@ pub fn run(
     std::fs::create_dir_all(&state_dir).map_err(|e| Error::io(&state_dir, e))?;
 
     let cases: Vec<Case> = match opts.shard {
-        Some((k, n)) => cases.into_iter().filter(|c| shard_of(&c.id, n) == k).collect(),
+        Some((k, n)) => cases
+            .into_iter()
+            .filter(|c| shard_of(&c.id, n) == k)
+            .collect(),
         None => cases,
     };
     let total = cases.len();
@@ -335,9 +415,21 @@ pub fn run(
             let start = std::time::Instant::now();
             let part_path = state_dir.join(format!("{}.part", sanitize(&case.id)));
             let (result, was_reused) = match case_key(case, &opts.params) {
-                Err(e) => (CaseResult { rows: vec![], failures: vec![failure(&case.id, &e, "input")] }, false),
+                Err(e) => (
+                    CaseResult {
+                        rows: vec![],
+                        failures: vec![failure(&case.id, &e, "input")],
+                    },
+                    false,
+                ),
                 Ok(key) => match (!opts.force).then(|| read_part(&part_path, &key)).flatten() {
-                    Some(rows) => (CaseResult { rows, failures: vec![] }, true),
+                    Some(rows) => (
+                        CaseResult {
+                            rows,
+                            failures: vec![],
+                        },
+                        true,
+                    ),
                     None => {
                         let r = process_case(case, opts);
                         if r.failures.is_empty() {
@@ -367,7 +459,11 @@ pub fn run(
             } else if was_reused {
                 format!("done earlier, {} rows", result.rows.len())
             } else {
-                format!("{} rows in {:.1} s", result.rows.len(), start.elapsed().as_secs_f64())
+                format!(
+                    "{} rows in {:.1} s",
+                    result.rows.len(),
+                    start.elapsed().as_secs_f64()
+                )
             };
             match (&bar, opts.progress) {
                 (Some(b), _) => {
@@ -380,7 +476,10 @@ pub fn run(
                 (None, Progress::Log) => eprintln!("[{n}/{total}] {}: {status}", case.id),
                 _ => {}
             }
-            results.lock().unwrap_or_else(|e| e.into_inner()).push((case.id.clone(), result));
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((case.id.clone(), result));
         })
     });
     if let Some(b) = &bar {
@@ -435,11 +534,24 @@ fn row_sort_key(r: &Row) -> (String, usize, String, String) {
             .unwrap_or_default()
     };
     let phase = Phase::parse(&text("phase")).map_or(99, |p| p as usize);
-    (text("study_id"), phase, text("roi"), text("series_instance_uid"))
+    (
+        text("study_id"),
+        phase,
+        text("roi"),
+        text("series_instance_uid"),
+    )
 }
 
 fn sanitize(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn failure(study: &str, e: &Error, stage: &str) -> Failure {
@@ -451,14 +563,24 @@ fn failure(study: &str, e: &Error, stage: &str) -> Failure {
         Error::Params { path, .. } => path.display().to_string(),
         _ => String::new(),
     };
-    Failure { study: study.to_string(), file, stage: stage.to_string(), message: e.to_string() }
+    Failure {
+        study: study.to_string(),
+        file,
+        stage: stage.to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Process one case; failures of single series or ROIs do not stop the others.
 fn process_case(case: &Case, opts: &BatchOptions) -> CaseResult {
     let mut out = CaseResult::default();
     match &case.input {
-        CaseInput::Pair { image, mask, label, roi } => {
+        CaseInput::Pair {
+            image,
+            mask,
+            label,
+            roi,
+        } => {
             let img = match inputs::load_image(image) {
                 Ok(i) => i,
                 Err(e) => {
@@ -482,12 +604,17 @@ fn process_case(case: &Case, opts: &BatchOptions) -> CaseResult {
 
 fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut CaseResult) {
     if study.series.is_empty() {
-        let e = Error::Invalid(format!("{}: no CT series or image file found", study.dir.display()));
+        let e = Error::Invalid(format!(
+            "{}: no CT series or image file found",
+            study.dir.display()
+        ));
         out.failures.push(failure(&case.id, &e, "discovery"));
         return;
     }
     let wanted = |p: Phase| opts.phases.is_empty() || opts.phases.contains(&p);
-    let selected: Vec<usize> = (0..study.series.len()).filter(|&i| wanted(study.series[i].phase)).collect();
+    let selected: Vec<usize> = (0..study.series.len())
+        .filter(|&i| wanted(study.series[i].phase))
+        .collect();
     // Series that have their own segmentations are loaded first, so their
     // grids are known when other phases borrow their segmentations.
     let mut images: Vec<Option<Image>> = vec![None; study.series.len()];
@@ -519,12 +646,17 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
                 }
             }
         }
-        let Some(img) = images[i].as_ref() else { continue };
+        let Some(img) = images[i].as_ref() else {
+            continue;
+        };
         for seg in segs {
             let names: Vec<&String> = seg
                 .roi_names
                 .iter()
-                .filter(|n| opts.roi_patterns.is_empty() || opts.roi_patterns.iter().any(|p| glob_match(p, n)))
+                .filter(|n| {
+                    opts.roi_patterns.is_empty()
+                        || opts.roi_patterns.iter().any(|p| glob_match(p, n))
+                })
                 .collect();
             for name in names {
                 let roi_arg = match seg.kind {
@@ -551,29 +683,43 @@ fn borrowable(
     images: &mut [Option<Image>],
 ) -> std::result::Result<Vec<study::Segmentation>, String> {
     let target = &study.series[i];
-    let donors: Vec<usize> =
-        (0..study.series.len()).filter(|&j| j != i && !study.segmentations_of(j).is_empty()).collect();
+    let donors: Vec<usize> = (0..study.series.len())
+        .filter(|&j| j != i && !study.segmentations_of(j).is_empty())
+        .collect();
     if donors.is_empty() {
         return Err("no segmentation in the study is linked to this series or to any other".into());
     }
     let mut reasons = Vec::new();
     for j in donors {
         let donor = &study.series[j];
-        if target.frame_of_reference_uid.is_empty() || donor.frame_of_reference_uid != target.frame_of_reference_uid {
-            reasons.push(format!("series {} has another frame of reference", donor.label()));
+        if target.frame_of_reference_uid.is_empty()
+            || donor.frame_of_reference_uid != target.frame_of_reference_uid
+        {
+            reasons.push(format!(
+                "series {} has another frame of reference",
+                donor.label()
+            ));
             continue;
         }
         for k in [i, j] {
             if images[k].is_none() {
                 match load_series_image(&study.series[k].source) {
                     Ok(img) => images[k] = Some(img),
-                    Err(e) => return Err(format!("cannot read series {}: {e}", study.series[k].label())),
+                    Err(e) => {
+                        return Err(format!(
+                            "cannot read series {}: {e}",
+                            study.series[k].label()
+                        ))
+                    }
                 }
             }
         }
         let (a, b) = (images[i].as_ref().unwrap(), images[j].as_ref().unwrap());
         if let Some(diff) = a.volume.geometry.mismatch(&b.volume.geometry) {
-            reasons.push(format!("series {} is on another grid ({diff})", donor.label()));
+            reasons.push(format!(
+                "series {} is on another grid ({diff})",
+                donor.label()
+            ));
             continue;
         }
         return Ok(study.segmentations_of(j).into_iter().cloned().collect());
@@ -588,27 +734,50 @@ fn load_series_image(source: &SeriesSource) -> Result<Image> {
     match source {
         SeriesSource::Dicom(files) => {
             let (volume, meta) = series::load_series(files)?;
-            let path = files.first().and_then(|f| f.parent()).map(Path::to_path_buf).unwrap_or_default();
-            Ok(Image { volume, path, meta: Some(meta) })
+            let path = files
+                .first()
+                .and_then(|f| f.parent())
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            Ok(Image {
+                volume,
+                path,
+                meta: Some(meta),
+            })
         }
         SeriesSource::VolumeFile(p) => inputs::load_image(p),
     }
 }
 
-fn extract_row(case: &Case, img: &Image, phase: &str, m: RoiMask, opts: &BatchOptions, out: &mut CaseResult) {
+fn extract_row(
+    case: &Case,
+    img: &Image,
+    phase: &str,
+    m: RoiMask,
+    opts: &BatchOptions,
+    out: &mut CaseResult,
+) {
     let spacing = img.volume.geometry.spacing;
     match crate::pipeline::extract(img.volume.clone(), m.mask, &opts.params, &img.path, &m.path) {
         Ok(x) => {
             let meta = img.meta.as_ref();
-            let text = |f: fn(&series::SeriesMeta) -> &String| meta.map_or(Cell::Null, |m| Cell::Text(f(m).clone()));
+            let text = |f: fn(&series::SeriesMeta) -> &String| {
+                meta.map_or(Cell::Null, |m| Cell::Text(f(m).clone()))
+            };
             let ids = vec![
                 ("study_id".to_string(), Cell::Text(case.id.clone())),
                 ("phase".into(), Cell::Text(phase.to_string())),
                 ("roi".into(), Cell::Text(m.roi.clone())),
                 ("series_instance_uid".into(), Cell::Text(img.series_uid())),
                 ("series_description".into(), text(|m| &m.series_description)),
-                ("segmentation_uid".into(), Cell::Text(m.segmentation_uid.clone())),
-                ("modality".into(), meta.map_or(Cell::Text("CT".into()), |m| Cell::Text(m.modality.clone()))),
+                (
+                    "segmentation_uid".into(),
+                    Cell::Text(m.segmentation_uid.clone()),
+                ),
+                (
+                    "modality".into(),
+                    meta.map_or(Cell::Text("CT".into()), |m| Cell::Text(m.modality.clone())),
+                ),
                 ("study_date".into(), text(|m| &m.study_date)),
                 ("voxel_spacing_x".into(), Cell::Float(spacing[0])),
                 ("voxel_spacing_y".into(), Cell::Float(spacing[1])),
@@ -616,8 +785,12 @@ fn extract_row(case: &Case, img: &Image, phase: &str, m: RoiMask, opts: &BatchOp
                 ("roi_voxel_count".into(), Cell::Int(x.roi_voxels as i64)),
                 ("ctrad_version".into(), Cell::Text(crate::VERSION.into())),
                 ("params_hash".into(), Cell::Text(opts.params.hash())),
+                ("nan_reasons".into(), Cell::Text(x.nan_reasons_text())),
             ];
-            out.rows.push(Row { ids, features: x.features });
+            out.rows.push(Row {
+                ids,
+                features: x.features,
+            });
         }
         Err(e) => {
             let mut f = failure(&case.id, &e, "features");
@@ -635,7 +808,10 @@ fn extract_row(case: &Case, img: &Image, phase: &str, m: RoiMask, opts: &BatchOp
 const PART_MAGIC: &str = "ctrad-part 1";
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n").replace('\r', "\\r")
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }
 
 fn unescape(s: &str) -> String {
@@ -684,7 +860,10 @@ fn write_part(path: &Path, key: &str, rows: &[Row]) -> Result<()> {
 fn read_part(path: &Path, key: &str) -> Option<Vec<Row>> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
-    if lines.next()? != PART_MAGIC || lines.next()? != format!("key\t{key}") || !text.ends_with("end\n") {
+    if lines.next()? != PART_MAGIC
+        || lines.next()? != format!("key\t{key}")
+        || !text.ends_with("end\n")
+    {
         return None;
     }
     let mut rows: Vec<Row> = Vec::new();
@@ -702,7 +881,10 @@ fn read_part(path: &Path, key: &str) -> Option<Vec<Row>> {
                 };
                 rows.last_mut()?.ids.push((unescape(k), c));
             }
-            ["ft", k, v] => rows.last_mut()?.features.push((unescape(k), v.parse().ok()?)),
+            ["ft", k, v] => rows
+                .last_mut()?
+                .features
+                .push((unescape(k), v.parse().ok()?)),
             _ => return None,
         }
     }
@@ -714,7 +896,13 @@ pub fn write_failures(path: &Path, failures: &[Failure]) -> Result<()> {
     let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let mut s = String::from("study,file,stage,message\n");
     for f in failures {
-        s.push_str(&format!("{},{},{},{}\n", q(&f.study), q(&f.file), q(&f.stage), q(&f.message)));
+        s.push_str(&format!(
+            "{},{},{},{}\n",
+            q(&f.study),
+            q(&f.file),
+            q(&f.stage),
+            q(&f.message)
+        ));
     }
     write_atomic(path, |w| w.write_all(s.as_bytes()))
 }
@@ -738,8 +926,15 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.part");
         let rows = vec![Row {
-            ids: vec![("study_id".into(), Cell::Text("a\tb\\c\nd".into())), ("n".into(), Cell::Int(3))],
-            features: vec![("x".into(), 0.1 + 0.2), ("nan".into(), f64::NAN), ("inf".into(), f64::NEG_INFINITY)],
+            ids: vec![
+                ("study_id".into(), Cell::Text("a\tb\\c\nd".into())),
+                ("n".into(), Cell::Int(3)),
+            ],
+            features: vec![
+                ("x".into(), 0.1 + 0.2),
+                ("nan".into(), f64::NAN),
+                ("inf".into(), f64::NEG_INFINITY),
+            ],
         }];
         write_part(&p, "k1", &rows).unwrap();
         assert!(read_part(&p, "k2").is_none());

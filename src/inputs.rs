@@ -28,7 +28,9 @@ impl Image {
 
     /// Frame of Reference UID (DICOM only).
     pub fn frame_of_reference(&self) -> Option<&str> {
-        self.meta.as_ref().map(|m| m.frame_of_reference_uid.as_str())
+        self.meta
+            .as_ref()
+            .map(|m| m.frame_of_reference_uid.as_str())
     }
 }
 
@@ -49,16 +51,28 @@ pub struct RoiMask {
 pub fn load_image(path: &Path) -> Result<Image> {
     if path.is_dir() {
         let (volume, meta) = series::read_series_dir(path, None)?;
-        return Ok(Image { volume, path: path.to_path_buf(), meta: Some(meta) });
+        return Ok(Image {
+            volume,
+            path: path.to_path_buf(),
+            meta: Some(meta),
+        });
     }
     if path.is_file() && scan::has_dicom_magic(path) {
         let info = scan::read_header(path)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let (volume, meta) = series::read_series_dir(dir, Some(&info.series_instance_uid))?;
-        return Ok(Image { volume, path: path.to_path_buf(), meta: Some(meta) });
+        return Ok(Image {
+            volume,
+            path: path.to_path_buf(),
+            meta: Some(meta),
+        });
     }
     let volume = crate::io::read_volume(path)?;
-    Ok(Image { volume, path: path.to_path_buf(), meta: None })
+    Ok(Image {
+        volume,
+        path: path.to_path_buf(),
+        meta: None,
+    })
 }
 
 /// What kind of segmentation a file holds.
@@ -72,7 +86,10 @@ pub enum MaskKind {
 /// Classify a segmentation file by content (DICOM SOP class) or extension.
 pub fn mask_kind(path: &Path) -> Result<MaskKind> {
     if !path.exists() {
-        return Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        ));
     }
     if scan::has_dicom_magic(path) {
         let info = scan::read_header(path)?;
@@ -81,7 +98,9 @@ pub fn mask_kind(path: &Path) -> Result<MaskKind> {
             (scan::sop_class::SEGMENTATION, _) | (_, "SEG") => Ok(MaskKind::Seg),
             (c, m) => Err(Error::format(
                 path,
-                format!("DICOM object of SOP class {c} (modality {m}) is neither an RTSTRUCT nor a SEG"),
+                format!(
+                    "DICOM object of SOP class {c} (modality {m}) is neither an RTSTRUCT nor a SEG"
+                ),
             )),
         };
     }
@@ -91,7 +110,12 @@ pub fn mask_kind(path: &Path) -> Result<MaskKind> {
 /// The mask of one ROI of `mask_path` on `image`'s grid. `roi` names an
 /// RTSTRUCT ROI or SEG segment (number or label); for a label map, `label`
 /// picks a label (default: every non-zero voxel).
-pub fn load_mask(mask_path: &Path, image: &Image, roi: Option<&str>, label: Option<i64>) -> Result<RoiMask> {
+pub fn load_mask(
+    mask_path: &Path,
+    image: &Image,
+    roi: Option<&str>,
+    label: Option<i64>,
+) -> Result<RoiMask> {
     let geometry = &image.volume.geometry;
     match mask_kind(mask_path)? {
         MaskKind::RtStruct => {
@@ -102,11 +126,16 @@ pub fn load_mask(mask_path: &Path, image: &Image, roi: Option<&str>, label: Opti
                 None => {
                     return Err(Error::format(
                         mask_path,
-                        format!("holds {} ROIs; choose one with --roi: {}", rs.rois.len(), rs.roi_names().join(", ")),
+                        format!(
+                            "holds {} ROIs; choose one with --roi: {}",
+                            rs.rois.len(),
+                            rs.roi_names().join(", ")
+                        ),
                     ))
                 }
             };
-            let mask = rtstruct::rasterise(chosen, geometry, image.frame_of_reference(), mask_path)?;
+            let mask =
+                rtstruct::rasterise(chosen, geometry, image.frame_of_reference(), mask_path)?;
             Ok(RoiMask {
                 mask,
                 roi: chosen.name.clone(),
@@ -120,15 +149,28 @@ pub fn load_mask(mask_path: &Path, image: &Image, roi: Option<&str>, label: Opti
                 Some(key) => s.find_segment(key)?.clone(),
                 None if s.segments.len() == 1 => s.segments[0].clone(),
                 None => {
-                    let names: Vec<String> = s.segments.iter().map(|g| format!("{} '{}'", g.number, g.label)).collect();
+                    let names: Vec<String> = s
+                        .segments
+                        .iter()
+                        .map(|g| format!("{} '{}'", g.number, g.label))
+                        .collect();
                     return Err(Error::format(
                         mask_path,
-                        format!("holds {} segments; choose one with --roi: {}", s.segments.len(), names.join(", ")),
+                        format!(
+                            "holds {} segments; choose one with --roi: {}",
+                            s.segments.len(),
+                            names.join(", ")
+                        ),
                     ));
                 }
             };
             let mask = s.segment_mask(segment.number, geometry, image.frame_of_reference())?;
-            Ok(RoiMask { mask, roi: segment.label, path: mask_path.to_path_buf(), segmentation_uid: s.sop_instance_uid })
+            Ok(RoiMask {
+                mask,
+                roi: segment.label,
+                path: mask_path.to_path_buf(),
+                segmentation_uid: s.sop_instance_uid,
+            })
         }
         MaskKind::LabelMap => {
             let labels = crate::io::read_volume(mask_path)?;

@@ -403,7 +403,9 @@ impl Params {
 
     /// A short stable hash (FNV-1a, hex) of the parameter text.
     pub fn hash(&self) -> String {
-        crate::hash::Fnv64::new().update(self.source_text.as_bytes()).hex()
+        crate::hash::Fnv64::new()
+            .update(self.source_text.as_bytes())
+            .hex()
     }
 }
 

@@ -21,6 +21,15 @@ pub struct Extraction {
     pub roi_voxels: usize,
     /// Voxel spacing (mm) the features were computed at.
     pub spacing: [f64; 3],
+    /// Why each NaN value is undefined, as `(tag, reason)`.
+    pub nan_reasons: Vec<(String, String)>,
+}
+
+impl Extraction {
+    /// The NaN reasons as one text cell: `tag: reason; tag: reason`.
+    pub fn nan_reasons_text(&self) -> String {
+        self.nan_reasons.iter().map(|(t, r)| format!("{t}: {r}")).collect::<Vec<_>>().join("; ")
+    }
 }
 
 /// Run the whole chain. `image_path` and `mask_path` name the inputs in errors.
@@ -152,10 +161,23 @@ pub fn extract(
     for r in results {
         out.extend(r);
     }
+    let shape = RoiShape {
+        voxels: values.len(),
+        grey_levels: {
+            let mut l = discrete.roi_levels();
+            l.sort_unstable();
+            l.dedup();
+            l.len()
+        },
+        constant: values.iter().all(|&v| v == values[0]),
+        slices: roi.dims[2],
+    };
+    let nan_reasons = explain_nans(&out, &shape);
     Ok(Extraction {
         features: out,
         roi_voxels: morph.count(),
         spacing: image.geometry.spacing,
+        nan_reasons,
     })
 }
 
@@ -227,4 +249,41 @@ fn roi_diagnostics(
         format!("int_mask_max_int_{stage}"),
         if n > 0 { max } else { nan },
     ));
+}
+
+/// What makes an ROI degenerate, for explaining undefined values.
+struct RoiShape {
+    voxels: usize,
+    grey_levels: usize,
+    constant: bool,
+    slices: usize,
+}
+
+/// A reason for every NaN value: IBSI leaves the feature undefined for this
+/// ROI (a zero denominator in its formula), or ctrad does not compute it.
+fn explain_nans(features: &Features, roi: &RoiShape) -> Vec<(String, String)> {
+    features
+        .iter()
+        .filter(|(_, v)| v.is_nan())
+        .map(|(tag, _)| {
+            let reason = if tag.ends_with("_ombb") || tag.ends_with("_mvee") {
+                "not computed (no IBSI reference value; oriented bounding box / minimum-volume ellipsoid not implemented)"
+                    .to_string()
+            } else if roi.voxels == 1 {
+                "undefined for a single-voxel ROI".to_string()
+            } else if roi.constant {
+                "undefined for a constant-intensity ROI (zero variance)".to_string()
+            } else if roi.grey_levels == 1 && !tag.starts_with("morph_") && !tag.starts_with("stat_") {
+                "undefined with a single grey level after discretisation".to_string()
+            } else if roi.slices == 1 && (tag.contains("2_5D") || tag.contains("3D")) && !tag.starts_with("morph_") {
+                "undefined for a single-slice ROI".to_string()
+            } else {
+                format!(
+                    "undefined for this ROI ({} voxels, {} grey levels): a zero denominator in its formula",
+                    roi.voxels, roi.grey_levels
+                )
+            };
+            (tag.clone(), reason)
+        })
+        .collect()
 }

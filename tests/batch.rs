@@ -39,7 +39,10 @@ fn sts_studies(dir: &Path, which: &[usize]) -> Option<PathBuf> {
     let td = common::shared_testdata()?;
     let studies = dir.join("studies");
     for &n in which {
-        copy_dir(&td.join(format!("sts_ct/STS_00{n}/dicom")), &studies.join(format!("STS_00{n}")));
+        copy_dir(
+            &td.join(format!("sts_ct/STS_00{n}/dicom")),
+            &studies.join(format!("STS_00{n}")),
+        );
     }
     Some(studies)
 }
@@ -49,13 +52,19 @@ fn params() -> PathBuf {
 }
 
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').map(str::to_string).collect()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
 }
 
 #[test]
 fn sts_batch_writes_parquet_csv_and_an_empty_errors_file() {
     let d = temp_dir("sts");
-    let Some(studies) = sts_studies(&d, &[1, 2, 3, 4, 5]) else { return };
+    let Some(studies) = sts_studies(&d, &[1, 2, 3, 4, 5]) else {
+        return;
+    };
     let out = d.join("features.parquet");
     let csv = d.join("features.csv");
     let status = ctrad()
@@ -75,7 +84,15 @@ fn sts_batch_writes_parquet_csv_and_an_empty_errors_file() {
     let rows = read_csv(&csv);
     assert_eq!(rows.len(), 6, "header + one row per study");
     let header = &rows[0];
-    for col in ["study_id", "phase", "roi", "series_instance_uid", "ctrad_version", "params_hash", "morph_volume"] {
+    for col in [
+        "study_id",
+        "phase",
+        "roi",
+        "series_instance_uid",
+        "ctrad_version",
+        "params_hash",
+        "morph_volume",
+    ] {
         assert!(header.contains(&col.to_string()), "missing column {col}");
     }
     let errors = std::fs::read_to_string(d.join("features.errors.csv")).unwrap();
@@ -100,8 +117,15 @@ fn sts_batch_writes_parquet_csv_and_an_empty_errors_file() {
         .map(|s| s.success())
         .unwrap_or(false);
     if has_packages {
-        let o = Command::new(&python).args(["-c", &script]).output().unwrap();
-        assert!(o.status.success(), "python could not read the Parquet: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new(&python)
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "python could not read the Parquet: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     } else if std::env::var_os("CI").is_some() {
         panic!("python3 with polars, pandas and pyarrow is required under CI (set CTRAD_PYTHON)");
     } else {
@@ -113,7 +137,9 @@ fn sts_batch_writes_parquet_csv_and_an_empty_errors_file() {
 #[test]
 fn a_corrupt_study_does_not_stop_the_batch() {
     let d = temp_dir("corrupt");
-    let Some(studies) = sts_studies(&d, &[2, 3, 5]) else { return };
+    let Some(studies) = sts_studies(&d, &[2, 3, 5]) else {
+        return;
+    };
     // Truncate one slice of STS_003.
     let victim = std::fs::read_dir(studies.join("STS_003/image"))
         .unwrap()
@@ -139,14 +165,19 @@ fn a_corrupt_study_does_not_stop_the_batch() {
     assert_eq!(ids, vec!["STS_002", "STS_005"]);
     let errors = std::fs::read_to_string(d.join("features.errors.csv")).unwrap();
     let victim_name = victim.file_name().unwrap().to_string_lossy().to_string();
-    assert!(errors.contains("STS_003") && errors.contains(&victim_name), "{errors}");
+    assert!(
+        errors.contains("STS_003") && errors.contains(&victim_name),
+        "{errors}"
+    );
     std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn a_killed_batch_resumes_to_the_same_table() {
     let d = temp_dir("resume");
-    let Some(studies) = sts_studies(&d, &[1, 2, 3, 4, 5]) else { return };
+    let Some(studies) = sts_studies(&d, &[1, 2, 3, 4, 5]) else {
+        return;
+    };
     let run = |out: &Path, extra: &[&str]| {
         ctrad()
             .arg("extract")
@@ -179,7 +210,15 @@ fn a_killed_batch_resumes_to_the_same_table() {
     let state = d.join("resumed.ctrad-state");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     loop {
-        let done = std::fs::read_dir(&state).map(|r| r.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "part"))).count()).unwrap_or(0);
+        let done = std::fs::read_dir(&state)
+            .map(|r| {
+                r.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "part"))
+                })
+                .count()
+            })
+            .unwrap_or(0);
         if done >= 2 || std::time::Instant::now() > deadline {
             break;
         }
@@ -191,7 +230,10 @@ fn a_killed_batch_resumes_to_the_same_table() {
     let _ = child.kill(); // SIGKILL
     let _ = child.wait();
     let finished_before = std::fs::read_dir(&state).unwrap().count();
-    assert!(!out.exists() || finished_before == 5, "the final table must not exist after a kill");
+    assert!(
+        !out.exists() || finished_before == 5,
+        "the final table must not exist after a kill"
+    );
     assert!(run(&out, &["--jobs", "2"]).success());
     assert_eq!(
         std::fs::read_to_string(&reference).unwrap(),
@@ -205,7 +247,10 @@ fn a_killed_batch_resumes_to_the_same_table() {
 fn synthetic_multiphase_study_gives_one_row_per_phase_and_roi() {
     let d = temp_dir("synthetic");
     let studies = d.join("studies");
-    copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001"), &studies.join("SYNTH_001"));
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001"),
+        &studies.join("SYNTH_001"),
+    );
     let out = d.join("features.csv");
     let o = ctrad()
         .arg("extract")
@@ -221,7 +266,10 @@ fn synthetic_multiphase_study_gives_one_row_per_phase_and_roi() {
     let rows = read_csv(&out);
     let h = &rows[0];
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
-    let mut got: Vec<(String, String)> = rows[1..].iter().map(|r| (r[col("phase")].clone(), r[col("roi")].clone())).collect();
+    let mut got: Vec<(String, String)> = rows[1..]
+        .iter()
+        .map(|r| (r[col("phase")].clone(), r[col("roi")].clone()))
+        .collect();
     got.sort();
     let mut want = vec![];
     for p in ["arterial", "portal_venous", "unenhanced"] {

@@ -17,7 +17,9 @@ fn out_dir(name: &str) -> PathBuf {
 
 #[test]
 fn dicom_rtstruct_extract_writes_one_row_of_ibsi_tags() {
-    let Some(td) = common::shared_testdata() else { return };
+    let Some(td) = common::shared_testdata() else {
+        return;
+    };
     let d = out_dir("dicom");
     let csv = d.join("features.csv");
     let o = Command::new(env!("CARGO_BIN_EXE_ctrad"))
@@ -39,15 +41,27 @@ fn dicom_rtstruct_extract_writes_one_row_of_ibsi_tags() {
     let header: Vec<&str> = lines[0].split(',').collect();
     let values: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(header.len(), values.len());
-    for tag in ["morph_volume", "cm_joint_max_3D_avg", "rlm_sre_3D_comb", "szm_sze_3D", "img_dim_x_interp_img"] {
+    for tag in [
+        "morph_volume",
+        "cm_joint_max_3D_avg",
+        "rlm_sre_3D_comb",
+        "szm_sze_3D",
+        "img_dim_x_interp_img",
+    ] {
         assert!(header.contains(&tag), "missing {tag}");
     }
     for id in ["image", "mask", "roi"] {
         assert!(header.contains(&id), "missing identifying column {id}");
     }
     let refs = common::reference_values(&td, "C");
-    let vox = header.iter().position(|h| *h == "int_mask_vox_count_init_roi").unwrap();
-    assert_eq!(values[vox].parse::<f64>().unwrap(), refs["int_mask_vox_count_init_roi"].value);
+    let vox = header
+        .iter()
+        .position(|h| *h == "int_mask_vox_count_init_roi")
+        .unwrap();
+    assert_eq!(
+        values[vox].parse::<f64>().unwrap(),
+        refs["int_mask_vox_count_init_roi"].value
+    );
 
     // The same table as Parquet.
     let pq = d.join("features.parquet");
@@ -71,7 +85,9 @@ fn dicom_rtstruct_extract_writes_one_row_of_ibsi_tags() {
 
 #[test]
 fn unknown_roi_lists_the_available_names() {
-    let Some(td) = common::shared_testdata() else { return };
+    let Some(td) = common::shared_testdata() else {
+        return;
+    };
     let d = out_dir("roi");
     let o = Command::new(env!("CARGO_BIN_EXE_ctrad"))
         .arg("extract")
@@ -87,5 +103,8 @@ fn unknown_roi_lists_the_available_names() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("GTV-1") && err.contains("DCM_RS_00060.dcm"), "{err}");
+    assert!(
+        err.contains("GTV-1") && err.contains("DCM_RS_00060.dcm"),
+        "{err}"
+    );
 }

@@ -33,7 +33,9 @@ fn run_with_roi(config: &str, yaml: &str, image: &Path, mask: &Path, roi: Option
     let mask = td.join(mask);
     let p = params(yaml);
     let loaded = ctrad::inputs::load_image(&image).unwrap();
-    let m = ctrad::inputs::load_mask(&mask, &loaded, roi, p.label).unwrap().mask;
+    let m = ctrad::inputs::load_mask(&mask, &loaded, roi, p.label)
+        .unwrap()
+        .mask;
     let img = loaded.volume;
     let t = std::time::Instant::now();
     let out = ctrad::pipeline::extract(img, m, &p, &image, &mask).unwrap();
@@ -129,25 +131,55 @@ const DCM_MASK: &str = "ibsi1/ct_phantom/dicom/mask/DCM_RS_00060.dcm";
 
 #[test]
 fn config_a_from_dicom() {
-    run_with_roi("A", "config_a.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+    run_with_roi(
+        "A",
+        "config_a.yaml",
+        Path::new(DCM_IMAGE),
+        Path::new(DCM_MASK),
+        Some("GTV-1"),
+    );
 }
 
 #[test]
 fn config_b_from_dicom() {
-    run_with_roi("B", "config_b.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+    run_with_roi(
+        "B",
+        "config_b.yaml",
+        Path::new(DCM_IMAGE),
+        Path::new(DCM_MASK),
+        Some("GTV-1"),
+    );
 }
 
 #[test]
 fn config_c_from_dicom() {
-    run_with_roi("C", "config_c.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+    run_with_roi(
+        "C",
+        "config_c.yaml",
+        Path::new(DCM_IMAGE),
+        Path::new(DCM_MASK),
+        Some("GTV-1"),
+    );
 }
 
 #[test]
 fn config_d_from_dicom() {
-    run_with_roi("D", "config_d.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+    run_with_roi(
+        "D",
+        "config_d.yaml",
+        Path::new(DCM_IMAGE),
+        Path::new(DCM_MASK),
+        Some("GTV-1"),
+    );
 }
 
 #[test]
 fn config_e_from_dicom() {
-    run_with_roi("E", "config_e.yaml", Path::new(DCM_IMAGE), Path::new(DCM_MASK), Some("GTV-1"));
+    run_with_roi(
+        "E",
+        "config_e.yaml",
+        Path::new(DCM_IMAGE),
+        Path::new(DCM_MASK),
+        Some("GTV-1"),
+    );
 }

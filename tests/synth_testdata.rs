@@ -128,7 +128,8 @@ fn truth_is_exact() {
     }
     // Truth CSV of the committed study agrees.
     let csv = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001/truth.csv"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/studies/SYNTH_PANNET_001/truth.csv"),
     )
     .unwrap();
     assert!(csv.contains(&format!(
@@ -241,7 +242,8 @@ fn rasterise(rs: &InMemDicomObject, name: &str, g: &Geometry) -> Mask {
 fn rtstruct_contours_rasterise_back_to_the_masks() {
     let spec = SynthSpec::pannet();
     let s = generate(&spec);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001/RS.dcm");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001/RS.dcm");
     let rs = open_file(&path).unwrap().into_inner();
     let g = spec.geometry();
     assert_eq!(rasterise(&rs, "Tumour", &g).data, s.tumour.data);

@@ -75,13 +75,23 @@ pub fn run(args: ExtractArgs) -> Result<i32> {
     }
 }
 
-fn single(args: &ExtractArgs, image_path: PathBuf, mask_path: PathBuf, params: Params) -> Result<i32> {
+fn single(
+    args: &ExtractArgs,
+    image_path: PathBuf,
+    mask_path: PathBuf,
+    params: Params,
+) -> Result<i32> {
     if args.roi.len() > 1 {
         return Err(Error::Invalid("single-study mode takes one --roi".into()));
     }
     let label = args.label.or(params.label);
     let image = ctrad::inputs::load_image(&image_path)?;
-    let roi = ctrad::inputs::load_mask(&mask_path, &image, args.roi.first().map(String::as_str), label)?;
+    let roi = ctrad::inputs::load_mask(
+        &mask_path,
+        &image,
+        args.roi.first().map(String::as_str),
+        label,
+    )?;
     let series_uid = image.series_uid();
     let out = ctrad::pipeline::extract(image.volume, roi.mask, &params, &image_path, &mask_path)?;
     let row = Row {
@@ -95,6 +105,7 @@ fn single(args: &ExtractArgs, image_path: PathBuf, mask_path: PathBuf, params: P
             ("roi_voxel_count".into(), Cell::Int(out.roi_voxels as i64)),
             ("ctrad_version".into(), Cell::Text(ctrad::VERSION.into())),
             ("params_hash".into(), Cell::Text(params.hash())),
+            ("nan_reasons".into(), Cell::Text(out.nan_reasons_text())),
         ],
         features: out.features,
     };
@@ -111,7 +122,11 @@ fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
     let cases = match (&args.studies_dir, &args.manifest) {
         (Some(dir), None) => batch::cases_from_dir(dir)?,
         (None, Some(m)) => batch::cases_from_manifest(m)?,
-        _ => return Err(Error::Invalid("give a studies folder, --manifest FILE, or --image and --mask".into())),
+        _ => {
+            return Err(Error::Invalid(
+                "give a studies folder, --manifest FILE, or --image and --mask".into(),
+            ))
+        }
     };
     let phases = args
         .phase
@@ -123,9 +138,16 @@ fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
         Some(s) => {
             let (k, n) = s
                 .split_once('/')
-                .and_then(|(k, n)| Some((k.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?)))
+                .and_then(|(k, n)| {
+                    Some((
+                        k.trim().parse::<usize>().ok()?,
+                        n.trim().parse::<usize>().ok()?,
+                    ))
+                })
                 .filter(|(k, n)| *n >= 1 && (1..=*n).contains(k))
-                .ok_or_else(|| Error::Invalid(format!("--shard '{s}': expected K/N with 1 ≤ K ≤ N")))?;
+                .ok_or_else(|| {
+                    Error::Invalid(format!("--shard '{s}': expected K/N with 1 ≤ K ≤ N"))
+                })?;
             Some((k, n))
         }
     };
@@ -136,8 +158,18 @@ fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
     } else {
         Progress::Log
     };
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = BatchOptions { params, jobs, roi_patterns: args.roi.clone(), phases, force: args.force, progress, shard };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = BatchOptions {
+        params,
+        jobs,
+        roi_patterns: args.roi.clone(),
+        phases,
+        force: args.force,
+        progress,
+        shard,
+    };
     let interrupt = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupt.clone();
@@ -169,7 +201,11 @@ fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
             summary.rows,
             args.output.display(),
             started.elapsed().as_secs_f64(),
-            if summary.failed > 0 { format!(" (failures in {})", errors_path.display()) } else { String::new() }
+            if summary.failed > 0 {
+                format!(" (failures in {})", errors_path.display())
+            } else {
+                String::new()
+            }
         );
     }
     Ok(if summary.failed > 0 { 2 } else { 0 })
