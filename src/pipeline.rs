@@ -32,7 +32,8 @@ pub fn extract(
     mask_path: &Path,
 ) -> Result<Extraction> {
     if params.compat == Compat::PyRadiomics {
-        return Err(Error::params(&params.source_path, "'compat: pyradiomics' is not available in this version"));
+        let features = crate::compat::pyradiomics::extract(&image, &mask, params, image_path, mask_path)?;
+        return Ok(Extraction { features, roi_voxels: mask.count(), spacing: image.geometry.spacing });
     }
     check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
     if mask.count() == 0 {
