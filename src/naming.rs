@@ -148,14 +148,18 @@ pub fn from_pyradiomics(name: &str) -> Option<String> {
     let rest = name.strip_prefix("original_")?;
     MAP.iter().find_map(|(base, class, feature)| {
         let family = base.split('_').next().unwrap_or("");
-        (rest.strip_prefix(class)?.strip_prefix('_')? == *feature).then(|| format!("{base}{}", suffix(family)))
+        (rest.strip_prefix(class)?.strip_prefix('_')? == *feature)
+            .then(|| format!("{base}{}", suffix(family)))
     })
 }
 
 /// Rename IBSI columns to PyRadiomics names where a counterpart exists;
 /// other columns keep their IBSI tag.
 pub fn rename_to_pyradiomics(features: &Features) -> Features {
-    features.iter().map(|(tag, v)| (to_pyradiomics(tag).unwrap_or_else(|| tag.clone()), *v)).collect()
+    features
+        .iter()
+        .map(|(tag, v)| (to_pyradiomics(tag).unwrap_or_else(|| tag.clone()), *v))
+        .collect()
 }
 
 #[cfg(test)]
@@ -171,7 +175,10 @@ mod tests {
             ("szm_sze_3D", "original_glszm_SmallAreaEmphasis"),
             ("ngl_lde_3D", "original_gldm_SmallDependenceEmphasis"),
             ("ngt_busyness_3D", "original_ngtdm_Busyness"),
-            ("rlm_glnu_norm_3D_avg", "original_glrlm_GrayLevelNonUniformityNormalized"),
+            (
+                "rlm_glnu_norm_3D_avg",
+                "original_glrlm_GrayLevelNonUniformityNormalized",
+            ),
             ("cm_inv_diff_mom_norm_3D_avg", "original_glcm_Idmn"),
         ] {
             assert_eq!(to_pyradiomics(ibsi).as_deref(), Some(py), "{ibsi}");
@@ -186,7 +193,10 @@ mod tests {
         assert_eq!(to_pyradiomics("stat_mean_x"), None);
         assert_eq!(to_pyradiomics("dzm_sde_3D"), None);
         // Prefix of a longer tag must not match the shorter one.
-        assert_eq!(to_pyradiomics("rlm_glnu_norm_3D_avg").as_deref(), Some("original_glrlm_GrayLevelNonUniformityNormalized"));
+        assert_eq!(
+            to_pyradiomics("rlm_glnu_norm_3D_avg").as_deref(),
+            Some("original_glrlm_GrayLevelNonUniformityNormalized")
+        );
     }
 
     #[test]

@@ -38,7 +38,11 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
     let p10 = percentile(&sorted, 10.0);
     let p90 = percentile(&sorted, 90.0);
     // Robust MAD: voxels with p10 ≤ X ≤ p90, mean absolute deviation from their mean.
-    let robust: Vec<f64> = x.iter().copied().filter(|&v| v >= p10 && v <= p90).collect();
+    let robust: Vec<f64> = x
+        .iter()
+        .copied()
+        .filter(|&v| v >= p10 && v <= p90)
+        .collect();
     let rmean = nanmean(&robust);
     let rmad = robust.iter().map(|v| (v - rmean).abs()).sum::<f64>() / robust.len() as f64;
     // Histogram of bins present (every present level has a count > 0).
@@ -46,7 +50,11 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
     for &l in crop.levels.iter().filter(|&&l| l > 0) {
         counts[l as usize] += 1;
     }
-    let p: Vec<f64> = counts.iter().filter(|&&c| c > 0).map(|&c| c as f64 / n).collect();
+    let p: Vec<f64> = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| c as f64 / n)
+        .collect();
     let min = sorted[0];
     let max = sorted[sorted.len() - 1];
     vec![
@@ -59,12 +67,18 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
         // ih_entropy-like, on the binned histogram: -Σ p log2(p + eps)
         ("Entropy", p.iter().map(|&p| entropy_term(p)).sum()),
         // stat_iqr
-        ("InterquartileRange", percentile(&sorted, 75.0) - percentile(&sorted, 25.0)),
+        (
+            "InterquartileRange",
+            percentile(&sorted, 75.0) - percentile(&sorted, 25.0),
+        ),
         // stat_kurt without the -3: m4 / m2²
         ("Kurtosis", m4 / (m2d * m2d)),
         ("Maximum", max),
         // stat_mad: mean |X - mean|
-        ("MeanAbsoluteDeviation", x.iter().map(|v| (v - mean).abs()).sum::<f64>() / n),
+        (
+            "MeanAbsoluteDeviation",
+            x.iter().map(|v| (v - mean).abs()).sum::<f64>() / n,
+        ),
         ("Mean", mean),
         ("Median", percentile(&sorted, 50.0)),
         ("Minimum", min),

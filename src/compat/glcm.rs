@@ -114,13 +114,38 @@ fn features(p: &[f64], levels: &[f64], n_g: f64) -> [f64; 24] {
     let sxy = sigx2.sqrt() * sigy2.sqrt();
     let corr = if sxy == 0.0 { 1.0 } else { corm / (sxy + EPS) };
     let diff_avg: f64 = diff_k.iter().enumerate().map(|(k, v)| k as f64 * v).sum();
-    let diff_var: f64 = diff_k.iter().enumerate().map(|(k, v)| (k as f64 - diff_avg).powi(2) * v).sum();
+    let diff_var: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (k as f64 - diff_avg).powi(2) * v)
+        .sum();
     let diff_ent: f64 = diff_k.iter().map(|&v| entropy_term(v)).sum();
-    let id: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + k as f64)).sum();
-    let idm: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + (k * k) as f64)).sum();
-    let idmn: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + (k * k) as f64 / (n_g * n_g))).sum();
-    let idn: f64 = diff_k.iter().enumerate().map(|(k, v)| v / (1.0 + k as f64 / n_g)).sum();
-    let inv_var: f64 = diff_k.iter().enumerate().skip(1).map(|(k, v)| v / (k * k) as f64).sum();
+    let id: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + k as f64))
+        .sum();
+    let idm: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + (k * k) as f64))
+        .sum();
+    let idmn: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + (k * k) as f64 / (n_g * n_g)))
+        .sum();
+    let idn: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + k as f64 / n_g))
+        .sum();
+    let inv_var: f64 = diff_k
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(k, v)| v / (k * k) as f64)
+        .sum();
     let sum_avg: f64 = sum_k.iter().enumerate().map(|(k, v)| k as f64 * v).sum();
     let sum_ent: f64 = sum_k.iter().map(|&v| entropy_term(v)).sum();
     let hx: f64 = px.iter().map(|&v| entropy_term(v)).sum();
@@ -128,7 +153,11 @@ fn features(p: &[f64], levels: &[f64], n_g: f64) -> [f64; 24] {
     let div = hx.max(hy);
     let imc1 = if div != 0.0 { (hxy - hxy1) / div } else { 0.0 };
     // sqrt of a negative argument is NaN in numpy too (then skipped by nanmean).
-    let imc2 = if hxy2 == hxy { 0.0 } else { (1.0 - (-2.0 * (hxy2 - hxy)).exp()).sqrt() };
+    let imc2 = if hxy2 == hxy {
+        0.0
+    } else {
+        (1.0 - (-2.0 * (hxy2 - hxy)).exp()).sqrt()
+    };
     let sum_squares: f64 = sigx2;
     [
         auto,
@@ -211,6 +240,11 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     NAMES
         .iter()
         .enumerate()
-        .map(|(f, &name)| (name, nanmean(&per_dir.iter().map(|d| d[f]).collect::<Vec<_>>())))
+        .map(|(f, &name)| {
+            (
+                name,
+                nanmean(&per_dir.iter().map(|d| d[f]).collect::<Vec<_>>()),
+            )
+        })
         .collect()
 }

@@ -36,7 +36,9 @@ const NAMES: [&str; 16] = [
 /// holds two ROI voxels.
 fn runs(crop: &Crop, dir: [i32; 3]) -> Option<BTreeMap<(u32, u32), u64>> {
     let [nx, ny, nz] = crop.dims;
-    let inside = |x: i64, y: i64, z: i64| x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64;
+    let inside = |x: i64, y: i64, z: i64| {
+        x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64
+    };
     let (dx, dy, dz) = (dir[0] as i64, dir[1] as i64, dir[2] as i64);
     let mut counts: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     let mut multi = false;
@@ -102,9 +104,15 @@ fn features(counts: &BTreeMap<(u32, u32), u64>) -> [f64; 16] {
     let gln: f64 = pg.values().map(|c| c * c).sum();
     let rln: f64 = pr.values().map(|c| c * c).sum();
     let ui: f64 = pg.iter().map(|(&i, &c)| c / nr * i as f64).sum();
-    let glv: f64 = pg.iter().map(|(&i, &c)| c / nr * (i as f64 - ui).powi(2)).sum();
+    let glv: f64 = pg
+        .iter()
+        .map(|(&i, &c)| c / nr * (i as f64 - ui).powi(2))
+        .sum();
     let uj: f64 = pr.iter().map(|(&j, &c)| c / nr * j as f64).sum();
-    let rv: f64 = pr.iter().map(|(&j, &c)| c / nr * (j as f64 - uj).powi(2)).sum();
+    let rv: f64 = pr
+        .iter()
+        .map(|(&j, &c)| c / nr * (j as f64 - uj).powi(2))
+        .sum();
     [
         gln / nr,
         gln / (nr * nr),
@@ -136,6 +144,11 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     NAMES
         .iter()
         .enumerate()
-        .map(|(f, &name)| (name, nanmean(&per_dir.iter().map(|d| d[f]).collect::<Vec<_>>())))
+        .map(|(f, &name)| {
+            (
+                name,
+                nanmean(&per_dir.iter().map(|d| d[f]).collect::<Vec<_>>()),
+            )
+        })
         .collect()
 }

@@ -3,8 +3,8 @@
 //! [`crate::features::glszm`] is reused). With P(i, j) the number of zones of
 //! level i and size j, N_z = ΣP zones, N_p = Σ j P(i, j) voxels.
 
-use super::pyradiomics::Crop;
 use super::entropy_term;
+use super::pyradiomics::Crop;
 use crate::features::glszm::{for_each_zone, Block};
 use std::collections::BTreeMap;
 
@@ -50,7 +50,11 @@ impl ZoneStats {
 
     /// Σ_ij P(i, j) w(i, j) / N_z
     pub fn cell_moment(&self, w: impl Fn(f64, f64) -> f64) -> f64 {
-        self.cells.iter().map(|(&(i, j), &c)| c * w(i as f64, j as f64)).sum::<f64>() / self.n_z
+        self.cells
+            .iter()
+            .map(|(&(i, j), &c)| c * w(i as f64, j as f64))
+            .sum::<f64>()
+            / self.n_z
     }
 
     pub fn level_variance(&self) -> f64 {
@@ -64,7 +68,10 @@ impl ZoneStats {
     }
 
     pub fn entropy(&self) -> f64 {
-        self.cells.values().map(|&c| entropy_term(c / self.n_z)).sum()
+        self.cells
+            .values()
+            .map(|&c| entropy_term(c / self.n_z))
+            .sum()
     }
 
     pub fn level_non_uniformity(&self) -> f64 {
@@ -78,7 +85,12 @@ impl ZoneStats {
 
 /// All GLSZM features, alphabetical (`original_glszm_*` without the prefix).
 pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
-    let block = Block { levels: &crop.levels, morph: &crop.mask, dims: crop.dims, planar: false };
+    let block = Block {
+        levels: &crop.levels,
+        morph: &crop.mask,
+        dims: crop.dims,
+        planar: false,
+    };
     let mut cells: BTreeMap<(u32, u32), f64> = BTreeMap::new();
     for_each_zone(&block, |level, voxels| {
         *cells.entry((level, voxels.len() as u32)).or_default() += 1.0;
@@ -87,18 +99,39 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     let nz = s.n_z;
     vec![
         ("GrayLevelNonUniformity", s.level_non_uniformity()),
-        ("GrayLevelNonUniformityNormalized", s.level_non_uniformity() / nz),
+        (
+            "GrayLevelNonUniformityNormalized",
+            s.level_non_uniformity() / nz,
+        ),
         ("GrayLevelVariance", s.level_variance()),
         ("HighGrayLevelZoneEmphasis", s.level_moment(|i| i * i)),
         ("LargeAreaEmphasis", s.size_moment(|j| j * j)),
-        ("LargeAreaHighGrayLevelEmphasis", s.cell_moment(|i, j| i * i * j * j)),
-        ("LargeAreaLowGrayLevelEmphasis", s.cell_moment(|i, j| j * j / (i * i))),
-        ("LowGrayLevelZoneEmphasis", s.level_moment(|i| 1.0 / (i * i))),
+        (
+            "LargeAreaHighGrayLevelEmphasis",
+            s.cell_moment(|i, j| i * i * j * j),
+        ),
+        (
+            "LargeAreaLowGrayLevelEmphasis",
+            s.cell_moment(|i, j| j * j / (i * i)),
+        ),
+        (
+            "LowGrayLevelZoneEmphasis",
+            s.level_moment(|i| 1.0 / (i * i)),
+        ),
         ("SizeZoneNonUniformity", s.size_non_uniformity()),
-        ("SizeZoneNonUniformityNormalized", s.size_non_uniformity() / nz),
+        (
+            "SizeZoneNonUniformityNormalized",
+            s.size_non_uniformity() / nz,
+        ),
         ("SmallAreaEmphasis", s.size_moment(|j| 1.0 / (j * j))),
-        ("SmallAreaHighGrayLevelEmphasis", s.cell_moment(|i, j| i * i / (j * j))),
-        ("SmallAreaLowGrayLevelEmphasis", s.cell_moment(|i, j| 1.0 / (i * i * j * j))),
+        (
+            "SmallAreaHighGrayLevelEmphasis",
+            s.cell_moment(|i, j| i * i / (j * j)),
+        ),
+        (
+            "SmallAreaLowGrayLevelEmphasis",
+            s.cell_moment(|i, j| 1.0 / (i * i * j * j)),
+        ),
         ("ZoneEntropy", s.entropy()),
         ("ZonePercentage", nz / s.n_p),
         ("ZoneVariance", s.size_variance()),

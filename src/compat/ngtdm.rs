@@ -9,7 +9,12 @@ use crate::features::glszm::{Block, Neighbourhood};
 
 /// The 5 NGTDM features, alphabetical (`original_ngtdm_*`).
 pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
-    let block = Block { levels: &crop.levels, morph: &crop.mask, dims: crop.dims, planar: false };
+    let block = Block {
+        levels: &crop.levels,
+        morph: &crop.mask,
+        dims: crop.dims,
+        planar: false,
+    };
     let hood = Neighbourhood::new(&block, 1);
     let [nx, ny, nz] = crop.dims;
     let ng = crop.n_g() as usize;
@@ -30,7 +35,11 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
                         sum += m as f64;
                     }
                 });
-                let diff = if count == 0.0 { 0.0 } else { (l as f64 - sum / count).abs() };
+                let diff = if count == 0.0 {
+                    0.0
+                } else {
+                    (l as f64 - sum / count).abs()
+                };
                 n[l as usize] += 1.0;
                 s[l as usize] += diff;
             }
@@ -64,7 +73,11 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
         }
     }
     let div = ngp * (ngp - 1.0);
-    let contrast = if div != 0.0 { c2 * sum_s / nvp / div } else { 0.0 };
+    let contrast = if div != 0.0 {
+        c2 * sum_s / nvp / div
+    } else {
+        0.0
+    };
     // Busyness: Σ p_i s_i / Σ_ij |i p_i − j p_j|.
     let busyness = if absdiff != 0.0 { ps / absdiff } else { 0.0 };
     // Complexity: Σ_ij |i − j| (p_i s_i + p_j s_j) / (p_i + p_j) / N_vp.
