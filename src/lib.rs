@@ -5,11 +5,13 @@
 //! [`pipeline`] ties them together from a parameter file ([`params`]).
 
 pub mod batch;
+pub mod compat;
 pub mod error;
 pub mod features;
 pub mod hash;
 pub mod inputs;
 pub mod io;
+pub mod naming;
 pub mod params;
 pub mod pipeline;
 pub mod preprocess;

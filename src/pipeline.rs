@@ -41,10 +41,13 @@ pub fn extract(
     mask_path: &Path,
 ) -> Result<Extraction> {
     if params.compat == Compat::PyRadiomics {
-        return Err(Error::params(
-            &params.source_path,
-            "'compat: pyradiomics' is not available in this version",
-        ));
+        let features = crate::compat::pyradiomics::extract(&image, &mask, params, image_path, mask_path)?;
+        let nan_reasons = features
+            .iter()
+            .filter(|(_, v)| v.is_nan())
+            .map(|(t, _)| (t.clone(), "undefined for this ROI in PyRadiomics' definition".to_string()))
+            .collect();
+        return Ok(Extraction { features, roi_voxels: mask.count(), spacing: image.geometry.spacing, nan_reasons });
     }
     check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
     if mask.count() == 0 {
