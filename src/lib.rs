@@ -4,9 +4,11 @@
 //! IBSI image-processing chain; [`features`] computes the feature families;
 //! [`pipeline`] ties them together from a parameter file ([`params`]).
 
+pub mod enhancement;
 pub mod error;
 pub mod features;
 pub mod io;
+pub mod model;
 pub mod params;
 pub mod pipeline;
 pub mod preprocess;

@@ -1,6 +1,7 @@
 //! Command-line interface: translates arguments into library calls.
 
 mod extract;
+mod model;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +17,10 @@ pub struct Cli {
 pub enum Command {
     /// Extract features from one image and mask into a one-row table.
     Extract(extract::ExtractArgs),
+    /// Logistic models: fit, predict, evaluate; enhancement tables.
+    Model(model::ModelArgs),
+    /// Draw a nomogram (SVG) of a fitted model.
+    Nomogram(model::NomogramArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -23,6 +28,8 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
+        Command::Model(args) => model::run(args),
+        Command::Nomogram(args) => model::run_nomogram(args),
     };
     match result {
         Ok(code) => code,
