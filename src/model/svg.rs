@@ -83,7 +83,8 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
             break;
         }
         // Clean up binary noise such as 0.30000000000000004.
-        let t = (t / step).round() * step;
+        let dec = 10f64.powi((1.0 - step.log10().floor()).max(0.0) as i32);
+        let t = (t * dec).round() / dec;
         v.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
         k += 1;
     }
