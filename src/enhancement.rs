@@ -63,7 +63,8 @@ impl Default for EnhancementSettings {
 impl EnhancementSettings {
     /// Parse from YAML text (all keys optional).
     pub fn from_yaml(text: &str) -> Result<Self> {
-        serde_norway::from_str(text).map_err(|e| Error::Invalid(format!("enhancement settings: {e}")))
+        serde_norway::from_str(text)
+            .map_err(|e| Error::Invalid(format!("enhancement settings: {e}")))
     }
 }
 
@@ -95,16 +96,25 @@ fn parse(df: &DataFrame) -> Result<Parsed> {
     let sid = t.column("study_id")?;
     let phase = t.column("phase")?;
     let roi = t.column("roi")?;
-    let hu_name = ["roi_mean_hu", "stat_mean"].into_iter().find(|c| t.has(c)).ok_or_else(|| {
-        Error::Invalid(format!("the table needs a 'roi_mean_hu' or 'stat_mean' column; available: {}", t.names.join(", ")))
-    })?;
+    let hu_name = ["roi_mean_hu", "stat_mean"]
+        .into_iter()
+        .find(|c| t.has(c))
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "the table needs a 'roi_mean_hu' or 'stat_mean' column; available: {}",
+                t.names.join(", ")
+            ))
+        })?;
     let ColumnData::Numeric(hu) = t.column(hu_name)? else {
-        return Err(Error::Invalid(format!("column '{hu_name}' must be numeric")));
+        return Err(Error::Invalid(format!(
+            "column '{hu_name}' must be numeric"
+        )));
     };
     let mut out: Vec<(String, BTreeMap<String, PhaseHu>)> = Vec::new();
     let mut rows = HashMap::new();
-    for i in 0..t.nrows {
-        let (Some(s), Some(p), Some(r)) = (text_of(sid, i), text_of(phase, i), text_of(roi, i)) else {
+    for (i, hv) in hu.iter().enumerate() {
+        let (Some(s), Some(p), Some(r)) = (text_of(sid, i), text_of(phase, i), text_of(roi, i))
+        else {
             continue;
         };
         let Some(k) = PHASES.iter().position(|x| *x == p) else {
@@ -122,9 +132,13 @@ fn parse(df: &DataFrame) -> Result<Parsed> {
                 out.len() - 1
             }
         };
-        out[pos].1.entry(r).or_insert([None; 4])[k] = hu[i].filter(|v| v.is_finite());
+        out[pos].1.entry(r).or_insert([None; 4])[k] = hv.filter(|v| v.is_finite());
     }
-    Ok(Parsed { hu: out, rows, table: t })
+    Ok(Parsed {
+        hu: out,
+        rows,
+        table: t,
+    })
 }
 
 /// Absolute and relative enhancement of phase `k` from HU per phase.
@@ -158,12 +172,14 @@ fn frame(ids: Vec<(&str, Vec<String>)>, rows: &[Vec<(String, Option<f64>)>]) -> 
     };
     for (n, v) in ids {
         t.names.push(n.to_string());
-        t.columns.push(ColumnData::Text(v.into_iter().map(Some).collect()));
+        t.columns
+            .push(ColumnData::Text(v.into_iter().map(Some).collect()));
     }
     if let Some(first) = rows.first() {
         for (j, (n, _)) in first.iter().enumerate() {
             t.names.push(n.clone());
-            t.columns.push(ColumnData::Numeric(rows.iter().map(|r| r[j].1).collect()));
+            t.columns
+                .push(ColumnData::Numeric(rows.iter().map(|r| r[j].1).collect()));
         }
     }
     t.to_dataframe()
@@ -171,10 +187,14 @@ fn frame(ids: Vec<(&str, Vec<String>)>, rows: &[Vec<(String, Option<f64>)>]) -> 
 
 fn notes_for(study: &str, roi: &str, hu: &PhaseHu, notes: &mut Vec<String>) {
     if hu[0] == Some(0.0) {
-        notes.push(format!("{study}/{roi}: unenhanced HU is 0, rel_enh_* set to NaN"));
+        notes.push(format!(
+            "{study}/{roi}: unenhanced HU is 0, rel_enh_* set to NaN"
+        ));
     }
     if hu[0].is_none() && hu.iter().skip(1).any(Option::is_some) {
-        notes.push(format!("{study}/{roi}: no unenhanced phase, abs_enh_*/rel_enh_* are empty"));
+        notes.push(format!(
+            "{study}/{roi}: no unenhanced phase, abs_enh_*/rel_enh_* are empty"
+        ));
     }
 }
 
@@ -199,17 +219,34 @@ pub fn enhancement_long(df: &DataFrame) -> Result<EnhancementOutput> {
 }
 
 /// Wide table: one row per study (see the module docs for the columns).
-pub fn enhancement_wide(df: &DataFrame, settings: &EnhancementSettings) -> Result<EnhancementOutput> {
+pub fn enhancement_wide(
+    df: &DataFrame,
+    settings: &EnhancementSettings,
+) -> Result<EnhancementOutput> {
     let re = |pat: &str| {
-        RegexBuilder::new(pat).case_insensitive(true).build().map_err(|e| Error::Invalid(format!("ROI pattern '{pat}': {e}")))
+        RegexBuilder::new(pat)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| Error::Invalid(format!("ROI pattern '{pat}': {e}")))
     };
-    let (tum_re, pan_re) = (re(&settings.tumour_pattern)?, re(&settings.pancreas_pattern)?);
+    let (tum_re, pan_re) = (
+        re(&settings.tumour_pattern)?,
+        re(&settings.pancreas_pattern)?,
+    );
     let p = parse(df)?;
-    let carry: Vec<&String> = settings.carry_features.iter().filter(|c| p.table.has(c)).collect();
-    let (mut sids, mut tnames, mut pnames, mut rows, mut notes) = (vec![], vec![], vec![], vec![], vec![]);
+    let carry: Vec<&String> = settings
+        .carry_features
+        .iter()
+        .filter(|c| p.table.has(c))
+        .collect();
+    let (mut sids, mut tnames, mut pnames, mut rows, mut notes) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for (s, m) in &p.hu {
         let tum: Vec<&String> = m.keys().filter(|r| tum_re.is_match(r)).collect();
-        let pan: Vec<&String> = m.keys().filter(|r| !tum_re.is_match(r) && pan_re.is_match(r)).collect();
+        let pan: Vec<&String> = m
+            .keys()
+            .filter(|r| !tum_re.is_match(r) && pan_re.is_match(r))
+            .collect();
         for (what, v) in [("tumour", &tum), ("pancreas", &pan)] {
             if v.len() > 1 {
                 return Err(Error::Invalid(format!(
@@ -222,7 +259,10 @@ pub fn enhancement_wide(df: &DataFrame, settings: &EnhancementSettings) -> Resul
         let th = tum.first().map(|r| &m[*r]);
         let ph = pan.first().map(|r| &m[*r]);
         if th.is_none() {
-            notes.push(format!("{s}: no ROI matches the tumour pattern '{}'", settings.tumour_pattern));
+            notes.push(format!(
+                "{s}: no ROI matches the tumour pattern '{}'",
+                settings.tumour_pattern
+            ));
         }
         if let (Some(r), Some(h)) = (tum.first(), th) {
             notes_for(s, r, h, &mut notes);
@@ -237,7 +277,9 @@ pub fn enhancement_wide(df: &DataFrame, settings: &EnhancementSettings) -> Resul
             let v = match (th.and_then(|h| h[k]), ph.and_then(|h| h[k])) {
                 (Some(t), Some(pa)) => {
                     if pa == 0.0 {
-                        notes.push(format!("{s}: pancreas HU is 0 in {ph_name}, tp_ratio_{ph_name} set to NaN"));
+                        notes.push(format!(
+                            "{s}: pancreas HU is 0 in {ph_name}, tp_ratio_{ph_name} set to NaN"
+                        ));
                         Some(f64::NAN)
                     } else {
                         Some(t / pa)
@@ -248,12 +290,16 @@ pub fn enhancement_wide(df: &DataFrame, settings: &EnhancementSettings) -> Resul
             cols.push((format!("tp_ratio_{ph_name}"), v));
         }
         for c in &carry {
-            let v = tum.first().and_then(|r| p.rows.get(&(s.clone(), (*r).clone(), settings.carry_phase.clone()))).and_then(|&i| {
-                match p.table.column(c) {
+            let v = tum
+                .first()
+                .and_then(|r| {
+                    p.rows
+                        .get(&(s.clone(), (*r).clone(), settings.carry_phase.clone()))
+                })
+                .and_then(|&i| match p.table.column(c) {
                     Ok(ColumnData::Numeric(v)) => v[i],
                     _ => None,
-                }
-            });
+                });
             cols.push(((*c).clone(), v));
         }
         sids.push(s.clone());
@@ -262,7 +308,14 @@ pub fn enhancement_wide(df: &DataFrame, settings: &EnhancementSettings) -> Resul
         rows.push(cols);
     }
     Ok(EnhancementOutput {
-        table: frame(vec![("study_id", sids), ("tumour_roi", tnames), ("pancreas_roi", pnames)], &rows)?,
+        table: frame(
+            vec![
+                ("study_id", sids),
+                ("tumour_roi", tnames),
+                ("pancreas_roi", pnames),
+            ],
+            &rows,
+        )?,
         notes,
     })
 }
@@ -284,27 +337,47 @@ pub fn join_clinical(features: &DataFrame, clinical: &DataFrame) -> Result<JoinO
     let f = Table::from_dataframe(features)?;
     let c = Table::from_dataframe(clinical)?;
     let fid = f.column("study_id")?;
-    let cid = c.column("study_id").map_err(|e| Error::Invalid(format!("clinical table: {e}")))?;
+    let cid = c
+        .column("study_id")
+        .map_err(|e| Error::Invalid(format!("clinical table: {e}")))?;
     let mut index: HashMap<String, usize> = HashMap::new();
     for i in 0..c.nrows {
         if let Some(id) = cid.label(i) {
             if index.insert(id.clone(), i).is_some() {
-                return Err(Error::Invalid(format!("clinical table lists study_id '{id}' more than once")));
+                return Err(Error::Invalid(format!(
+                    "clinical table lists study_id '{id}' more than once"
+                )));
             }
         }
     }
-    let dup: Vec<&String> = c.names.iter().filter(|n| *n != "study_id" && f.has(n)).collect();
+    let dup: Vec<&String> = c
+        .names
+        .iter()
+        .filter(|n| *n != "study_id" && f.has(n))
+        .collect();
     if !dup.is_empty() {
         return Err(Error::Invalid(format!(
             "clinical columns also present in the feature table: {}",
-            dup.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            dup.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
-    let map: Vec<Option<usize>> = (0..f.nrows).map(|i| fid.label(i).and_then(|id| index.get(&id).copied())).collect();
-    let mut unmatched_features: Vec<String> = (0..f.nrows).filter(|&i| map[i].is_none()).filter_map(|i| fid.label(i)).collect();
+    let map: Vec<Option<usize>> = (0..f.nrows)
+        .map(|i| fid.label(i).and_then(|id| index.get(&id).copied()))
+        .collect();
+    let mut unmatched_features: Vec<String> = (0..f.nrows)
+        .filter(|&i| map[i].is_none())
+        .filter_map(|i| fid.label(i))
+        .collect();
     unmatched_features.dedup();
-    let fids: std::collections::HashSet<String> = (0..f.nrows).filter_map(|i| fid.label(i)).collect();
-    let unmatched_clinical: Vec<String> = (0..c.nrows).filter_map(|i| cid.label(i)).filter(|id| !fids.contains(id)).collect();
+    let fids: std::collections::HashSet<String> =
+        (0..f.nrows).filter_map(|i| fid.label(i)).collect();
+    let unmatched_clinical: Vec<String> = (0..c.nrows)
+        .filter_map(|i| cid.label(i))
+        .filter(|id| !fids.contains(id))
+        .collect();
     let mut out = f.clone();
     for (n, col) in c.names.iter().zip(&c.columns) {
         if n == "study_id" {
@@ -312,8 +385,12 @@ pub fn join_clinical(features: &DataFrame, clinical: &DataFrame) -> Result<JoinO
         }
         out.names.push(n.clone());
         out.columns.push(match col {
-            ColumnData::Numeric(v) => ColumnData::Numeric(map.iter().map(|m| m.and_then(|i| v[i])).collect()),
-            ColumnData::Text(v) => ColumnData::Text(map.iter().map(|m| m.and_then(|i| v[i].clone())).collect()),
+            ColumnData::Numeric(v) => {
+                ColumnData::Numeric(map.iter().map(|m| m.and_then(|i| v[i])).collect())
+            }
+            ColumnData::Text(v) => {
+                ColumnData::Text(map.iter().map(|m| m.and_then(|i| v[i].clone())).collect())
+            }
         });
     }
     Ok(JoinOutput {

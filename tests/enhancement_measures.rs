@@ -37,8 +37,14 @@ fn wide_measures_exact() {
     let out = enhancement_wide(&long_table("stat_mean"), &EnhancementSettings::default()).unwrap();
     let t = &out.table;
     assert_eq!(t.height(), 2);
-    assert_eq!(t.column("tumour_roi").unwrap().str().unwrap().get(0), Some("Tumour"));
-    assert_eq!(t.column("pancreas_roi").unwrap().str().unwrap().get(0), Some("Pancreas"));
+    assert_eq!(
+        t.column("tumour_roi").unwrap().str().unwrap().get(0),
+        Some("Tumour")
+    );
+    assert_eq!(
+        t.column("pancreas_roi").unwrap().str().unwrap().get(0),
+        Some("Pancreas")
+    );
     assert_eq!(get(t, "hu_unenhanced", 0), Some(40.0));
     assert_eq!(get(t, "hu_arterial", 0), Some(180.0));
     assert_eq!(get(t, "abs_enh_arterial", 0), Some(140.0));
@@ -46,7 +52,10 @@ fn wide_measures_exact() {
     assert_eq!(get(t, "rel_enh_arterial", 0), Some(140.0 / 40.0));
     assert_eq!(get(t, "rel_enh_portal_venous", 0), Some(90.0 / 40.0));
     assert_eq!(get(t, "pancreas_abs_enh_arterial", 0), Some(75.0));
-    assert_eq!(get(t, "pancreas_rel_enh_portal_venous", 0), Some(65.0 / 45.0));
+    assert_eq!(
+        get(t, "pancreas_rel_enh_portal_venous", 0),
+        Some(65.0 / 45.0)
+    );
     assert_eq!(get(t, "tp_ratio_unenhanced", 0), Some(40.0 / 45.0));
     assert_eq!(get(t, "tp_ratio_arterial", 0), Some(1.5));
     assert_eq!(get(t, "tp_ratio_portal_venous", 0), Some(130.0 / 110.0));
@@ -59,7 +68,13 @@ fn wide_measures_exact() {
     assert_eq!(get(t, "abs_enh_portal_venous", 1), Some(90.0));
     assert!(get(t, "rel_enh_portal_venous", 1).unwrap().is_nan());
     assert_eq!(get(t, "tp_ratio_portal_venous", 1), None);
-    assert!(out.notes.iter().any(|n| n.contains("S2/GTV") && n.contains("NaN")), "{:?}", out.notes);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("S2/GTV") && n.contains("NaN")),
+        "{:?}",
+        out.notes
+    );
 }
 
 #[test]
@@ -68,14 +83,18 @@ fn long_measures_and_roi_mean_hu_column() {
     let t = &out.table;
     assert_eq!(t.height(), 3);
     // BTreeMap order within a study: Pancreas, Tumour.
-    assert_eq!(t.column("roi").unwrap().str().unwrap().get(0), Some("Pancreas"));
+    assert_eq!(
+        t.column("roi").unwrap().str().unwrap().get(0),
+        Some("Pancreas")
+    );
     assert_eq!(get(t, "abs_enh_arterial", 0), Some(75.0));
     assert_eq!(get(t, "abs_enh_arterial", 1), Some(140.0));
 }
 
 #[test]
 fn settings_yaml_and_ambiguous_roles() {
-    let s = EnhancementSettings::from_yaml("tumour_pattern: '^lesion'\ncarry_features: []\n").unwrap();
+    let s =
+        EnhancementSettings::from_yaml("tumour_pattern: '^lesion'\ncarry_features: []\n").unwrap();
     assert_eq!(s.pancreas_pattern, "pancrea");
     assert!(EnhancementSettings::from_yaml("bogus: 1").is_err());
     // With the default pattern both "Tumour" and "net" would be tumours → error naming them.
@@ -84,7 +103,9 @@ fn settings_yaml_and_ambiguous_roles() {
         "roi" => ["Tumour", "pnet2"], "stat_mean" => [1.0, 2.0]
     )
     .unwrap();
-    let e = enhancement_wide(&df, &EnhancementSettings::default()).unwrap_err().to_string();
+    let e = enhancement_wide(&df, &EnhancementSettings::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("Tumour") && e.contains("pnet2"), "{e}");
     // Duplicate study × phase × ROI.
     let df = df!(
@@ -97,7 +118,9 @@ fn settings_yaml_and_ambiguous_roles() {
 
 #[test]
 fn clinical_join_reports_unmatched() {
-    let wide = enhancement_wide(&long_table("stat_mean"), &EnhancementSettings::default()).unwrap().table;
+    let wide = enhancement_wide(&long_table("stat_mean"), &EnhancementSettings::default())
+        .unwrap()
+        .table;
     let clinical = df!(
         "study_id" => ["SYNTH_PANNET_001", "S9"],
         "symptoms" => [1i64, 0],

@@ -43,7 +43,13 @@ fn cohort(n: usize, seed: u64) -> Table {
         ids.push(Some(format!("P{i:04}")));
         site.push(Some(s.to_string()));
     }
-    let names = ["margin_ill_defined", "tumour_size_mm", "symptoms", "tp_ratio_portal_venous", "grade_g2g3"];
+    let names = [
+        "margin_ill_defined",
+        "tumour_size_mm",
+        "symptoms",
+        "tp_ratio_portal_venous",
+        "grade_g2g3",
+    ];
     let mut t = Table {
         names: vec!["study_id".into()],
         columns: vec![ColumnData::Text(ids)],
@@ -68,7 +74,13 @@ fn spec(preds: &[&str]) -> FitSpec {
     }
 }
 
-const ALL: [&str; 5] = ["margin_ill_defined", "tumour_size_mm", "symptoms", "tp_ratio_portal_venous", "site"];
+const ALL: [&str; 5] = [
+    "margin_ill_defined",
+    "tumour_size_mm",
+    "symptoms",
+    "tp_ratio_portal_venous",
+    "site",
+];
 
 #[test]
 fn recovers_known_coefficients_with_categorical_coding() {
@@ -76,7 +88,17 @@ fn recovers_known_coefficients_with_categorical_coding() {
     let m = fit_table(&t, &spec(&ALL)).unwrap();
     let names: Vec<&str> = m.terms.iter().map(|t| t.name.as_str()).collect();
     // Reference level = first sorted level ("body").
-    assert_eq!(names, ["margin_ill_defined", "tumour_size_mm", "symptoms", "tp_ratio_portal_venous", "site=head", "site=tail"]);
+    assert_eq!(
+        names,
+        [
+            "margin_ill_defined",
+            "tumour_size_mm",
+            "symptoms",
+            "tp_ratio_portal_venous",
+            "site=head",
+            "site=tail"
+        ]
+    );
     assert_eq!(m.predictors[4].reference_level.as_deref(), Some("body"));
     // Truth on this coding: head − body = −0.5, tail − body = −1.0; intercept −4 − 1.5 + 0.5.
     let truth = [
@@ -111,12 +133,16 @@ fn penalties() {
     s.lambda = Some(1e-10);
     let ridge0 = fit_table(&t, &s).unwrap();
     for (k, v) in &plain.coefficients.0 {
-        assert!((ridge0.coefficients.get(k).unwrap() - v).abs() < 1e-6 * v.abs().max(1.0), "{k}");
+        assert!(
+            (ridge0.coefficients.get(k).unwrap() - v).abs() < 1e-6 * v.abs().max(1.0),
+            "{k}"
+        );
     }
     // A large ridge λ shrinks every coefficient towards 0.
     s.lambda = Some(1.0);
     let big = fit_table(&t, &s).unwrap();
-    let norm = |m: &ctrad::model::LogisticModel| m.coefficients.0.iter().map(|(_, v)| v * v).sum::<f64>();
+    let norm =
+        |m: &ctrad::model::LogisticModel| m.coefficients.0.iter().map(|(_, v)| v * v).sum::<f64>();
     assert!(norm(&big) < 0.1 * norm(&plain));
     // LASSO: λ above λ_max zeroes everything; CV is seeded and repeatable.
     s.penalty = Penalty::L1;
@@ -131,46 +157,93 @@ fn penalties() {
     assert_eq!(cv1.penalty.lambda, cv2.penalty.lambda);
     assert_eq!(cv1.penalty.lambda_selection, "cv");
     assert_eq!(cv1.penalty.cv_curve.len(), 50);
-    assert!(cv1.coefficients.0.iter().any(|(_, v)| *v != 0.0), "CV chose an all-zero model");
+    assert!(
+        cv1.coefficients.0.iter().any(|(_, v)| *v != 0.0),
+        "CV chose an all-zero model"
+    );
 }
 
 #[test]
 fn clear_errors() {
     let mut t = cohort(200, 3);
     // Unknown column: lists available columns.
-    let e = fit_table(&t, &spec(&["margin_ill_defined", "nope"])).unwrap_err().to_string();
-    assert!(e.contains("'nope'") && e.contains("available columns") && e.contains("tumour_size_mm"), "{e}");
+    let e = fit_table(&t, &spec(&["margin_ill_defined", "nope"]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'nope'") && e.contains("available columns") && e.contains("tumour_size_mm"),
+        "{e}"
+    );
     // Collinearity: names the dependent columns.
     let size = t.column("tumour_size_mm").unwrap().clone();
-    let ColumnData::Numeric(v) = &size else { panic!() };
+    let ColumnData::Numeric(v) = &size else {
+        panic!()
+    };
     t.names.push("size_cm".into());
-    t.columns.push(ColumnData::Numeric(v.iter().map(|x| x.map(|x| x / 10.0)).collect()));
-    let e = fit_table(&t, &spec(&["margin_ill_defined", "tumour_size_mm", "size_cm"])).unwrap_err().to_string();
-    assert!(e.contains("collinear") && e.contains("tumour_size_mm") && e.contains("size_cm") && !e.contains("margin_ill_defined"), "{e}");
+    t.columns.push(ColumnData::Numeric(
+        v.iter().map(|x| x.map(|x| x / 10.0)).collect(),
+    ));
+    let e = fit_table(
+        &t,
+        &spec(&["margin_ill_defined", "tumour_size_mm", "size_cm"]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("collinear")
+            && e.contains("tumour_size_mm")
+            && e.contains("size_cm")
+            && !e.contains("margin_ill_defined"),
+        "{e}"
+    );
     // Ridge copes with it.
     let mut s = spec(&["margin_ill_defined", "tumour_size_mm", "size_cm"]);
     s.penalty = Penalty::L2;
     s.lambda = Some(0.01);
     assert!(fit_table(&t, &s).is_ok());
     // Separation: a predictor equal to the outcome (quasi-complete with a shift).
-    let ColumnData::Numeric(y) = t.column("grade_g2g3").unwrap().clone() else { panic!() };
+    let ColumnData::Numeric(y) = t.column("grade_g2g3").unwrap().clone() else {
+        panic!()
+    };
     t.names.push("leak".into());
-    t.columns.push(ColumnData::Numeric(y.iter().enumerate().map(|(i, v)| v.map(|v| v * 10.0 + (i % 3) as f64)).collect()));
-    let e = fit_table(&t, &spec(&["margin_ill_defined", "leak"])).unwrap_err().to_string();
+    t.columns.push(ColumnData::Numeric(
+        y.iter()
+            .enumerate()
+            .map(|(i, v)| v.map(|v| v * 10.0 + (i % 3) as f64))
+            .collect(),
+    ));
+    let e = fit_table(&t, &spec(&["margin_ill_defined", "leak"]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("separation") && e.contains("'leak'"), "{e}");
     // Missing values: error with counts, or dropped on request.
     if let ColumnData::Numeric(v) = &mut t.columns[2] {
         v[5] = None;
         v[9] = Some(f64::NAN);
     }
-    let e = fit_table(&t, &spec(&["margin_ill_defined", "tumour_size_mm"])).unwrap_err().to_string();
-    assert!(e.contains("2 of 200 rows") && e.contains("'tumour_size_mm': 2") && e.contains("--drop-missing"), "{e}");
+    let e = fit_table(&t, &spec(&["margin_ill_defined", "tumour_size_mm"]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("2 of 200 rows")
+            && e.contains("'tumour_size_mm': 2")
+            && e.contains("--drop-missing"),
+        "{e}"
+    );
     let mut s = spec(&["margin_ill_defined", "tumour_size_mm"]);
     s.drop_missing = true;
     let m = fit_table(&t, &s).unwrap();
     assert_eq!((m.training.n, m.training.dropped_missing), (198, 2));
     // Outcome with three values.
-    let e = fit_table(&t, &FitSpec { outcome: "site".into(), predictors: vec!["symptoms".into()], ..Default::default() }).unwrap_err();
+    let e = fit_table(
+        &t,
+        &FitSpec {
+            outcome: "site".into(),
+            predictors: vec!["symptoms".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("exactly two values"), "{e}");
 }
 
@@ -180,9 +253,15 @@ fn write_csv(t: &Table, path: &Path) {
 }
 
 fn ctrad(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_ctrad")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ctrad"))
+        .args(args)
+        .output()
+        .unwrap();
     if !out.status.success() {
-        eprintln!("ctrad {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "ctrad {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     out
 }
@@ -194,55 +273,148 @@ fn cli_fit_predict_evaluate_nomogram() {
     let p = |n: &str| dir.join(n).display().to_string();
     write_csv(&cohort(250, 4), &dir.join("cohort.csv"));
     let preset = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/models/grade_nomogram.yaml");
-    let o = ctrad(&["model", "fit", "--table", &p("cohort.csv"), "--preset", preset.to_str().unwrap(), "-o", &p("model.json")]);
+    let o = ctrad(&[
+        "model",
+        "fit",
+        "--table",
+        &p("cohort.csv"),
+        "--preset",
+        preset.to_str().unwrap(),
+        "-o",
+        &p("model.json"),
+    ]);
     assert!(o.status.success());
-    let model: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("model.json")).unwrap()).unwrap();
-    for k in ["intercept", "coefficients", "std_errors", "z_values", "p_values", "odds_ratios", "odds_ratio_ci95", "predictors", "training", "penalty"] {
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("model.json")).unwrap()).unwrap();
+    for k in [
+        "intercept",
+        "coefficients",
+        "std_errors",
+        "z_values",
+        "p_values",
+        "odds_ratios",
+        "odds_ratio_ci95",
+        "predictors",
+        "training",
+        "penalty",
+    ] {
         assert!(model.get(k).is_some(), "model.json lacks {k}");
     }
     assert!(model["coefficients"]["tp_ratio_portal_venous"].is_f64());
     assert_eq!(model["predictors"][1]["unit"], "mm");
-    assert!(model["disclaimer"].as_str().unwrap().contains("not clinically validated"));
+    assert!(model["disclaimer"]
+        .as_str()
+        .unwrap()
+        .contains("not clinically validated"));
 
     // Same fit from flags.
     let o = ctrad(&[
-        "model", "fit", "--table", &p("cohort.csv"), "--outcome", "grade_g2g3",
-        "--predictors", "margin_ill_defined,tumour_size_mm,symptoms,tp_ratio_portal_venous", "-o", &p("model2.json"),
+        "model",
+        "fit",
+        "--table",
+        &p("cohort.csv"),
+        "--outcome",
+        "grade_g2g3",
+        "--predictors",
+        "margin_ill_defined,tumour_size_mm,symptoms,tp_ratio_portal_venous",
+        "-o",
+        &p("model2.json"),
     ]);
     assert!(o.status.success());
-    let m2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("model2.json")).unwrap()).unwrap();
+    let m2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("model2.json")).unwrap()).unwrap();
     assert_eq!(model["coefficients"], m2["coefficients"]);
 
-    let o = ctrad(&["model", "predict", "--model", &p("model.json"), "--table", &p("cohort.csv"), "-o", &p("pred.csv")]);
+    let o = ctrad(&[
+        "model",
+        "predict",
+        "--model",
+        &p("model.json"),
+        "--table",
+        &p("cohort.csv"),
+        "-o",
+        &p("pred.csv"),
+    ]);
     assert!(o.status.success());
     let pred = std::fs::read_to_string(p("pred.csv")).unwrap();
-    assert!(pred.starts_with("study_id,linear_predictor,probability\nP0000,"), "{}", &pred[..80]);
+    assert!(
+        pred.starts_with("study_id,linear_predictor,probability\nP0000,"),
+        "{}",
+        &pred[..80]
+    );
     assert_eq!(pred.lines().count(), 251);
 
     let o = ctrad(&[
-        "model", "evaluate", "--model", &p("model.json"), "--table", &p("cohort.csv"), "--outcome", "grade_g2g3",
-        "-o", &p("report.json"), "--bootstrap", "200", "--seed", "42", "--roc-svg", &p("roc.svg"), "--calibration-svg", &p("cal.svg"),
+        "model",
+        "evaluate",
+        "--model",
+        &p("model.json"),
+        "--table",
+        &p("cohort.csv"),
+        "--outcome",
+        "grade_g2g3",
+        "-o",
+        &p("report.json"),
+        "--bootstrap",
+        "200",
+        "--seed",
+        "42",
+        "--roc-svg",
+        &p("roc.svg"),
+        "--calibration-svg",
+        &p("cal.svg"),
     ]);
     assert!(o.status.success());
-    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("report.json")).unwrap()).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("report.json")).unwrap()).unwrap();
     let auc = r["auc"].as_f64().unwrap();
-    let ci = [r["auc_ci_delong"][0].as_f64().unwrap(), r["auc_ci_delong"][1].as_f64().unwrap()];
-    let bci = [r["auc_ci_bootstrap"][0].as_f64().unwrap(), r["auc_ci_bootstrap"][1].as_f64().unwrap()];
-    assert!(auc > 0.6 && auc < 1.0 && ci[0] < auc && auc < ci[1] && bci[0] < auc && auc < bci[1], "{r}");
+    let ci = [
+        r["auc_ci_delong"][0].as_f64().unwrap(),
+        r["auc_ci_delong"][1].as_f64().unwrap(),
+    ];
+    let bci = [
+        r["auc_ci_bootstrap"][0].as_f64().unwrap(),
+        r["auc_ci_bootstrap"][1].as_f64().unwrap(),
+    ];
+    assert!(
+        auc > 0.6 && auc < 1.0 && ci[0] < auc && auc < ci[1] && bci[0] < auc && auc < bci[1],
+        "{r}"
+    );
     // Apparent performance on the development data: slope 1 and CITL 0 exactly (MLE score equations).
     assert!((r["calibration_slope"].as_f64().unwrap() - 1.0).abs() < 1e-6);
     assert!(r["calibration_intercept"].as_f64().unwrap().abs() < 1e-6);
     let corrected = r["optimism_corrected_auc"].as_f64().unwrap();
-    assert!(corrected < auc && corrected > auc - 0.1, "optimism-corrected {corrected} vs {auc}");
-    for k in ["youden_threshold", "sensitivity", "specificity", "ppv", "npv"] {
+    assert!(
+        corrected < auc && corrected > auc - 0.1,
+        "optimism-corrected {corrected} vs {auc}"
+    );
+    for k in [
+        "youden_threshold",
+        "sensitivity",
+        "specificity",
+        "ppv",
+        "npv",
+    ] {
         let v = r[k].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&v), "{k} = {v}");
     }
     assert_eq!(r["hosmer_lemeshow"]["df"], 8);
-    assert!(std::fs::read_to_string(p("roc.svg")).unwrap().contains("<polyline"));
-    assert!(std::fs::read_to_string(p("cal.svg")).unwrap().contains("<circle"));
+    assert!(std::fs::read_to_string(p("roc.svg"))
+        .unwrap()
+        .contains("<polyline"));
+    assert!(std::fs::read_to_string(p("cal.svg"))
+        .unwrap()
+        .contains("<circle"));
 
-    let o = ctrad(&["nomogram", "--model", &p("model.json"), "-o", &p("nomogram.svg"), "--points-csv", &p("points.csv")]);
+    let o = ctrad(&[
+        "nomogram",
+        "--model",
+        &p("model.json"),
+        "-o",
+        &p("nomogram.svg"),
+        "--points-csv",
+        &p("points.csv"),
+    ]);
     assert!(o.status.success());
     let svg = std::fs::read_to_string(p("nomogram.svg")).unwrap();
     assert!(svg.contains("not clinically validated") && svg.contains("tumour_size_mm (mm)"));
@@ -250,7 +422,18 @@ fn cli_fit_predict_evaluate_nomogram() {
     assert!(pts.starts_with("predictor,value,points\n") && pts.contains("symptoms,"));
 
     // Errors reach the user with a non-zero exit.
-    let o = ctrad(&["model", "fit", "--table", &p("cohort.csv"), "--outcome", "grade_g2g3", "--predictors", "bogus", "-o", &p("x.json")]);
+    let o = ctrad(&[
+        "model",
+        "fit",
+        "--table",
+        &p("cohort.csv"),
+        "--outcome",
+        "grade_g2g3",
+        "--predictors",
+        "bogus",
+        "-o",
+        &p("x.json"),
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("available columns"));
 }

@@ -87,10 +87,14 @@ fn check_xml(s: &str) -> Result<usize, String> {
                 let self_closing = tag.ends_with('/');
                 let body = tag.trim_end_matches('/');
                 let name: String = body.chars().take_while(|c| !c.is_whitespace()).collect();
-                if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':') {
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':')
+                {
                     return Err(format!("bad element name in <{tag}>"));
                 }
-                if body.matches('"').count() % 2 != 0 {
+                if !body.matches('"').count().is_multiple_of(2) {
                     return Err(format!("unbalanced quotes in <{tag}>"));
                 }
                 elements += 1;
@@ -124,12 +128,24 @@ fn svg_is_well_formed_and_has_the_axes() {
     let elements = check_xml(&svg).unwrap();
     assert!(elements > 50);
     assert!(svg.starts_with("<?xml"));
-    for label in ["Points", "age (years)", "size (mm)", "sex", "Total points", "Linear predictor", "Probability of event", "not clinically validated"] {
+    for label in [
+        "Points",
+        "age (years)",
+        "size (mm)",
+        "sex",
+        "Total points",
+        "Linear predictor",
+        "Probability of event",
+        "not clinically validated",
+    ] {
         assert!(svg.contains(label), "missing {label}");
     }
     // Probability ticks lie within the LP range −7 … 2.
     assert!(svg.contains(">0.5<") && svg.contains(">0.05<"));
-    assert!(!svg.contains(">0.99<"), "0.99 (LP 4.6) is outside the LP range");
+    assert!(
+        !svg.contains(">0.99<"),
+        "0.99 (LP 4.6) is outside the LP range"
+    );
     // The checker itself rejects broken XML.
     assert!(check_xml("<svg><g></svg>").is_err());
     assert!(check_xml("<svg>a & b</svg>").is_err());

@@ -45,12 +45,23 @@ fn python() -> Option<PathBuf> {
     if py.exists() && has_packages(&py) {
         return Some(py);
     }
-    let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if !ok {
         return unavailable("python3 -m venv failed (is python3 installed?)");
     }
     let ok = Command::new(&py)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(PKGS)
         .status()
         .map(|s| s.success())
@@ -74,14 +85,25 @@ fn logistic_auc_delong_match_reference() {
     let Some(py) = python() else { return };
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-ref-out");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/model_reference.py");
-    let st = Command::new(&py).arg(&script).arg(&dir).status().expect("run model_reference.py");
+    let st = Command::new(&py)
+        .arg(&script)
+        .arg(&dir)
+        .status()
+        .expect("run model_reference.py");
     assert!(st.success(), "model_reference.py failed");
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
+            .unwrap();
 
     let (mut max_coef, mut max_se) = (0.0f64, 0.0f64);
     for (name, file) in [("spector", "spector.csv"), ("synthetic", "synthetic.csv")] {
         let r = &reference[name];
-        let predictors: Vec<String> = r["predictors"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let predictors: Vec<String> = r["predictors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
         let table = read_table(&dir.join(file)).unwrap();
         let spec = FitSpec {
             outcome: r["outcome"].as_str().unwrap().to_string(),
@@ -92,10 +114,19 @@ fn logistic_auc_delong_match_reference() {
         max_coef = max_coef.max(rel(m.intercept, f(&r["intercept"])));
         max_se = max_se.max(rel(m.intercept_std_error.unwrap(), f(&r["intercept_se"])));
         for p in &predictors {
-            max_coef = max_coef.max(rel(*m.coefficients.get(p).unwrap(), f(&r["coefficients"][p])));
-            max_se = max_se.max(rel(m.std_errors.get(p).unwrap().unwrap(), f(&r["std_errors"][p])));
+            max_coef = max_coef.max(rel(
+                *m.coefficients.get(p).unwrap(),
+                f(&r["coefficients"][p]),
+            ));
+            max_se = max_se.max(rel(
+                m.std_errors.get(p).unwrap().unwrap(),
+                f(&r["std_errors"][p]),
+            ));
         }
-        assert!((m.training.log_likelihood - f(&r["log_likelihood"])).abs() < 1e-8, "{name} log-likelihood");
+        assert!(
+            (m.training.log_likelihood - f(&r["log_likelihood"])).abs() < 1e-8,
+            "{name} log-likelihood"
+        );
         assert!((m.training.aic - f(&r["aic"])).abs() < 1e-7, "{name} AIC");
 
         // AUC and DeLong on the linear predictor.
@@ -112,23 +143,39 @@ fn logistic_auc_delong_match_reference() {
             (a - f(&r["auc_sklearn"])).abs()
         );
         assert!((a - f(&r["auc_sklearn"])).abs() < 1e-12, "{name} AUC");
-        assert!((ci[0] - f(&want_ci[0])).abs() < 1e-4 && (ci[1] - f(&want_ci[1])).abs() < 1e-4, "{name} DeLong CI");
+        assert!(
+            (ci[0] - f(&want_ci[0])).abs() < 1e-4 && (ci[1] - f(&want_ci[1])).abs() < 1e-4,
+            "{name} DeLong CI"
+        );
     }
     eprintln!("max relative difference vs statsmodels: coefficients {max_coef:e}, standard errors {max_se:e}");
-    assert!(max_coef < 1e-6, "coefficients differ from statsmodels by {max_coef:e} (relative)");
-    assert!(max_se < 1e-6, "standard errors differ from statsmodels by {max_se:e} (relative)");
+    assert!(
+        max_coef < 1e-6,
+        "coefficients differ from statsmodels by {max_coef:e} (relative)"
+    );
+    assert!(
+        max_se < 1e-6,
+        "standard errors differ from statsmodels by {max_se:e} (relative)"
+    );
 
     // Tied scores.
     let table = read_table(&dir.join("synthetic.csv")).unwrap();
-    let ctrad::model::data::ColumnData::Numeric(x2) = table.column("x2").unwrap() else { panic!() };
-    let ctrad::model::data::ColumnData::Numeric(yv) = table.column("y").unwrap() else { panic!() };
+    let ctrad::model::data::ColumnData::Numeric(x2) = table.column("x2").unwrap() else {
+        panic!()
+    };
+    let ctrad::model::data::ColumnData::Numeric(yv) = table.column("y").unwrap() else {
+        panic!()
+    };
     let score: Vec<f64> = x2.iter().map(|v| -(v.unwrap().round_ties_even())).collect();
     let y: Vec<f64> = yv.iter().map(|v| v.unwrap()).collect();
     let t = &reference["ties"];
     let a = auc(&score, &y);
     let ci = delong_ci(&score, &y);
     let want = t["auc_ci_delong"].as_array().unwrap();
-    eprintln!("ties: AUC {a} vs {}; CI {ci:?} vs {want:?}", f(&t["auc_sklearn"]));
+    eprintln!(
+        "ties: AUC {a} vs {}; CI {ci:?} vs {want:?}",
+        f(&t["auc_sklearn"])
+    );
     assert!((a - f(&t["auc_sklearn"])).abs() < 1e-12);
     assert!((ci[0] - f(&want[0])).abs() < 1e-4 && (ci[1] - f(&want[1])).abs() < 1e-4);
 }

@@ -179,20 +179,31 @@ pub fn run(args: ModelArgs) -> Result<i32> {
 fn fit(a: FitArgs) -> Result<i32> {
     let preset = a.preset.as_deref().map(read_preset).transpose()?;
     let p = preset.unwrap_or_default();
-    let outcome = a.outcome.or((!p.outcome.is_empty()).then(|| p.outcome.clone())).ok_or_else(|| {
-        Error::Invalid("--outcome is required (or --preset)".into())
-    })?;
-    let predictors = if a.predictors.is_empty() { p.predictors.clone() } else { a.predictors };
+    let outcome = a
+        .outcome
+        .or((!p.outcome.is_empty()).then(|| p.outcome.clone()))
+        .ok_or_else(|| Error::Invalid("--outcome is required (or --preset)".into()))?;
+    let predictors = if a.predictors.is_empty() {
+        p.predictors.clone()
+    } else {
+        a.predictors
+    };
     let mut units: Vec<(String, String)> = p.units.into_iter().collect();
     for u in &a.units {
-        let (k, v) = u.split_once('=').ok_or_else(|| Error::Invalid(format!("--units entry '{u}' is not NAME=UNIT")))?;
+        let (k, v) = u
+            .split_once('=')
+            .ok_or_else(|| Error::Invalid(format!("--units entry '{u}' is not NAME=UNIT")))?;
         units.push((k.to_string(), v.to_string()));
     }
     units.reverse(); // command-line units win (first match is used)
     let spec = FitSpec {
         outcome,
         predictors,
-        categorical: if a.categorical.is_empty() { p.categorical } else { a.categorical },
+        categorical: if a.categorical.is_empty() {
+            p.categorical
+        } else {
+            a.categorical
+        },
         event: a.event.or(p.event),
         penalty: a.penalty.unwrap_or(p.penalty),
         lambda: a.lambda.or(p.lambda),
@@ -207,10 +218,17 @@ fn fit(a: FitArgs) -> Result<i32> {
     model.save(&a.output)?;
     eprintln!(
         "fitted {} on n = {} ({} events, event = '{}'); {}",
-        model.outcome, model.training.n, model.training.events, model.outcome_event, ctrad::model::DISCLAIMER
+        model.outcome,
+        model.training.n,
+        model.training.events,
+        model.outcome_event,
+        ctrad::model::DISCLAIMER
     );
     if model.training.dropped_missing > 0 {
-        eprintln!("dropped {} rows with missing values", model.training.dropped_missing);
+        eprintln!(
+            "dropped {} rows with missing values",
+            model.training.dropped_missing
+        );
     }
     Ok(0)
 }
@@ -229,10 +247,14 @@ fn predict(a: PredictArgs) -> Result<i32> {
     }
     let ok = |v: f64| if v.is_finite() { Some(v) } else { None };
     out.names.push("linear_predictor".into());
-    out.columns.push(ctrad::model::data::ColumnData::Numeric(lp.iter().map(|&v| ok(v)).collect()));
+    out.columns.push(ctrad::model::data::ColumnData::Numeric(
+        lp.iter().map(|&v| ok(v)).collect(),
+    ));
     out.names.push("probability".into());
     out.columns.push(ctrad::model::data::ColumnData::Numeric(
-        lp.iter().map(|&v| ok(v).map(ctrad::model::stats::expit)).collect(),
+        lp.iter()
+            .map(|&v| ok(v).map(ctrad::model::stats::expit))
+            .collect(),
     ));
     let missing = lp.iter().filter(|v| v.is_nan()).count();
     if missing > 0 {
@@ -249,7 +271,10 @@ fn evaluate_cmd(a: EvaluateArgs) -> Result<i32> {
     let outcome = a.outcome.unwrap_or_else(|| model.outcome.clone());
     let ycol = table.column(&outcome)?;
     let complete = model.complete_rows(&table)?;
-    let rows: Vec<usize> = complete.into_iter().filter(|&i| !ycol.is_missing(i)).collect();
+    let rows: Vec<usize> = complete
+        .into_iter()
+        .filter(|&i| !ycol.is_missing(i))
+        .collect();
     let dropped = table.nrows - rows.len();
     if dropped > 0 {
         eprintln!("excluded {dropped} rows with a missing outcome or predictor");
@@ -260,28 +285,47 @@ fn evaluate_cmd(a: EvaluateArgs) -> Result<i32> {
     let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Invalid(e.to_string()))?;
     write_text(&a.output, &(text + "\n"))?;
     if let Some(p) = &a.roc_svg {
-        write_text(p, &svg::roc_svg(&report.roc, report.auc, report.auc_ci_delong))?;
+        write_text(
+            p,
+            &svg::roc_svg(&report.roc, report.auc, report.auc_ci_delong),
+        )?;
     }
     if let Some(p) = &a.calibration_svg {
-        write_text(p, &svg::calibration_svg(&report.hosmer_lemeshow.table, report.calibration_slope, report.calibration_intercept))?;
+        write_text(
+            p,
+            &svg::calibration_svg(
+                &report.hosmer_lemeshow.table,
+                report.calibration_slope,
+                report.calibration_intercept,
+            ),
+        )?;
     }
     eprintln!(
         "AUC {:.3} (DeLong 95% CI {:.3}-{:.3}){}",
         report.auc,
         report.auc_ci_delong[0],
         report.auc_ci_delong[1],
-        report.optimism_corrected_auc.map(|o| format!(", optimism-corrected {o:.3}")).unwrap_or_default()
+        report
+            .optimism_corrected_auc
+            .map(|o| format!(", optimism-corrected {o:.3}"))
+            .unwrap_or_default()
     );
     Ok(0)
 }
 
 fn enhancement_cmd(a: EnhancementArgs) -> Result<i32> {
     let settings = match &a.settings {
-        Some(p) => EnhancementSettings::from_yaml(&std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?)?,
+        Some(p) => EnhancementSettings::from_yaml(
+            &std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?,
+        )?,
         None => EnhancementSettings::default(),
     };
     let df = read_dataframe(&a.table)?;
-    let out = if a.long { enhancement::enhancement_long(&df)? } else { enhancement::enhancement_wide(&df, &settings)? };
+    let out = if a.long {
+        enhancement::enhancement_long(&df)?
+    } else {
+        enhancement::enhancement_wide(&df, &settings)?
+    };
     for n in &out.notes {
         eprintln!("note: {n}");
     }
@@ -289,10 +333,16 @@ fn enhancement_cmd(a: EnhancementArgs) -> Result<i32> {
     if let Some(c) = &a.clinical {
         let j = enhancement::join_clinical(&table, &read_dataframe(c)?)?;
         if !j.unmatched_features.is_empty() {
-            eprintln!("studies without clinical data: {}", j.unmatched_features.join(", "));
+            eprintln!(
+                "studies without clinical data: {}",
+                j.unmatched_features.join(", ")
+            );
         }
         if !j.unmatched_clinical.is_empty() {
-            eprintln!("clinical rows without features (dropped): {}", j.unmatched_clinical.join(", "));
+            eprintln!(
+                "clinical rows without features (dropped): {}",
+                j.unmatched_clinical.join(", ")
+            );
         }
         table = j.table;
     }

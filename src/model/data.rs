@@ -64,7 +64,10 @@ impl Table {
     /// Index of column `name`, or an error listing the available columns.
     pub fn index(&self, name: &str) -> Result<usize> {
         self.names.iter().position(|n| n == name).ok_or_else(|| {
-            Error::Invalid(format!("unknown column '{name}'; available columns: {}", self.names.join(", ")))
+            Error::Invalid(format!(
+                "unknown column '{name}'; available columns: {}",
+                self.names.join(", ")
+            ))
         })
     }
     pub fn column(&self, name: &str) -> Result<&ColumnData> {
@@ -80,7 +83,9 @@ impl Table {
             .iter()
             .map(|c| match c {
                 ColumnData::Numeric(v) => ColumnData::Numeric(idx.iter().map(|&i| v[i]).collect()),
-                ColumnData::Text(v) => ColumnData::Text(idx.iter().map(|&i| v[i].clone()).collect()),
+                ColumnData::Text(v) => {
+                    ColumnData::Text(idx.iter().map(|&i| v[i].clone()).collect())
+                }
             })
             .collect();
         Table {
@@ -104,7 +109,13 @@ impl Table {
                 ColumnData::Numeric(c.f64().map_err(err)?.iter().collect())
             } else {
                 let c = col.cast(&DataType::String).map_err(err)?;
-                ColumnData::Text(c.str().map_err(err)?.iter().map(|s| s.map(str::to_string)).collect())
+                ColumnData::Text(
+                    c.str()
+                        .map_err(err)?
+                        .iter()
+                        .map(|s| s.map(str::to_string))
+                        .collect(),
+                )
             };
             t.names.push(col.name().to_string());
             t.columns.push(data);
@@ -128,19 +139,31 @@ impl Table {
 
 /// Read a CSV or Parquet file (by extension) into a DataFrame.
 pub fn read_dataframe(path: &Path) -> Result<DataFrame> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
     let fmt = |e: PolarsError| Error::format(path, e.to_string());
     match ext.as_deref() {
         Some("csv") => {
             if !path.exists() {
-                return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+                return Err(Error::io(
+                    path,
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                ));
             }
             CsvReadOptions::default()
                 .with_has_header(true)
                 .with_infer_schema_length(None)
-                .with_parse_options(CsvParseOptions::default().with_missing_is_null(true).with_null_values(Some(
-                    NullValues::AllColumns(vec!["NA".into(), "NaN".into(), "nan".into()]),
-                )))
+                .with_parse_options(
+                    CsvParseOptions::default()
+                        .with_missing_is_null(true)
+                        .with_null_values(Some(NullValues::AllColumns(vec![
+                            "NA".into(),
+                            "NaN".into(),
+                            "nan".into(),
+                        ]))),
+                )
                 .try_into_reader_with_file_path(Some(path.to_path_buf()))
                 .map_err(fmt)?
                 .finish()
@@ -150,7 +173,10 @@ pub fn read_dataframe(path: &Path) -> Result<DataFrame> {
             let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             ParquetReader::new(f).finish().map_err(fmt)
         }
-        _ => Err(Error::Invalid(format!("{}: table must end in .csv or .parquet", path.display()))),
+        _ => Err(Error::Invalid(format!(
+            "{}: table must end in .csv or .parquet",
+            path.display()
+        ))),
     }
 }
 

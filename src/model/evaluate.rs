@@ -48,8 +48,18 @@ pub fn midranks(x: &[f64]) -> Vec<f64> {
 }
 
 fn split(scores: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let pos = scores.iter().zip(y).filter(|(_, &y)| y > 0.5).map(|(s, _)| *s).collect();
-    let neg = scores.iter().zip(y).filter(|(_, &y)| y <= 0.5).map(|(s, _)| *s).collect();
+    let pos = scores
+        .iter()
+        .zip(y)
+        .filter(|(_, &y)| y > 0.5)
+        .map(|(s, _)| *s)
+        .collect();
+    let neg = scores
+        .iter()
+        .zip(y)
+        .filter(|(_, &y)| y <= 0.5)
+        .map(|(s, _)| *s)
+        .collect();
     (pos, neg)
 }
 
@@ -184,9 +194,13 @@ pub fn operating(p: &[f64], y: &[f64], t: f64) -> Operating {
 pub fn calibration(lp: &[f64], y: &[f64]) -> (f64, f64) {
     let n = lp.len();
     let x = DMatrix::from_column_slice(n, 1, lp);
-    let slope = fit(&x, y, None, &FitOptions::default()).map(|f| f.beta[1]).unwrap_or(f64::NAN);
+    let slope = fit(&x, y, None, &FitOptions::default())
+        .map(|f| f.beta[1])
+        .unwrap_or(f64::NAN);
     let x0 = DMatrix::<f64>::zeros(n, 0);
-    let citl = fit(&x0, y, Some(lp), &FitOptions::default()).map(|f| f.beta[0]).unwrap_or(f64::NAN);
+    let citl = fit(&x0, y, Some(lp), &FitOptions::default())
+        .map(|f| f.beta[0])
+        .unwrap_or(f64::NAN);
     (slope, citl)
 }
 
@@ -228,20 +242,37 @@ pub fn hosmer_lemeshow(p: &[f64], y: &[f64], g: usize) -> HosmerLemeshow {
     HosmerLemeshow {
         statistic: stat,
         df,
-        p: if df > 0 { chi2_sf(stat, df as f64) } else { f64::NAN },
+        p: if df > 0 {
+            chi2_sf(stat, df as f64)
+        } else {
+            f64::NAN
+        },
         groups,
         table,
     }
 }
 
 /// Harrell's bootstrap optimism of the AUC. Returns (optimism, successful resamples, failures).
-pub fn optimism_auc(model: &LogisticModel, x: &DMatrix<f64>, y: &[f64], b: usize, seed: u64) -> (f64, usize, usize) {
+pub fn optimism_auc(
+    model: &LogisticModel,
+    x: &DMatrix<f64>,
+    y: &[f64],
+    b: usize,
+    seed: u64,
+) -> (f64, usize, usize) {
     let n = x.nrows();
-    let mut rng = SplitMix64::new(seed ^ 0x5EED_0F_0B71_u64);
+    let mut rng = SplitMix64::new(seed ^ 0x005E_ED0F_0B71_u64);
     let mut diffs = Vec::with_capacity(b);
     let mut failures = 0;
     let lp_of = |beta: &[f64], xm: &DMatrix<f64>| -> Vec<f64> {
-        (0..xm.nrows()).map(|i| beta[0] + (0..xm.ncols()).map(|j| xm[(i, j)] * beta[j + 1]).sum::<f64>()).collect()
+        (0..xm.nrows())
+            .map(|i| {
+                beta[0]
+                    + (0..xm.ncols())
+                        .map(|j| xm[(i, j)] * beta[j + 1])
+                        .sum::<f64>()
+            })
+            .collect()
     };
     for _ in 0..b {
         let idx: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
@@ -261,7 +292,11 @@ pub fn optimism_auc(model: &LogisticModel, x: &DMatrix<f64>, y: &[f64], b: usize
             Err(_) => failures += 1,
         }
     }
-    let opt = if diffs.is_empty() { f64::NAN } else { diffs.iter().sum::<f64>() / diffs.len() as f64 };
+    let opt = if diffs.is_empty() {
+        f64::NAN
+    } else {
+        diffs.iter().sum::<f64>() / diffs.len() as f64
+    };
     (opt, diffs.len(), failures)
 }
 
@@ -310,16 +345,28 @@ pub fn roc_points(p: &[f64], y: &[f64]) -> Vec<[f64; 2]> {
 }
 
 /// Evaluate `model` on outcomes `y` (0/1) and design `x` (complete rows).
-pub fn evaluate(model: &LogisticModel, x: &DMatrix<f64>, y: &[f64], bootstrap: usize, seed: u64, dropped: usize) -> Result<Report> {
+pub fn evaluate(
+    model: &LogisticModel,
+    x: &DMatrix<f64>,
+    y: &[f64],
+    bootstrap: usize,
+    seed: u64,
+    dropped: usize,
+) -> Result<Report> {
     let beta = model.beta();
     if x.ncols() + 1 != beta.len() {
         return Err(Error::Invalid("design does not match the model".into()));
     }
-    let lp: Vec<f64> = (0..x.nrows()).map(|i| beta[0] + (0..x.ncols()).map(|j| x[(i, j)] * beta[j + 1]).sum::<f64>()).collect();
+    let lp: Vec<f64> = (0..x.nrows())
+        .map(|i| beta[0] + (0..x.ncols()).map(|j| x[(i, j)] * beta[j + 1]).sum::<f64>())
+        .collect();
     let p: Vec<f64> = lp.iter().map(|&e| expit(e)).collect();
     let events = y.iter().filter(|v| **v > 0.5).count();
     if events == 0 || events == y.len() {
-        return Err(Error::Invalid(format!("the evaluation table needs both outcome classes (events: {events} of {})", y.len())));
+        return Err(Error::Invalid(format!(
+            "the evaluation table needs both outcome classes (events: {events} of {})",
+            y.len()
+        )));
     }
     let (a, var) = delong(&lp, y);
     let op = youden(&p, y);
@@ -393,11 +440,18 @@ mod tests {
         let y = [0.0, 0.0, 1.0, 1.0, 1.0];
         let o = youden(&p, &y);
         assert_eq!(o.threshold, 0.3);
-        assert_eq!((o.sensitivity, o.specificity, o.ppv, o.npv), (1.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (o.sensitivity, o.specificity, o.ppv, o.npv),
+            (1.0, 1.0, 1.0, 1.0)
+        );
         let hl = hosmer_lemeshow(&p, &y, 5);
         assert_eq!(hl.groups, 5);
         // Σ (o−e)²/(e(1−e)) for single-observation groups.
-        let want: f64 = p.iter().zip(&y).map(|(p, y)| (y - p) * (y - p) / (p * (1.0 - p))).sum();
+        let want: f64 = p
+            .iter()
+            .zip(&y)
+            .map(|(p, y)| (y - p) * (y - p) / (p * (1.0 - p)))
+            .sum();
         assert!((hl.statistic - want).abs() < 1e-12);
     }
 }

@@ -45,7 +45,11 @@ pub struct Fit {
 pub enum FitProblem {
     /// Coefficients diverge: term index (in `x`), number of fitted probabilities at 0 or 1,
     /// and whether that column alone separates the outcome.
-    Separation { term: usize, extreme: usize, alone: bool },
+    Separation {
+        term: usize,
+        extreme: usize,
+        alone: bool,
+    },
     /// Rank-deficient design; the term indices that are linearly dependent
     /// (`usize::MAX` stands for the intercept).
     Collinear(Vec<usize>),
@@ -121,7 +125,11 @@ pub fn log_likelihood(y: &[f64], eta: &[f64]) -> f64 {
         .zip(eta)
         .map(|(&yi, &e)| {
             // log(1+e^e) computed stably.
-            let l1pe = if e > 0.0 { e + (-e).exp().ln_1p() } else { e.exp().ln_1p() };
+            let l1pe = if e > 0.0 {
+                e + (-e).exp().ln_1p()
+            } else {
+                e.exp().ln_1p()
+            };
             yi * e - l1pe
         })
         .sum()
@@ -190,12 +198,22 @@ pub fn collinear_columns(x: &DMatrix<f64>) -> Option<Vec<usize>> {
     if !any {
         return None;
     }
-    Some((0..p).filter(|&j| involved[j]).map(|j| if j == 0 { usize::MAX } else { j - 1 }).collect())
+    Some(
+        (0..p)
+            .filter(|&j| involved[j])
+            .map(|j| if j == 0 { usize::MAX } else { j - 1 })
+            .collect(),
+    )
 }
 
 /// Whether column `x` alone separates `y` (complete or quasi-complete).
 pub fn separates(x: &[f64], y: &[f64]) -> bool {
-    let (mut min0, mut max0, mut min1, mut max1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut min0, mut max0, mut min1, mut max1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for (&xi, &yi) in x.iter().zip(y) {
         if yi > 0.5 {
             min1 = min1.min(xi);
@@ -226,7 +244,13 @@ pub fn fit(
     let pen_w: Vec<f64> = s
         .scale
         .iter()
-        .map(|sc| if opt.standardize { 1.0 } else { 1.0 / (sc * sc) })
+        .map(|sc| {
+            if opt.standardize {
+                1.0
+            } else {
+                1.0 / (sc * sc)
+            }
+        })
         .collect();
     if opt.penalty == Penalty::None {
         if let Some(cols) = collinear_columns(x) {
@@ -236,7 +260,11 @@ pub fn fit(
     let a = back_transform_matrix(&s, true);
     let res = match opt.penalty {
         Penalty::L1 => {
-            let l1w: Vec<f64> = s.scale.iter().map(|sc| if opt.standardize { 1.0 } else { 1.0 / sc }).collect();
+            let l1w: Vec<f64> = s
+                .scale
+                .iter()
+                .map(|sc| if opt.standardize { 1.0 } else { 1.0 / sc })
+                .collect();
             fit_l1(&xs, y, offset, opt.lambda, &l1w, opt.max_iter)
         }
         _ => fit_newton(&xs, y, offset, opt, &pen_w, n),
@@ -244,7 +272,13 @@ pub fn fit(
     let (b, cov_s, ll, it, conv) = match res {
         Ok(v) => v,
         Err(()) => {
-            return Err(separation_problem(x, y, &DVector::zeros(x.ncols() + 1), &s, 0));
+            return Err(separation_problem(
+                x,
+                y,
+                &DVector::zeros(x.ncols() + 1),
+                &s,
+                0,
+            ));
         }
     };
     if opt.penalty == Penalty::None {
@@ -266,11 +300,21 @@ pub fn fit(
     })
 }
 
-fn separation_problem(x: &DMatrix<f64>, y: &[f64], b: &DVector<f64>, _s: &Scaling, extreme: usize) -> FitProblem {
+fn separation_problem(
+    x: &DMatrix<f64>,
+    y: &[f64],
+    b: &DVector<f64>,
+    _s: &Scaling,
+    extreme: usize,
+) -> FitProblem {
     for j in 0..x.ncols() {
         let col: Vec<f64> = x.column(j).iter().copied().collect();
         if separates(&col, y) {
-            return FitProblem::Separation { term: j, extreme, alone: true };
+            return FitProblem::Separation {
+                term: j,
+                extreme,
+                alone: true,
+            };
         }
     }
     let mut term = 0;
@@ -281,7 +325,11 @@ fn separation_problem(x: &DMatrix<f64>, y: &[f64], b: &DVector<f64>, _s: &Scalin
             term = j - 1;
         }
     }
-    FitProblem::Separation { term, extreme, alone: false }
+    FitProblem::Separation {
+        term,
+        extreme,
+        alone: false,
+    }
 }
 
 type Core = (DVector<f64>, Option<DMatrix<f64>>, f64, usize, bool);
@@ -351,7 +399,13 @@ fn fit_newton(
     let w: Vec<f64> = eta.iter().map(|&e| expit(e) * (1.0 - expit(e))).collect();
     let info = xtwx(&xa, &w);
     let hp = &info + &pen;
-    let cov = hp.clone().try_inverse().map(|hinv| if opt.penalty == Penalty::L2 { &hinv * &info * &hinv } else { hinv });
+    let cov = hp.clone().try_inverse().map(|hinv| {
+        if opt.penalty == Penalty::L2 {
+            &hinv * &info * &hinv
+        } else {
+            hinv
+        }
+    });
     let ll = log_likelihood(y, &eta);
     Ok((b, cov, ll, it, converged))
 }
@@ -378,21 +432,29 @@ fn fit_l1(
     let (n, p) = (xs.nrows(), xs.ncols());
     let nf = n as f64;
     let ybar = y.iter().sum::<f64>() / nf;
-    let mut b0 = if offset.is_none() && ybar > 0.0 && ybar < 1.0 { (ybar / (1.0 - ybar)).ln() } else { 0.0 };
+    let mut b0 = if offset.is_none() && ybar > 0.0 && ybar < 1.0 {
+        (ybar / (1.0 - ybar)).ln()
+    } else {
+        0.0
+    };
     let mut b = vec![0.0; p];
     let off = |i: usize| offset.map_or(0.0, |o| o[i]);
     let mut converged = false;
     let mut it = 0;
     while it < max_iter {
         it += 1;
-        let eta: Vec<f64> = (0..n).map(|i| b0 + off(i) + (0..p).map(|j| xs[(i, j)] * b[j]).sum::<f64>()).collect();
+        let eta: Vec<f64> = (0..n)
+            .map(|i| b0 + off(i) + (0..p).map(|j| xs[(i, j)] * b[j]).sum::<f64>())
+            .collect();
         let pr: Vec<f64> = eta.iter().map(|&e| expit(e)).collect();
         // glmnet floors the weights to keep the quadratic approximation bounded.
         let w: Vec<f64> = pr.iter().map(|p| (p * (1.0 - p)).max(1e-5)).collect();
         let z: Vec<f64> = (0..n).map(|i| eta[i] + (y[i] - pr[i]) / w[i]).collect();
         let mut r: Vec<f64> = (0..n).map(|i| z[i] - eta[i]).collect();
         let (old0, old) = (b0, b.clone());
-        let xx: Vec<f64> = (0..p).map(|j| (0..n).map(|i| w[i] * xs[(i, j)] * xs[(i, j)]).sum::<f64>() / nf).collect();
+        let xx: Vec<f64> = (0..p)
+            .map(|j| (0..n).map(|i| w[i] * xs[(i, j)] * xs[(i, j)]).sum::<f64>() / nf)
+            .collect();
         let sw: f64 = w.iter().sum();
         for _ in 0..10_000 {
             let mut dmax: f64 = 0.0;
@@ -421,7 +483,11 @@ fn fit_l1(
                 break;
             }
         }
-        let change = (b0 - old0).abs().max(b.iter().zip(&old).fold(0.0f64, |m, (a, c)| m.max((a - c).abs())));
+        let change = (b0 - old0).abs().max(
+            b.iter()
+                .zip(&old)
+                .fold(0.0f64, |m, (a, c)| m.max((a - c).abs())),
+        );
         if change < 1e-10 {
             converged = true;
             break;
@@ -453,14 +519,26 @@ pub struct CvPoint {
 /// from λ_max (the smallest λ that zeroes every L1 coefficient; ×100 for L2) down
 /// to 10⁻³·λ_max (L1) or 10⁻⁴·λ_max (L2); the λ with the smallest mean held-out
 /// deviance is returned ("lambda.min").
-pub fn choose_lambda(x: &DMatrix<f64>, y: &[f64], opt: &FitOptions, folds: usize, seed: u64) -> Result<(f64, Vec<CvPoint>)> {
+pub fn choose_lambda(
+    x: &DMatrix<f64>,
+    y: &[f64],
+    opt: &FitOptions,
+    folds: usize,
+    seed: u64,
+) -> Result<(f64, Vec<CvPoint>)> {
     let n = x.nrows();
     let s = scaling(x);
     let ybar = y.iter().sum::<f64>() / n as f64;
     // λ_max for L1 on the scale the penalty acts on.
     let mut lmax: f64 = 0.0;
     for j in 0..x.ncols() {
-        let g = x.column(j).iter().zip(y).map(|(xi, yi)| (xi - s.mean[j]) * (yi - ybar)).sum::<f64>() / n as f64;
+        let g = x
+            .column(j)
+            .iter()
+            .zip(y)
+            .map(|(xi, yi)| (xi - s.mean[j]) * (yi - ybar))
+            .sum::<f64>()
+            / n as f64;
         let g = if opt.standardize { g / s.scale[j] } else { g };
         lmax = lmax.max(g.abs());
     }
@@ -471,7 +549,9 @@ pub fn choose_lambda(x: &DMatrix<f64>, y: &[f64], opt: &FitOptions, folds: usize
         Penalty::L2 => (lmax * 100.0, lmax * 1e-4),
         _ => (lmax, lmax * 1e-3),
     };
-    let grid: Vec<f64> = (0..50).map(|k| hi * (lo / hi).powf(k as f64 / 49.0)).collect();
+    let grid: Vec<f64> = (0..50)
+        .map(|k| hi * (lo / hi).powf(k as f64 / 49.0))
+        .collect();
     // Stratified fold assignment.
     let k = folds.clamp(2, n.max(2));
     let mut fold = vec![0usize; n];
@@ -495,15 +575,30 @@ pub fn choose_lambda(x: &DMatrix<f64>, y: &[f64], opt: &FitOptions, folds: usize
         let xte = x.select_rows(&te);
         let yte: Vec<f64> = te.iter().map(|&i| y[i]).collect();
         for (g, &lam) in grid.iter().enumerate() {
-            let o = FitOptions { lambda: lam, ..*opt };
-            let ft = fit(&xtr, &ytr, None, &o).map_err(|_| Error::Invalid("cross-validation fit failed".into()))?;
+            let o = FitOptions {
+                lambda: lam,
+                ..*opt
+            };
+            let ft = fit(&xtr, &ytr, None, &o)
+                .map_err(|_| Error::Invalid("cross-validation fit failed".into()))?;
             let eta: Vec<f64> = (0..te.len())
-                .map(|i| ft.beta[0] + (0..x.ncols()).map(|j| xte[(i, j)] * ft.beta[j + 1]).sum::<f64>())
+                .map(|i| {
+                    ft.beta[0]
+                        + (0..x.ncols())
+                            .map(|j| xte[(i, j)] * ft.beta[j + 1])
+                            .sum::<f64>()
+                })
                 .collect();
             dev[g] += mean_deviance(&yte, &eta) * te.len() as f64 / n as f64;
         }
     }
-    let best = (0..grid.len()).min_by(|&a, &b| dev[a].total_cmp(&dev[b])).unwrap_or(0);
-    let curve = grid.iter().zip(&dev).map(|(&lambda, &deviance)| CvPoint { lambda, deviance }).collect();
+    let best = (0..grid.len())
+        .min_by(|&a, &b| dev[a].total_cmp(&dev[b]))
+        .unwrap_or(0);
+    let curve = grid
+        .iter()
+        .zip(&dev)
+        .map(|(&lambda, &deviance)| CvPoint { lambda, deviance })
+        .collect();
     Ok((grid[best], curve))
 }

@@ -24,7 +24,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::path::Path;
 
 /// Disclaimer written into every model file, report and nomogram.
-pub const DISCLAIMER: &str = "Fitted to the user's cohort; not clinically validated. Not for clinical decisions.";
+pub const DISCLAIMER: &str =
+    "Fitted to the user's cohort; not clinically validated. Not for clinical decisions.";
 
 /// A JSON object that keeps its key order (serde_json's map would sort keys).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -54,7 +55,10 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a map")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut v = Vec::new();
                 while let Some((k, x)) = a.next_entry()? {
                     v.push((k, x));
@@ -188,7 +192,11 @@ pub struct FitSpec {
 /// Guess a unit from ctrad's column naming.
 pub fn guess_unit(name: &str) -> Option<String> {
     let n = name.to_ascii_lowercase();
-    let u = if n.starts_with("hu_") || n.starts_with("abs_enh_") || n.contains("_hu") || n.starts_with("stat_") {
+    let u = if n.starts_with("hu_")
+        || n.starts_with("abs_enh_")
+        || n.contains("_hu")
+        || n.starts_with("stat_")
+    {
         "HU"
     } else if n.starts_with("rel_enh_") || n.starts_with("tp_ratio_") {
         "ratio"
@@ -204,11 +212,20 @@ pub fn guess_unit(name: &str) -> Option<String> {
 pub const ID_COLUMNS: [&str; 3] = ["study_id", "patient_id", "id"];
 
 /// Encode the outcome column as 0/1. Returns (y, event label, reference label).
-fn encode_outcome(col: &ColumnData, name: &str, rows: &[usize], event: Option<&str>) -> Result<(Vec<f64>, String, String)> {
+fn encode_outcome(
+    col: &ColumnData,
+    name: &str,
+    rows: &[usize],
+    event: Option<&str>,
+) -> Result<(Vec<f64>, String, String)> {
     let mut labels: Vec<String> = rows.iter().filter_map(|&i| col.label(i)).collect();
     let numeric = matches!(col, ColumnData::Numeric(_));
     if numeric {
-        labels.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+        labels.sort_by(|a, b| {
+            a.parse::<f64>()
+                .unwrap_or(0.0)
+                .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+        });
     } else {
         labels.sort();
     }
@@ -217,35 +234,74 @@ fn encode_outcome(col: &ColumnData, name: &str, rows: &[usize], event: Option<&s
         return Err(Error::Invalid(format!(
             "outcome '{name}' must have exactly two values (0/1 or two levels); found {}: {}",
             labels.len(),
-            labels.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            labels
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let ev = match event {
         Some(e) => {
             if !labels.iter().any(|l| l == e) {
-                return Err(Error::Invalid(format!("event value '{e}' is not a value of '{name}' ({})", labels.join(", "))));
+                return Err(Error::Invalid(format!(
+                    "event value '{e}' is not a value of '{name}' ({})",
+                    labels.join(", ")
+                )));
             }
             e.to_string()
         }
         None => labels[1].clone(),
     };
-    let reference = labels.iter().find(|l| **l != ev).cloned().unwrap_or_default();
-    let y = rows.iter().map(|&i| if col.label(i).as_deref() == Some(ev.as_str()) { 1.0 } else { 0.0 }).collect();
+    let reference = labels
+        .iter()
+        .find(|l| **l != ev)
+        .cloned()
+        .unwrap_or_default();
+    let y = rows
+        .iter()
+        .map(|&i| {
+            if col.label(i).as_deref() == Some(ev.as_str()) {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
     Ok((y, ev, reference))
 }
 
 /// Encode the outcome of an evaluation table with a model's event coding.
-pub fn encode_outcome_like(model: &LogisticModel, col: &ColumnData, rows: &[usize]) -> Result<Vec<f64>> {
-    let (y, _, _) = encode_outcome(col, &model.outcome, rows, Some(&model.outcome_event)).map_err(|e| {
-        Error::Invalid(format!("{e} (the model codes '{}' as the event)", model.outcome_event))
-    })?;
+pub fn encode_outcome_like(
+    model: &LogisticModel,
+    col: &ColumnData,
+    rows: &[usize],
+) -> Result<Vec<f64>> {
+    let (y, _, _) =
+        encode_outcome(col, &model.outcome, rows, Some(&model.outcome_event)).map_err(|e| {
+            Error::Invalid(format!(
+                "{e} (the model codes '{}' as the event)",
+                model.outcome_event
+            ))
+        })?;
     Ok(y)
 }
 
 fn describe_numeric(name: &str, v: &mut [f64], unit: Option<String>) -> PredictorInfo {
     v.sort_by(f64::total_cmp);
     let (mean, var) = stats::mean_var(v);
-    let qs = [("q01", 0.01), ("q05", 0.05), ("q10", 0.10), ("q25", 0.25), ("q50", 0.5), ("q75", 0.75), ("q90", 0.9), ("q95", 0.95), ("q99", 0.99)];
+    let qs = [
+        ("q01", 0.01),
+        ("q05", 0.05),
+        ("q10", 0.10),
+        ("q25", 0.25),
+        ("q50", 0.5),
+        ("q75", 0.75),
+        ("q90", 0.9),
+        ("q95", 0.95),
+        ("q99", 0.99),
+    ];
     let q = 10.0 / (v.len().max(200) as f64);
     PredictorInfo {
         name: name.to_string(),
@@ -255,8 +311,15 @@ fn describe_numeric(name: &str, v: &mut [f64], unit: Option<String>) -> Predicto
         max: v.last().copied(),
         mean: Some(mean),
         sd: Some(var.sqrt()),
-        quantiles: OrderedMap(qs.iter().map(|(k, p)| (k.to_string(), stats::quantile_sorted(v, *p))).collect()),
-        display_range: Some([stats::quantile_sorted(v, q), stats::quantile_sorted(v, 1.0 - q)]),
+        quantiles: OrderedMap(
+            qs.iter()
+                .map(|(k, p)| (k.to_string(), stats::quantile_sorted(v, *p)))
+                .collect(),
+        ),
+        display_range: Some([
+            stats::quantile_sorted(v, q),
+            stats::quantile_sorted(v, 1.0 - q),
+        ]),
         levels: vec![],
         reference_level: None,
         level_counts: vec![],
@@ -268,26 +331,38 @@ impl LogisticModel {
     /// Read model.json.
     pub fn load(path: &Path) -> Result<LogisticModel> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| Error::format(path, format!("not a ctrad model file: {e}")))
+        serde_json::from_str(&text)
+            .map_err(|e| Error::format(path, format!("not a ctrad model file: {e}")))
     }
 
     /// Write model.json (pretty-printed).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Invalid(format!("serialising model: {e}")))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::Invalid(format!("serialising model: {e}")))?;
         std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
     }
 
     /// Coefficient vector, intercept first, in term order.
     pub fn beta(&self) -> Vec<f64> {
         let mut b = vec![self.intercept];
-        b.extend(self.terms.iter().map(|t| self.coefficients.get(&t.name).copied().unwrap_or(0.0)));
+        b.extend(
+            self.terms
+                .iter()
+                .map(|t| self.coefficients.get(&t.name).copied().unwrap_or(0.0)),
+        );
         b
     }
 
     /// Rows of `table` with every predictor present.
     pub fn complete_rows(&self, table: &Table) -> Result<Vec<usize>> {
-        let cols: Vec<&ColumnData> = self.predictors.iter().map(|p| table.column(&p.name)).collect::<Result<_>>()?;
-        Ok((0..table.nrows).filter(|&i| cols.iter().all(|c| !c.is_missing(i))).collect())
+        let cols: Vec<&ColumnData> = self
+            .predictors
+            .iter()
+            .map(|p| table.column(&p.name))
+            .collect::<Result<_>>()?;
+        Ok((0..table.nrows)
+            .filter(|&i| cols.iter().all(|c| !c.is_missing(i)))
+            .collect())
     }
 
     /// Design matrix (without intercept) of `rows` of `table`, using the model's coding.
@@ -321,7 +396,12 @@ impl LogisticModel {
 }
 
 /// Build the design matrix for `predictors`/`terms` on `rows` (which must be complete).
-pub fn design_matrix(predictors: &[PredictorInfo], terms: &[Term], table: &Table, rows: &[usize]) -> Result<DMatrix<f64>> {
+pub fn design_matrix(
+    predictors: &[PredictorInfo],
+    terms: &[Term],
+    table: &Table,
+    rows: &[usize],
+) -> Result<DMatrix<f64>> {
     let mut x = DMatrix::<f64>::zeros(rows.len(), terms.len());
     for (j, t) in terms.iter().enumerate() {
         let p = predictors
@@ -332,7 +412,10 @@ pub fn design_matrix(predictors: &[PredictorInfo], terms: &[Term], table: &Table
         match (&p.kind, &t.level) {
             (PredictorKind::Numeric, _) => {
                 let ColumnData::Numeric(v) = col else {
-                    return Err(Error::Invalid(format!("predictor '{}' must be numeric but the column holds text", p.name)));
+                    return Err(Error::Invalid(format!(
+                        "predictor '{}' must be numeric but the column holds text",
+                        p.name
+                    )));
                 };
                 for (r, &i) in rows.iter().enumerate() {
                     x[(r, j)] = v[i].unwrap_or(f64::NAN);
@@ -352,7 +435,10 @@ pub fn design_matrix(predictors: &[PredictorInfo], terms: &[Term], table: &Table
                 }
             }
             (PredictorKind::Categorical, None) => {
-                return Err(Error::Invalid(format!("term '{}' of categorical '{}' lacks a level", t.name, p.name)));
+                return Err(Error::Invalid(format!(
+                    "term '{}' of categorical '{}' lacks a level",
+                    t.name, p.name
+                )));
             }
         }
     }
@@ -370,25 +456,45 @@ pub fn fit_table(table: &Table, spec: &FitSpec) -> Result<LogisticModel> {
             return Err(Error::Invalid(format!("predictor '{p}' is listed twice")));
         }
         if *p == spec.outcome {
-            return Err(Error::Invalid(format!("'{p}' is both outcome and predictor")));
+            return Err(Error::Invalid(format!(
+                "'{p}' is both outcome and predictor"
+            )));
         }
     }
-    let missing_cols: Vec<&String> = spec.predictors.iter().chain([&spec.outcome]).chain(&spec.categorical).filter(|c| !table.has(c)).collect();
+    let missing_cols: Vec<&String> = spec
+        .predictors
+        .iter()
+        .chain([&spec.outcome])
+        .chain(&spec.categorical)
+        .filter(|c| !table.has(c))
+        .collect();
     if !missing_cols.is_empty() {
         return Err(Error::Invalid(format!(
             "unknown column(s): {}; available columns: {}",
-            missing_cols.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", "),
+            missing_cols
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
             table.names.join(", ")
         )));
     }
     // Missing values.
     let ycol = table.column(&spec.outcome)?;
-    let pcols: Vec<&ColumnData> = spec.predictors.iter().map(|p| table.column(p)).collect::<Result<_>>()?;
-    let rows: Vec<usize> = (0..table.nrows).filter(|&i| !ycol.is_missing(i) && pcols.iter().all(|c| !c.is_missing(i))).collect();
+    let pcols: Vec<&ColumnData> = spec
+        .predictors
+        .iter()
+        .map(|p| table.column(p))
+        .collect::<Result<_>>()?;
+    let rows: Vec<usize> = (0..table.nrows)
+        .filter(|&i| !ycol.is_missing(i) && pcols.iter().all(|c| !c.is_missing(i)))
+        .collect();
     let dropped = table.nrows - rows.len();
     if dropped > 0 && !spec.drop_missing {
         let mut per: Vec<String> = Vec::new();
-        for (name, c) in std::iter::once((&spec.outcome, ycol)).chain(spec.predictors.iter().zip(pcols.iter().copied())) {
+        for (name, c) in std::iter::once((&spec.outcome, ycol))
+            .chain(spec.predictors.iter().zip(pcols.iter().copied()))
+        {
             let k = (0..table.nrows).filter(|&i| c.is_missing(i)).count();
             if k > 0 {
                 per.push(format!("'{name}': {k}"));
@@ -411,14 +517,23 @@ pub fn fit_table(table: &Table, spec: &FitSpec) -> Result<LogisticModel> {
     let mut predictors = Vec::new();
     let mut terms = Vec::new();
     for (name, col) in spec.predictors.iter().zip(&pcols) {
-        let unit = spec.units.iter().find(|(k, _)| k == name).map(|(_, u)| u.clone());
+        let unit = spec
+            .units
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, u)| u.clone());
         let categorical = matches!(col, ColumnData::Text(_)) || spec.categorical.contains(name);
         if !categorical {
-            let ColumnData::Numeric(v) = col else { unreachable!() };
+            let ColumnData::Numeric(v) = col else {
+                unreachable!()
+            };
             let mut vals: Vec<f64> = rows.iter().map(|&i| v[i].unwrap_or(f64::NAN)).collect();
             let mut info = describe_numeric(name, &mut vals, unit.or_else(|| guess_unit(name)));
             if info.min == info.max {
-                return Err(Error::Invalid(format!("predictor '{name}' is constant ({}) in the training rows", info.min.unwrap_or(f64::NAN))));
+                return Err(Error::Invalid(format!(
+                    "predictor '{name}' is constant ({}) in the training rows",
+                    info.min.unwrap_or(f64::NAN)
+                )));
             }
             if vals.iter().all(|v| *v == 0.0 || *v == 1.0) && info.unit.is_none() {
                 info.unit = Some("0/1".into());
@@ -433,15 +548,28 @@ pub fn fit_table(table: &Table, spec: &FitSpec) -> Result<LogisticModel> {
             let numeric_levels = matches!(col, ColumnData::Numeric(_));
             let mut levels: Vec<String> = rows.iter().filter_map(|&i| col.label(i)).collect();
             if numeric_levels {
-                levels.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+                levels.sort_by(|a, b| {
+                    a.parse::<f64>()
+                        .unwrap_or(0.0)
+                        .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+                });
             } else {
                 levels.sort();
             }
             levels.dedup();
             if levels.len() < 2 {
-                return Err(Error::Invalid(format!("categorical predictor '{name}' has a single level in the training rows")));
+                return Err(Error::Invalid(format!(
+                    "categorical predictor '{name}' has a single level in the training rows"
+                )));
             }
-            let counts = levels.iter().map(|l| rows.iter().filter(|&&i| col.label(i).as_deref() == Some(l)).count()).collect();
+            let counts = levels
+                .iter()
+                .map(|l| {
+                    rows.iter()
+                        .filter(|&&i| col.label(i).as_deref() == Some(l))
+                        .count()
+                })
+                .collect();
             for l in levels.iter().skip(1) {
                 terms.push(Term {
                     name: format!("{name}={l}"),
@@ -480,7 +608,9 @@ pub fn fit_table(table: &Table, spec: &FitSpec) -> Result<LogisticModel> {
         (Penalty::None, _) => ("none".to_string(), vec![]),
         (_, Some(l)) => {
             if !(l >= 0.0 && l.is_finite()) {
-                return Err(Error::Invalid(format!("--lambda must be a finite number ≥ 0, got {l}")));
+                return Err(Error::Invalid(format!(
+                    "--lambda must be a finite number ≥ 0, got {l}"
+                )));
             }
             opt.lambda = l;
             ("given".to_string(), vec![])
@@ -494,16 +624,30 @@ pub fn fit_table(table: &Table, spec: &FitSpec) -> Result<LogisticModel> {
     if spec.penalty != Penalty::None {
         notes.push("Penalised fit: standard errors, z and p values do not give valid frequentist inference.".to_string());
     }
-    let fit = logistic::fit(&x, &y, None, &opt).map_err(|p| describe_problem(&p, &terms, &x, &y))?;
+    let fit =
+        logistic::fit(&x, &y, None, &opt).map_err(|p| describe_problem(&p, &terms, &x, &y))?;
     if !fit.converged {
-        notes.push(format!("The fit did not converge in {} iterations.", fit.iterations));
+        notes.push(format!(
+            "The fit did not converge in {} iterations.",
+            fit.iterations
+        ));
     }
 
     let se: Vec<Option<f64>> = (0..=terms.len())
-        .map(|j| fit.cov.as_ref().map(|c| c[(j, j)]).filter(|v| *v >= 0.0).map(f64::sqrt))
+        .map(|j| {
+            fit.cov
+                .as_ref()
+                .map(|c| c[(j, j)])
+                .filter(|v| *v >= 0.0)
+                .map(f64::sqrt)
+        })
         .collect();
     let ybar = events as f64 / n as f64;
-    let null_ll = if events == 0 || events == n { 0.0 } else { n as f64 * (ybar * ybar.ln() + (1.0 - ybar) * (1.0 - ybar).ln()) };
+    let null_ll = if events == 0 || events == n {
+        0.0
+    } else {
+        n as f64 * (ybar * ybar.ln() + (1.0 - ybar) * (1.0 - ybar).ln())
+    };
     let k = (terms.len() + 1) as f64;
     let mut coefficients = Vec::new();
     let (mut ses, mut zs, mut ps, mut ors, mut cis) = (vec![], vec![], vec![], vec![], vec![]);
@@ -516,9 +660,15 @@ pub fn fit_table(table: &Table, spec: &FitSpec) -> Result<LogisticModel> {
         zs.push((t.name.clone(), z));
         ps.push((t.name.clone(), z.map(stats::normal_two_sided_p)));
         ors.push((t.name.clone(), b.exp()));
-        cis.push((t.name.clone(), s.map(|s| [(b - stats::Z_975 * s).exp(), (b + stats::Z_975 * s).exp()])));
+        cis.push((
+            t.name.clone(),
+            s.map(|s| [(b - stats::Z_975 * s).exp(), (b + stats::Z_975 * s).exp()]),
+        ));
     }
-    let id_column = ID_COLUMNS.iter().find(|c| table.has(c)).map(|s| s.to_string());
+    let id_column = ID_COLUMNS
+        .iter()
+        .find(|c| table.has(c))
+        .map(|s| s.to_string());
     Ok(LogisticModel {
         model: "binary_logistic_regression".into(),
         ctrad_version: crate::VERSION.into(),
@@ -563,7 +713,13 @@ pub fn fit_table(table: &Table, spec: &FitSpec) -> Result<LogisticModel> {
 }
 
 fn describe_problem(p: &FitProblem, terms: &[Term], x: &DMatrix<f64>, y: &[f64]) -> Error {
-    let name = |j: usize| if j == usize::MAX { "(intercept)".to_string() } else { terms[j].name.clone() };
+    let name = |j: usize| {
+        if j == usize::MAX {
+            "(intercept)".to_string()
+        } else {
+            terms[j].name.clone()
+        }
+    };
     match p {
         FitProblem::Collinear(cols) => Error::Invalid(format!(
             "collinear predictors: X'WX is rank-deficient; these columns are linearly dependent: {} \

@@ -27,6 +27,8 @@ pub struct PredictorAxis {
     pub name: String,
     pub unit: Option<String>,
     pub categorical: bool,
+    /// A numeric 0/1 indicator (ticks at 0 and 1 only).
+    pub binary: bool,
     /// Numeric: coefficient; categorical: unused (0).
     pub beta: f64,
     pub lo: f64,
@@ -51,7 +53,10 @@ pub struct Nomogram {
 impl Nomogram {
     /// Points of predictor `name` at numeric value `v`.
     pub fn points(&self, name: &str, v: f64) -> Option<f64> {
-        let a = self.axes.iter().find(|a| a.name == name && !a.categorical)?;
+        let a = self
+            .axes
+            .iter()
+            .find(|a| a.name == name && !a.categorical)?;
         Some(100.0 * (a.beta * v - a.min_contribution) / self.scale)
     }
     /// Points of level `level` of categorical predictor `name`.
@@ -69,7 +74,14 @@ impl Nomogram {
     }
     /// Points table rows (predictor, value, points).
     pub fn points_table(&self) -> Vec<(String, String, f64)> {
-        self.axes.iter().flat_map(|a| a.ticks.iter().map(move |t| (a.name.clone(), t.0.clone(), t.2))).collect()
+        self.axes
+            .iter()
+            .flat_map(|a| {
+                a.ticks
+                    .iter()
+                    .map(move |t| (a.name.clone(), t.0.clone(), t.2))
+            })
+            .collect()
     }
 }
 
@@ -85,13 +97,17 @@ pub fn build(model: &LogisticModel, range: AxisRange) -> Result<Nomogram> {
                     _ => (p.min.unwrap_or(f64::NAN), p.max.unwrap_or(f64::NAN)),
                 };
                 if !(lo.is_finite() && hi.is_finite()) {
-                    return Err(Error::Invalid(format!("model has no range for predictor '{}'", p.name)));
+                    return Err(Error::Invalid(format!(
+                        "model has no range for predictor '{}'",
+                        p.name
+                    )));
                 }
                 let (c_lo, c_hi) = (beta * lo, beta * hi);
                 axes.push(PredictorAxis {
                     name: p.name.clone(),
                     unit: p.unit.clone(),
                     categorical: false,
+                    binary: p.unit.as_deref() == Some("0/1") && lo == 0.0 && hi == 1.0,
                     beta,
                     lo,
                     hi,
@@ -104,14 +120,27 @@ pub fn build(model: &LogisticModel, range: AxisRange) -> Result<Nomogram> {
                 let contrib: Vec<(String, f64)> = p
                     .levels
                     .iter()
-                    .map(|l| (l.clone(), model.coefficients.get(&format!("{}={l}", p.name)).copied().unwrap_or(0.0)))
+                    .map(|l| {
+                        (
+                            l.clone(),
+                            model
+                                .coefficients
+                                .get(&format!("{}={l}", p.name))
+                                .copied()
+                                .unwrap_or(0.0),
+                        )
+                    })
                     .collect();
                 let mn = contrib.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
-                let mx = contrib.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
+                let mx = contrib
+                    .iter()
+                    .map(|c| c.1)
+                    .fold(f64::NEG_INFINITY, f64::max);
                 axes.push(PredictorAxis {
                     name: p.name.clone(),
                     unit: p.unit.clone(),
                     categorical: true,
+                    binary: false,
                     beta: 0.0,
                     lo: f64::NAN,
                     hi: f64::NAN,
@@ -124,8 +153,10 @@ pub fn build(model: &LogisticModel, range: AxisRange) -> Result<Nomogram> {
         }
     }
     let scale = axes.iter().map(|a| a.range).fold(0.0, f64::max);
-    if !(scale > 0.0) {
-        return Err(Error::Invalid("every coefficient is zero: nothing to draw".into()));
+    if scale.is_nan() || scale <= 0.0 {
+        return Err(Error::Invalid(
+            "every coefficient is zero: nothing to draw".into(),
+        ));
     }
     for a in axes.iter_mut() {
         if a.categorical {
@@ -137,11 +168,25 @@ pub fn build(model: &LogisticModel, range: AxisRange) -> Result<Nomogram> {
             // About one tick per 60 px on a 750 px full-scale axis.
             let px = 750.0 * a.range / scale;
             let target = ((px / 60.0).round() as usize).clamp(2, 10);
-            let mut vals = nice_ticks(a.lo, a.hi, target);
+            // 0/1 indicators get exactly two ticks.
+            let mut vals = if a.binary {
+                vec![a.lo, a.hi]
+            } else {
+                nice_ticks(a.lo, a.hi, target)
+            };
             if vals.len() < 2 {
                 vals = vec![a.lo, a.hi];
             }
-            a.ticks = vals.into_iter().map(|v| (fmt_tick(v), v, 100.0 * (a.beta * v - a.min_contribution) / scale)).collect();
+            a.ticks = vals
+                .into_iter()
+                .map(|v| {
+                    (
+                        fmt_tick(v),
+                        v,
+                        100.0 * (a.beta * v - a.min_contribution) / scale,
+                    )
+                })
+                .collect();
         }
     }
     let total_max = axes.iter().map(|a| 100.0 * a.range / scale).sum();
@@ -158,7 +203,13 @@ pub fn build(model: &LogisticModel, range: AxisRange) -> Result<Nomogram> {
 pub fn points_csv(nomo: &Nomogram) -> String {
     let mut s = String::from("predictor,value,points\n");
     for (p, v, pts) in nomo.points_table() {
-        let q = |x: &str| if x.contains(',') || x.contains('"') { format!("\"{}\"", x.replace('"', "\"\"")) } else { x.to_string() };
+        let q = |x: &str| {
+            if x.contains(',') || x.contains('"') {
+                format!("\"{}\"", x.replace('"', "\"\""))
+            } else {
+                x.to_string()
+            }
+        };
         s.push_str(&format!("{},{},{}\n", q(&p), q(&v), pts));
     }
     s
@@ -173,17 +224,41 @@ pub fn render_svg(model: &LogisticModel, nomo: &Nomogram) -> String {
     let height = top + row * n_rows as f64 + 70.0;
     let mut svg = Svg::new(1120.0, height.max(600.0));
     let per_point = (x1 - x0) / 100.0;
-    svg.text(560.0, 34.0, 20.0, "middle", "bold", &format!("Nomogram: probability of {} = {}", model.outcome, model.outcome_event));
-    svg.text(560.0, 58.0, 14.0, "middle", "normal", &format!(
-        "Binary logistic model, n = {}, events = {}{}",
-        model.training.n,
-        model.training.events,
-        match model.penalty.kind {
-            super::logistic::Penalty::None => String::new(),
-            k => format!(", {:?} penalty λ = {:.4}", k, model.penalty.lambda).to_lowercase(),
-        }
-    ));
-    svg.text(560.0, 80.0, 14.0, "middle", "bold", &format!("NOTE: {DISCLAIMER}"));
+    svg.text(
+        560.0,
+        34.0,
+        20.0,
+        "middle",
+        "bold",
+        &format!(
+            "Nomogram: probability of {} = {}",
+            model.outcome, model.outcome_event
+        ),
+    );
+    svg.text(
+        560.0,
+        58.0,
+        14.0,
+        "middle",
+        "normal",
+        &format!(
+            "Binary logistic model, n = {}, events = {}{}",
+            model.training.n,
+            model.training.events,
+            match model.penalty.kind {
+                super::logistic::Penalty::None => String::new(),
+                k => format!(", {:?} penalty λ = {:.4}", k, model.penalty.lambda).to_lowercase(),
+            }
+        ),
+    );
+    svg.text(
+        560.0,
+        80.0,
+        14.0,
+        "middle",
+        "bold",
+        &format!("NOTE: {DISCLAIMER}"),
+    );
 
     // Axis helper: ticks at (x, label); labels below unless `stagger`.
     let draw_axis = |svg: &mut Svg, y: f64, label: &str, ticks: &[(f64, String)], stagger: bool| {
@@ -214,10 +289,19 @@ pub fn render_svg(model: &LogisticModel, nomo: &Nomogram) -> String {
     };
 
     let mut y = top;
-    let pts_ticks: Vec<(f64, String)> = (0..=10).map(|k| (x0 + 10.0 * k as f64 * per_point, format!("{}", 10 * k))).collect();
+    let pts_ticks: Vec<(f64, String)> = (0..=10)
+        .map(|k| (x0 + 10.0 * k as f64 * per_point, format!("{}", 10 * k)))
+        .collect();
     draw_axis(&mut svg, y, "Points", &pts_ticks, false);
     for k in 0..=20 {
-        svg.line(x0 + 5.0 * k as f64 * per_point, y - 3.0, x0 + 5.0 * k as f64 * per_point, y, "black", 0.8);
+        svg.line(
+            x0 + 5.0 * k as f64 * per_point,
+            y - 3.0,
+            x0 + 5.0 * k as f64 * per_point,
+            y,
+            "black",
+            0.8,
+        );
     }
     for a in &nomo.axes {
         y += row;
@@ -225,13 +309,20 @@ pub fn render_svg(model: &LogisticModel, nomo: &Nomogram) -> String {
             Some(u) if !a.categorical && u != "0/1" => format!("{} ({u})", a.name),
             _ => a.name.clone(),
         };
-        let ticks: Vec<(f64, String)> = a.ticks.iter().map(|t| (x0 + t.2 * per_point, t.0.clone())).collect();
+        let ticks: Vec<(f64, String)> = a
+            .ticks
+            .iter()
+            .map(|t| (x0 + t.2 * per_point, t.0.clone()))
+            .collect();
         draw_axis(&mut svg, y, &label, &ticks, true);
     }
     // Total points axis spans the same width as 0–100 points × (total_max/100).
     y += row;
     let total_scale = (x1 - x0) / nomo.total_max.max(100.0);
-    let tt: Vec<(f64, String)> = nice_ticks(0.0, nomo.total_max, 10).into_iter().map(|t| (x0 + t * total_scale, fmt_tick(t))).collect();
+    let tt: Vec<(f64, String)> = nice_ticks(0.0, nomo.total_max, 10)
+        .into_iter()
+        .map(|t| (x0 + t * total_scale, fmt_tick(t)))
+        .collect();
     draw_axis(&mut svg, y, "Total points", &tt, false);
     y += row;
     let (lp_lo, lp_hi) = (nomo.lp(0.0), nomo.lp(nomo.total_max));
@@ -241,10 +332,12 @@ pub fn render_svg(model: &LogisticModel, nomo: &Nomogram) -> String {
         .collect();
     draw_axis(&mut svg, y, "Linear predictor", &lt, false);
     y += row;
-    let probs: [f64; 15] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99];
+    let probs: [f64; 15] = [
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99,
+    ];
     let mut pt: Vec<(f64, String)> = Vec::new();
     for p in probs {
-        let lp = (p / (1.0 - p) as f64).ln();
+        let lp = (p / (1.0 - p)).ln();
         if lp < lp_lo || lp > lp_hi {
             continue;
         }
@@ -253,7 +346,13 @@ pub fn render_svg(model: &LogisticModel, nomo: &Nomogram) -> String {
             pt.push((x, fmt_tick(p)));
         }
     }
-    draw_axis(&mut svg, y, &format!("Probability of {}", model.outcome), &pt, false);
+    draw_axis(
+        &mut svg,
+        y,
+        &format!("Probability of {}", model.outcome),
+        &pt,
+        false,
+    );
     svg.text(
         560.0,
         y + 56.0,

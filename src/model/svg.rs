@@ -5,7 +5,10 @@ use std::fmt::Write;
 
 /// Escape text for XML.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// An SVG document under construction.
@@ -46,7 +49,10 @@ impl Svg {
         );
     }
     pub fn circle(&mut self, x: f64, y: f64, r: f64, fill: &str) {
-        let _ = writeln!(self.body, r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r}" fill="{fill}"/>"#);
+        let _ = writeln!(
+            self.body,
+            r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r}" fill="{fill}"/>"#
+        );
     }
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, stroke: &str) {
         let _ = writeln!(
@@ -68,12 +74,16 @@ impl Svg {
 /// "Nice" tick values (1-2-5 steps) covering [lo, hi], about `target` of them, inside the range.
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
-    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+    if hi <= lo || !lo.is_finite() || !hi.is_finite() {
         return vec![lo];
     }
     let raw = (hi - lo) / target.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
     let start = (lo / step - 1e-9).ceil() * step;
     let mut v = Vec::new();
     let mut k = 0;
@@ -111,7 +121,14 @@ fn plot_frame(svg: &mut Svg, x0: f64, y0: f64, size: f64, xlabel: &str, ylabel: 
         svg.line(x0 - 5.0, y, x0, y, "black", 1.0);
         svg.text(x0 - 8.0, y + 4.0, 12.0, "end", "normal", &fmt_tick(t));
     }
-    svg.text(x0 + size / 2.0, y0 + size + 42.0, 14.0, "middle", "normal", xlabel);
+    svg.text(
+        x0 + size / 2.0,
+        y0 + size + 42.0,
+        14.0,
+        "middle",
+        "normal",
+        xlabel,
+    );
     svg.text(x0 - 45.0, y0 + size / 2.0, 14.0, "middle", "normal", ylabel);
     svg.line(x0, y0 + size, x0 + size, y0, "#999999", 1.0);
 }
@@ -120,10 +137,23 @@ fn plot_frame(svg: &mut Svg, x0: f64, y0: f64, size: f64, xlabel: &str, ylabel: 
 pub fn roc_svg(roc: &[[f64; 2]], auc: f64, ci: [f64; 2]) -> String {
     let mut svg = Svg::new(560.0, 600.0);
     let (x0, y0, s) = (90.0, 60.0, 420.0);
-    svg.text(280.0, 30.0, 16.0, "middle", "bold", &format!("ROC curve — AUC {auc:.3} (DeLong 95% CI {:.3}–{:.3})", ci[0], ci[1]));
+    svg.text(
+        280.0,
+        30.0,
+        16.0,
+        "middle",
+        "bold",
+        &format!(
+            "ROC curve — AUC {auc:.3} (DeLong 95% CI {:.3}–{:.3})",
+            ci[0], ci[1]
+        ),
+    );
     plot_frame(&mut svg, x0, y0, s, "1 − specificity", "");
     svg.text(30.0, y0 + s / 2.0, 14.0, "middle", "normal", "Sens.");
-    let pts: Vec<(f64, f64)> = roc.iter().map(|p| (x0 + p[0] * s, y0 + s - p[1] * s)).collect();
+    let pts: Vec<(f64, f64)> = roc
+        .iter()
+        .map(|p| (x0 + p[0] * s, y0 + s - p[1] * s))
+        .collect();
     svg.polyline(&pts, "#1f4e9c", 2.0);
     svg.text(280.0, 580.0, 11.0, "middle", "normal", super::DISCLAIMER);
     svg.finish()
@@ -133,10 +163,27 @@ pub fn roc_svg(roc: &[[f64; 2]], auc: f64, ci: [f64; 2]) -> String {
 pub fn calibration_svg(groups: &[[f64; 4]], slope: f64, intercept: f64) -> String {
     let mut svg = Svg::new(560.0, 600.0);
     let (x0, y0, s) = (90.0, 60.0, 420.0);
-    svg.text(280.0, 30.0, 16.0, "middle", "bold", &format!("Calibration — slope {slope:.2}, intercept {intercept:.2}"));
-    plot_frame(&mut svg, x0, y0, s, "Predicted probability (group mean)", "");
+    svg.text(
+        280.0,
+        30.0,
+        16.0,
+        "middle",
+        "bold",
+        &format!("Calibration — slope {slope:.2}, intercept {intercept:.2}"),
+    );
+    plot_frame(
+        &mut svg,
+        x0,
+        y0,
+        s,
+        "Predicted probability (group mean)",
+        "",
+    );
     svg.text(30.0, y0 + s / 2.0, 14.0, "middle", "normal", "Obs.");
-    let pts: Vec<(f64, f64)> = groups.iter().map(|g| (x0 + g[3] * s, y0 + s - (g[1] / g[0]) * s)).collect();
+    let pts: Vec<(f64, f64)> = groups
+        .iter()
+        .map(|g| (x0 + g[3] * s, y0 + s - (g[1] / g[0]) * s))
+        .collect();
     svg.polyline(&pts, "#1f4e9c", 1.5);
     for (x, y) in pts {
         svg.circle(x, y, 4.0, "#1f4e9c");
