@@ -6,12 +6,14 @@
 
 pub mod batch;
 pub mod compat;
+pub mod enhancement;
 pub mod error;
 pub mod features;
 pub mod hash;
 pub mod inputs;
 pub mod io;
 pub mod naming;
+pub mod model;
 pub mod params;
 pub mod pipeline;
 pub mod preprocess;

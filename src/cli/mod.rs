@@ -2,6 +2,7 @@
 
 mod extract;
 mod inspect;
+mod model;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,10 @@ pub enum Command {
     Extract(extract::ExtractArgs),
     /// Show the series (with contrast phase), segmentations and ROIs of a study folder.
     Inspect(inspect::InspectArgs),
+    /// Logistic models: fit, predict, evaluate; enhancement tables.
+    Model(model::ModelArgs),
+    /// Draw a nomogram (SVG) of a fitted model.
+    Nomogram(model::NomogramArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -27,6 +32,8 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Model(args) => model::run(args),
+        Command::Nomogram(args) => model::run_nomogram(args),
     };
     match result {
         Ok(code) => code,
