@@ -75,6 +75,8 @@ pub struct BatchOptions {
     pub progress: Progress,
     /// `(k, n)`: process only the k-th (1-based) of n shards.
     pub shard: Option<(usize, usize)>,
+    /// Feature column names.
+    pub naming: crate::naming::Naming,
 }
 
 /// What a batch run did.
@@ -588,7 +590,7 @@ fn process_case(case: &Case, opts: &BatchOptions) -> CaseResult {
                     return out;
                 }
             };
-            let label = label.or(opts.params.label);
+            let label = label.or(opts.params.effective_label());
             match inputs::load_mask(mask, &img, roi.as_deref(), label) {
                 Ok(m) => extract_row(case, &img, "unknown", m, opts, &mut out),
                 Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
@@ -663,7 +665,7 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
                     SegmentationKind::MaskFile => None,
                     _ => Some(name.as_str()),
                 };
-                match inputs::load_mask(&seg.path, img, roi_arg, opts.params.label) {
+                match inputs::load_mask(&seg.path, img, roi_arg, opts.params.effective_label()) {
                     Ok(mut m) => {
                         m.roi = name.clone();
                         extract_row(case, img, s.phase.as_str(), m, opts, out)
@@ -789,7 +791,7 @@ fn extract_row(
             ];
             out.rows.push(Row {
                 ids,
-                features: x.features,
+                features: opts.naming.apply(x.features),
             });
         }
         Err(e) => {

@@ -153,6 +153,26 @@ pub fn from_pyradiomics(name: &str) -> Option<String> {
     })
 }
 
+/// Column naming scheme of output tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Naming {
+    /// IBSI tags (`cm_joint_max_3D_avg`).
+    #[default]
+    Ibsi,
+    /// PyRadiomics names (`original_glcm_JointEnergy`) where a counterpart exists.
+    PyRadiomics,
+}
+
+impl Naming {
+    /// Apply the scheme to IBSI-tagged features.
+    pub fn apply(self, features: Features) -> Features {
+        match self {
+            Naming::Ibsi => features,
+            Naming::PyRadiomics => rename_to_pyradiomics(&features),
+        }
+    }
+}
+
 /// Rename IBSI columns to PyRadiomics names where a counterpart exists;
 /// other columns keep their IBSI tag.
 pub fn rename_to_pyradiomics(features: &Features) -> Features {

@@ -280,3 +280,44 @@ fn synthetic_multiphase_study_gives_one_row_per_phase_and_roi() {
     assert_eq!(got, want);
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_second_run_on_the_same_output_fails_clearly() {
+    let d = temp_dir("lock");
+    let Some(studies) = sts_studies(&d, &[1, 4, 5]) else { return };
+    let out = d.join("features.csv");
+    let mut first = ctrad()
+        .arg("extract")
+        .arg(&studies)
+        .arg("--params")
+        .arg(params())
+        .arg("-o")
+        .arg(&out)
+        .args(["--quiet", "--jobs", "1"])
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the lock.
+    let lock = d.join("features.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !lock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(lock.exists(), "the first run never took the lock");
+    let second = ctrad()
+        .arg("extract")
+        .arg(&studies)
+        .arg("--params")
+        .arg(params())
+        .arg("-o")
+        .arg(&out)
+        .args(["--quiet", "--jobs", "1"])
+        .output()
+        .unwrap();
+    assert!(first.wait().unwrap().success());
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("another ctrad run") && err.contains("features.lock"), "{err}");
+    // The first run's table is complete and uncorrupted.
+    assert_eq!(read_csv(&out).len(), 4);
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -16,6 +16,17 @@ use std::sync::Arc;
 pub enum Naming {
     /// IBSI feature tags (e.g. `cm_joint_max_3D_avg`).
     Ibsi,
+    /// PyRadiomics names (e.g. `original_glcm_JointEnergy`) where a counterpart exists.
+    Pyradiomics,
+}
+
+impl From<Naming> for ctrad::naming::Naming {
+    fn from(n: Naming) -> Self {
+        match n {
+            Naming::Ibsi => ctrad::naming::Naming::Ibsi,
+            Naming::Pyradiomics => ctrad::naming::Naming::PyRadiomics,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -84,7 +95,7 @@ fn single(
     if args.roi.len() > 1 {
         return Err(Error::Invalid("single-study mode takes one --roi".into()));
     }
-    let label = args.label.or(params.label);
+    let label = args.label.or(params.effective_label());
     let image = ctrad::inputs::load_image(&image_path)?;
     let roi = ctrad::inputs::load_mask(
         &mask_path,
@@ -107,7 +118,7 @@ fn single(
             ("params_hash".into(), Cell::Text(params.hash())),
             ("nan_reasons".into(), Cell::Text(out.nan_reasons_text())),
         ],
-        features: out.features,
+        features: ctrad::naming::Naming::from(args.naming).apply(out.features),
     };
     let mut df = table::to_dataframe(&[row])?;
     let metadata = vec![
@@ -169,6 +180,7 @@ fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
         force: args.force,
         progress,
         shard,
+        naming: args.naming.into(),
     };
     let interrupt = Arc::new(AtomicBool::new(false));
     {
