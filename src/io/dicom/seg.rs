@@ -90,6 +90,8 @@ pub fn read_seg(path: &Path) -> Result<Seg> {
         .filter(|v| *v > 0)
         .ok_or_else(|| err("missing Columns".into()))? as usize;
     let n_frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+    // Refuse absurd headers before anything (decoder included) allocates for them.
+    crate::io::ReadLimits::from_env()?.check(path, [cols, rows, n_frames])?;
     let bits = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0);
     let seg_type = match text(&obj, tags::SEGMENTATION_TYPE).as_str() {
         "BINARY" => SegmentationType::Binary,
