@@ -269,7 +269,9 @@ fn check_spacing(
     }
     let mut sorted = gaps.clone();
     sorted.sort_by(f64::total_cmp);
-    let median = sorted[sorted.len() / 2];
+    // The lower median: a missing slice only lengthens gaps, so with an even
+    // number of gaps (e.g. 3 slices left of 4) the shorter middle one is the spacing.
+    let median = sorted[(sorted.len() - 1) / 2];
     for (i, g) in gaps.iter().enumerate() {
         if *g > MISSING_SLICE_FACTOR * median {
             return Err(with(
