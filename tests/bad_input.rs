@@ -158,6 +158,46 @@ fn nrrd_data_file_that_is_not_a_regular_file_is_refused() {
     assert_err!(ctrad::io::read_volume(&p).unwrap_err(), Error::Format { .. }, &p, "regular file");
 }
 
+fn extract_with(yaml: &str) -> ctrad::Result<ctrad::pipeline::Extraction> {
+    let p = Params::from_yaml(yaml, Path::new("hostile.yaml"))?;
+    ctrad::pipeline::extract(tiny_image(), tiny_mask(), &p, Path::new("image"), Path::new("mask"))
+}
+
+#[test]
+fn tiny_resampled_spacing_is_refused_before_allocation() {
+    let e = extract_with("setting:\n  resampledPixelSpacing: [1.0e-6, 1.0e-6, 1.0e-6]\n").unwrap_err();
+    assert_err!(e, Error::ResourceLimit { .. }, Path::new("hostile.yaml"), "resampling");
+}
+
+#[test]
+fn tiny_bin_width_is_refused_before_allocation() {
+    // 1e-9 HU bins over a few hundred HU: ~1e11 grey levels.
+    let e = extract_with("setting:\n  binWidth: 1.0e-9\n").unwrap_err();
+    assert_err!(e, Error::Params { .. }, Path::new("hostile.yaml"), "grey levels");
+}
+
+#[test]
+fn huge_bin_count_is_a_params_error() {
+    for n in ["4097", "4294967297"] {
+        let e = Params::from_yaml(&format!("setting:\n  binCount: {n}\n"), Path::new("hostile.yaml")).unwrap_err();
+        assert_err!(e, Error::Params { .. }, Path::new("hostile.yaml"), "binCount");
+    }
+    let e = Params::from_yaml(
+        "setting:\n  ivhDiscretisation: {mode: fbn, binCount: 4294967297}\n",
+        Path::new("hostile.yaml"),
+    )
+    .unwrap_err();
+    assert_err!(e, Error::Params { .. }, Path::new("hostile.yaml"), "binCount");
+}
+
+#[test]
+fn huge_ivh_range_gives_nan_not_an_allocation() {
+    let out = extract_with("setting:\n  ivhDiscretisation: {mode: discrete, range: [-1.0e30, 1.0e30]}\nfeatureClass:\n  ivh:\n")
+        .unwrap();
+    let v = out.features.iter().find(|(k, _)| k == "ivh_v10").unwrap().1;
+    assert!(v.is_nan(), "ivh_v10 = {v}");
+}
+
 // --------------------------------------------------------------- RTSTRUCT / SEG
 
 #[test]
