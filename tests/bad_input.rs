@@ -44,7 +44,11 @@ fn truncated_dicom() {
     let (_d, files) = ct("bi-truncated");
     let bytes = std::fs::read(&files[1]).unwrap();
     std::fs::write(&files[1], &bytes[..bytes.len() - 100]).unwrap();
-    assert_err!(load_series(&files).unwrap_err(), Error::Format { .. }, &files[1]);
+    assert_err!(
+        load_series(&files).unwrap_err(),
+        Error::Format { .. },
+        &files[1]
+    );
 }
 
 #[test]
@@ -53,7 +57,11 @@ fn wrong_dicom_magic() {
     let mut bytes = std::fs::read(&files[0]).unwrap();
     bytes[128..132].copy_from_slice(b"NOPE");
     std::fs::write(&files[0], &bytes).unwrap();
-    assert_err!(load_series(&files).unwrap_err(), Error::Format { .. }, &files[0]);
+    assert_err!(
+        load_series(&files).unwrap_err(),
+        Error::Format { .. },
+        &files[0]
+    );
 }
 
 #[test]
@@ -64,7 +72,11 @@ fn wrong_nifti_magic() {
     let mut bytes = std::fs::read(&p).unwrap();
     bytes[344..348].copy_from_slice(b"xyz\0");
     std::fs::write(&p, &bytes).unwrap();
-    assert_err!(ctrad::io::read_volume(&p).unwrap_err(), Error::Format { .. }, &p);
+    assert_err!(
+        ctrad::io::read_volume(&p).unwrap_err(),
+        Error::Format { .. },
+        &p
+    );
 }
 
 #[test]
@@ -73,7 +85,12 @@ fn missing_pixel_data() {
     edit_dicom(&files[2], |o| {
         o.remove_element(tags::PIXEL_DATA);
     });
-    assert_err!(load_series(&files).unwrap_err(), Error::Format { .. }, &files[2], "pixel data");
+    assert_err!(
+        load_series(&files).unwrap_err(),
+        Error::Format { .. },
+        &files[2],
+        "pixel data"
+    );
 }
 
 #[test]
@@ -82,7 +99,12 @@ fn missing_slice_in_series() {
     let gone = files.remove(1);
     std::fs::remove_file(&gone).unwrap();
     // The error names the slice after the gap.
-    assert_err!(load_series(&files).unwrap_err(), Error::Format { .. }, &files[1], "missing slice");
+    assert_err!(
+        load_series(&files).unwrap_err(),
+        Error::Format { .. },
+        &files[1],
+        "missing slice"
+    );
 }
 
 #[test]
@@ -94,7 +116,10 @@ fn duplicated_slice() {
     let e = load_series(&files).unwrap_err();
     let msg = e.to_string();
     assert!(msg.contains("duplicated"), "{msg}");
-    assert!(msg.contains("copy.dcm") || msg.contains(&name(&files[2])), "{msg}");
+    assert!(
+        msg.contains("copy.dcm") || msg.contains(&name(&files[2])),
+        "{msg}"
+    );
     assert!(matches!(e, Error::Format { .. }), "{e:?}");
 }
 
@@ -102,18 +127,38 @@ fn duplicated_slice() {
 fn non_uniform_spacing() {
     let (_d, files) = ct("bi-nonuniform");
     edit_dicom(&files[3], |o| {
-        let mut ipp = o.element(tags::IMAGE_POSITION_PATIENT).unwrap().to_multi_float64().unwrap();
+        let mut ipp = o
+            .element(tags::IMAGE_POSITION_PATIENT)
+            .unwrap()
+            .to_multi_float64()
+            .unwrap();
         ipp[2] -= 0.5; // gaps 2, 2, 1.5 mm
         set_ds(o, tags::IMAGE_POSITION_PATIENT, &ipp);
     });
-    assert_err!(load_series(&files).unwrap_err(), Error::Format { .. }, &files[3], "non-uniform");
+    assert_err!(
+        load_series(&files).unwrap_err(),
+        Error::Format { .. },
+        &files[3],
+        "non-uniform"
+    );
 }
 
 #[test]
 fn mixed_orientation() {
     let (_d, files) = ct("bi-orient");
-    edit_dicom(&files[1], |o| set_ds(o, tags::IMAGE_ORIENTATION_PATIENT, &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0]));
-    assert_err!(load_series(&files).unwrap_err(), Error::Format { .. }, &files[1], "orientation");
+    edit_dicom(&files[1], |o| {
+        set_ds(
+            o,
+            tags::IMAGE_ORIENTATION_PATIENT,
+            &[0.0, 1.0, 0.0, 1.0, 0.0, 0.0],
+        )
+    });
+    assert_err!(
+        load_series(&files).unwrap_err(),
+        Error::Format { .. },
+        &files[1],
+        "orientation"
+    );
 }
 
 // --------------------------------------------------------------- resource limits
@@ -126,7 +171,11 @@ fn dicom_declaring_huge_dimensions_is_refused_before_allocation() {
         set_us(o, tags::ROWS, 60000);
         set_us(o, tags::COLUMNS, 60000);
     });
-    assert_err!(load_series(&files[..1]).unwrap_err(), Error::ResourceLimit { .. }, &files[0]);
+    assert_err!(
+        load_series(&files[..1]).unwrap_err(),
+        Error::ResourceLimit { .. },
+        &files[0]
+    );
 }
 
 #[test]
@@ -134,7 +183,12 @@ fn dicom_pixel_data_shorter_than_declared_is_an_error() {
     // Within the voxel limit, but the pixel data holds one row of 8 pixels for 8 × 4000.
     let (_d, files) = ct("bi-short");
     edit_dicom(&files[0], |o| set_us(o, tags::ROWS, 4000));
-    assert_err!(load_series(&files[..1]).unwrap_err(), Error::Format { .. }, &files[0], "pixel data");
+    assert_err!(
+        load_series(&files[..1]).unwrap_err(),
+        Error::Format { .. },
+        &files[0],
+        "pixel data"
+    );
 }
 
 #[test]
@@ -145,7 +199,11 @@ fn seg_declaring_huge_frames_is_refused_before_allocation() {
         set_us(o, tags::ROWS, 65535);
         set_us(o, tags::COLUMNS, 65535);
     });
-    assert_err!(read_seg(&seg).unwrap_err(), Error::ResourceLimit { .. }, &seg);
+    assert_err!(
+        read_seg(&seg).unwrap_err(),
+        Error::ResourceLimit { .. },
+        &seg
+    );
 }
 
 #[test]
@@ -155,39 +213,75 @@ fn nrrd_data_file_that_is_not_a_regular_file_is_refused() {
     let p = d.join("x.nhdr");
     std::fs::write(&p, "NRRD0004\ntype: uchar\ndimension: 3\nsizes: 2 2 2\nencoding: raw\ndata file: /dev/stdin\n\n")
         .unwrap();
-    assert_err!(ctrad::io::read_volume(&p).unwrap_err(), Error::Format { .. }, &p, "regular file");
+    assert_err!(
+        ctrad::io::read_volume(&p).unwrap_err(),
+        Error::Format { .. },
+        &p,
+        "regular file"
+    );
 }
 
 fn extract_with(yaml: &str) -> ctrad::Result<ctrad::pipeline::Extraction> {
     let p = Params::from_yaml(yaml, Path::new("hostile.yaml"))?;
-    ctrad::pipeline::extract(tiny_image(), tiny_mask(), &p, Path::new("image"), Path::new("mask"))
+    ctrad::pipeline::extract(
+        tiny_image(),
+        tiny_mask(),
+        &p,
+        Path::new("image"),
+        Path::new("mask"),
+    )
 }
 
 #[test]
 fn tiny_resampled_spacing_is_refused_before_allocation() {
-    let e = extract_with("setting:\n  resampledPixelSpacing: [1.0e-6, 1.0e-6, 1.0e-6]\n").unwrap_err();
-    assert_err!(e, Error::ResourceLimit { .. }, Path::new("hostile.yaml"), "resampling");
+    let e =
+        extract_with("setting:\n  resampledPixelSpacing: [1.0e-6, 1.0e-6, 1.0e-6]\n").unwrap_err();
+    assert_err!(
+        e,
+        Error::ResourceLimit { .. },
+        Path::new("hostile.yaml"),
+        "resampling"
+    );
 }
 
 #[test]
 fn tiny_bin_width_is_refused_before_allocation() {
     // 1e-9 HU bins over a few hundred HU: ~1e11 grey levels.
     let e = extract_with("setting:\n  binWidth: 1.0e-9\n").unwrap_err();
-    assert_err!(e, Error::Params { .. }, Path::new("hostile.yaml"), "grey levels");
+    assert_err!(
+        e,
+        Error::Params { .. },
+        Path::new("hostile.yaml"),
+        "grey levels"
+    );
 }
 
 #[test]
 fn huge_bin_count_is_a_params_error() {
     for n in ["4097", "4294967297"] {
-        let e = Params::from_yaml(&format!("setting:\n  binCount: {n}\n"), Path::new("hostile.yaml")).unwrap_err();
-        assert_err!(e, Error::Params { .. }, Path::new("hostile.yaml"), "binCount");
+        let e = Params::from_yaml(
+            &format!("setting:\n  binCount: {n}\n"),
+            Path::new("hostile.yaml"),
+        )
+        .unwrap_err();
+        assert_err!(
+            e,
+            Error::Params { .. },
+            Path::new("hostile.yaml"),
+            "binCount"
+        );
     }
     let e = Params::from_yaml(
         "setting:\n  ivhDiscretisation: {mode: fbn, binCount: 4294967297}\n",
         Path::new("hostile.yaml"),
     )
     .unwrap_err();
-    assert_err!(e, Error::Params { .. }, Path::new("hostile.yaml"), "binCount");
+    assert_err!(
+        e,
+        Error::Params { .. },
+        Path::new("hostile.yaml"),
+        "binCount"
+    );
 }
 
 #[test]
@@ -205,8 +299,19 @@ fn rtstruct_with_a_foreign_frame_of_reference() {
     let d = temp_dir("bi-rs-for");
     let (_, _, rs_path, _) = tiny_study(&d);
     let rs = read_rtstruct(&rs_path).unwrap();
-    let e = rasterise(rs.find_roi("Cube").unwrap(), &tiny_grid(), Some("1.2.3.4.5"), &rs_path).unwrap_err();
-    assert_err!(e, Error::GeometryMismatch { .. }, &rs_path, "frame of reference");
+    let e = rasterise(
+        rs.find_roi("Cube").unwrap(),
+        &tiny_grid(),
+        Some("1.2.3.4.5"),
+        &rs_path,
+    )
+    .unwrap_err();
+    assert_err!(
+        e,
+        Error::GeometryMismatch { .. },
+        &rs_path,
+        "frame of reference"
+    );
 }
 
 #[test]
@@ -216,7 +321,13 @@ fn rtstruct_contour_outside_the_image() {
     let rs = read_rtstruct(&rs_path).unwrap();
     let mut far = tiny_grid();
     far.origin = [500.0, 500.0, far.origin[2]]; // same slices, far away in-plane
-    let e = rasterise(rs.find_roi("Cube").unwrap(), &far, Some(&meta.frame_of_reference_uid), &rs_path).unwrap_err();
+    let e = rasterise(
+        rs.find_roi("Cube").unwrap(),
+        &far,
+        Some(&meta.frame_of_reference_uid),
+        &rs_path,
+    )
+    .unwrap_err();
     assert_err!(e, Error::Format { .. }, &rs_path, "outside the image");
 }
 
@@ -228,7 +339,9 @@ fn seg_with_no_matching_frames() {
     let mut moved = tiny_grid();
     moved.origin[2] += 101.0; // no SEG frame lies on any slice of this grid
     let number = seg.find_segment("Cube").unwrap().number;
-    let e = seg.segment_mask(number, &moved, Some(&meta.frame_of_reference_uid)).unwrap_err();
+    let e = seg
+        .segment_mask(number, &moved, Some(&meta.frame_of_reference_uid))
+        .unwrap_err();
     assert_err!(e, Error::Format { .. }, &seg_path, "matches no image slice");
 }
 
@@ -240,8 +353,16 @@ fn pair(test: &str, image: &Volume<f32>, mask: &ctrad::volume::Mask) -> (PathBuf
 
 #[test]
 fn empty_roi() {
-    let (ip, mp) = pair("bi-empty", &tiny_image(), &Volume::filled(tiny_grid(), false));
-    assert_err!(extract_files(&ip, &mp, &params("")).unwrap_err(), Error::EmptyRoi(_), &mp);
+    let (ip, mp) = pair(
+        "bi-empty",
+        &tiny_image(),
+        &Volume::filled(tiny_grid(), false),
+    );
+    assert_err!(
+        extract_files(&ip, &mp, &params("")).unwrap_err(),
+        Error::EmptyRoi(_),
+        &mp
+    );
 }
 
 #[test]
@@ -252,7 +373,13 @@ fn roi_of_one_voxel_is_not_an_error() {
     let p = params("setting:\n  binWidth: 10\n  textureDimensionality: [2D, 2_5D, 3D]\n");
     let out = extract_files(&ip, &mp, &p).unwrap();
     assert_eq!(out.roi_voxels, 1);
-    let get = |t: &str| out.features.iter().find(|(k, _)| k == t).unwrap_or_else(|| panic!("no {t}")).1;
+    let get = |t: &str| {
+        out.features
+            .iter()
+            .find(|(k, _)| k == t)
+            .unwrap_or_else(|| panic!("no {t}"))
+            .1
+    };
     assert_eq!(get("stat_var"), 0.0);
     assert_eq!(get("morph_vol_approx"), 2.0); // one 1×1×2 mm voxel
     for (k, v) in &out.features {
@@ -269,7 +396,10 @@ fn mismatch(test: &str, change: impl FnOnce(&mut Geometry), needle: &str) {
     let e = extract_files(&ip, &mp, &params("")).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, Error::GeometryMismatch { .. }), "{e:?}");
-    assert!(msg.contains(&name(&ip)) && msg.contains(&name(&mp)) && msg.contains(needle), "{msg}");
+    assert!(
+        msg.contains(&name(&ip)) && msg.contains(&name(&mp)) && msg.contains(needle),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -289,7 +419,11 @@ fn mask_image_origin_mismatch() {
 
 #[test]
 fn mask_image_direction_mismatch() {
-    mismatch("bi-gm-direction", |g| g.direction = [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]], "direction");
+    mismatch(
+        "bi-gm-direction",
+        |g| g.direction = [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]],
+        "direction",
+    );
 }
 
 #[test]
@@ -297,7 +431,12 @@ fn nan_in_nifti_image_inside_the_roi() {
     let mut img = tiny_image();
     img.set(3, 3, 1, f32::NAN);
     let (ip, mp) = pair("bi-nan", &img, &tiny_mask());
-    assert_err!(extract_files(&ip, &mp, &params("")).unwrap_err(), Error::Format { .. }, &ip, "finite");
+    assert_err!(
+        extract_files(&ip, &mp, &params("")).unwrap_err(),
+        Error::Format { .. },
+        &ip,
+        "finite"
+    );
 }
 
 #[test]
@@ -305,7 +444,12 @@ fn inf_in_nifti_image_inside_the_roi() {
     let mut img = tiny_image();
     img.set(4, 4, 2, f32::NEG_INFINITY);
     let (ip, mp) = pair("bi-inf", &img, &tiny_mask());
-    assert_err!(extract_files(&ip, &mp, &params("")).unwrap_err(), Error::Format { .. }, &ip, "finite");
+    assert_err!(
+        extract_files(&ip, &mp, &params("")).unwrap_err(),
+        Error::Format { .. },
+        &ip,
+        "finite"
+    );
 }
 
 #[test]
@@ -314,7 +458,13 @@ fn nan_outside_the_roi_is_allowed() {
     img.set(0, 0, 0, f32::NAN);
     let (ip, mp) = pair("bi-nan-out", &img, &tiny_mask());
     let out = extract_files(&ip, &mp, &params("featureClass:\n  stat:\n")).unwrap();
-    assert!(out.features.iter().find(|(k, _)| k == "stat_mean").unwrap().1.is_finite());
+    assert!(out
+        .features
+        .iter()
+        .find(|(k, _)| k == "stat_mean")
+        .unwrap()
+        .1
+        .is_finite());
 }
 
 #[test]
@@ -325,7 +475,12 @@ fn zero_length_dimension() {
     let mut bytes = std::fs::read(&p).unwrap();
     bytes[46..48].copy_from_slice(&0i16.to_le_bytes()); // dim[3] = 0
     std::fs::write(&p, &bytes).unwrap();
-    assert_err!(ctrad::io::read_volume(&p).unwrap_err(), Error::Format { .. }, &p, "length 0");
+    assert_err!(
+        ctrad::io::read_volume(&p).unwrap_err(),
+        Error::Format { .. },
+        &p,
+        "length 0"
+    );
 }
 
 // ------------------------------------------------------------------ parameters
@@ -351,7 +506,10 @@ fn bin_width_not_positive() {
 // ---------------------------------------------------------------------- output
 
 fn small_table() -> ctrad::table::Row {
-    ctrad::table::Row { ids: vec![("case".into(), "a".into())], features: vec![("stat_mean".into(), 1.5)] }
+    ctrad::table::Row {
+        ids: vec![("case".into(), "a".into())],
+        features: vec![("stat_mean".into(), 1.5)],
+    }
 }
 
 #[test]
@@ -362,7 +520,11 @@ fn output_under_a_regular_file_is_an_io_error() {
     std::fs::write(&file, "x").unwrap();
     let out = file.join("out.csv");
     let mut df = ctrad::table::to_dataframe(&[small_table()]).unwrap();
-    assert_err!(ctrad::table::write_table(&mut df, &out, &[]).unwrap_err(), Error::Io { .. }, &out);
+    assert_err!(
+        ctrad::table::write_table(&mut df, &out, &[]).unwrap_err(),
+        Error::Io { .. },
+        &out
+    );
 }
 
 #[test]
@@ -370,7 +532,11 @@ fn output_in_a_missing_directory_is_an_io_error() {
     let d = temp_dir("bi-out-missing");
     let out = d.join("no/such/dir/features.parquet");
     let mut df = ctrad::table::to_dataframe(&[small_table()]).unwrap();
-    assert_err!(ctrad::table::write_table(&mut df, &out, &[]).unwrap_err(), Error::Io { .. }, &out);
+    assert_err!(
+        ctrad::table::write_table(&mut df, &out, &[]).unwrap_err(),
+        Error::Io { .. },
+        &out
+    );
 }
 
 /// A writer that accepts `room` bytes, then fails like a full disk.
@@ -382,7 +548,10 @@ struct FullDisk<'a> {
 impl std::io::Write for FullDisk<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.room == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left on device"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "no space left on device",
+            ));
         }
         let n = buf.len().min(self.room);
         self.room -= n;
@@ -398,17 +567,26 @@ fn disk_full_leaves_no_partial_file() {
     let d = temp_dir("bi-full");
     let out = d.join("features.csv");
     let e = ctrad::io::atomic::write_atomic(&out, |w| {
-        let mut full = FullDisk { inner: w, room: 100 };
+        let mut full = FullDisk {
+            inner: w,
+            room: 100,
+        };
         for i in 0..10_000 {
             writeln!(full, "row {i},1.0,2.0,3.0")?;
         }
         Ok(())
     })
     .unwrap_err();
-    assert!(matches!(&e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull), "{e:?}");
+    assert!(
+        matches!(&e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("features.csv"), "{e}");
     assert!(!out.exists(), "a partial file remains under the final name");
-    let left: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }
 
@@ -422,7 +600,10 @@ fn disk_full_keeps_the_previous_file() {
         full.write_all(b"new table that does not fit")
     });
     assert!(e.is_err());
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old complete table\n");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "old complete table\n"
+    );
 }
 
 use std::io::Write as _;

@@ -18,25 +18,54 @@ fn grid() -> Geometry {
 /// Extract with all families; check no value is infinite; return a lookup.
 fn run(image: Volume<f32>, mask: Mask, yaml: &str) -> impl Fn(&str) -> f64 {
     let n = mask.count();
-    let out = ctrad::pipeline::extract(image, mask, &params(yaml), Path::new("image"), Path::new("mask"))
-        .unwrap_or_else(|e| panic!("extraction failed: {e}"));
+    let out = ctrad::pipeline::extract(
+        image,
+        mask,
+        &params(yaml),
+        Path::new("image"),
+        Path::new("mask"),
+    )
+    .unwrap_or_else(|e| panic!("extraction failed: {e}"));
     assert_eq!(out.roi_voxels, n);
-    let inf: Vec<_> = out.features.iter().filter(|(_, v)| v.is_infinite()).collect();
+    let inf: Vec<_> = out
+        .features
+        .iter()
+        .filter(|(_, v)| v.is_infinite())
+        .collect();
     assert!(inf.is_empty(), "infinite values: {inf:?}");
     // Every family produced something.
-    for fam in ["morph_", "loc_", "stat_", "ih_", "ivh_", "cm_", "rlm_", "szm_", "dzm_", "ngt_", "ngl_"] {
-        assert!(out.features.iter().any(|(k, _)| k.starts_with(fam)), "no {fam} features");
+    for fam in [
+        "morph_", "loc_", "stat_", "ih_", "ivh_", "cm_", "rlm_", "szm_", "dzm_", "ngt_", "ngl_",
+    ] {
+        assert!(
+            out.features.iter().any(|(k, _)| k.starts_with(fam)),
+            "no {fam} features"
+        );
     }
     // Every texture dimensionality too.
     for dim in ["_2D", "_2_5D", "_3D"] {
-        assert!(out.features.iter().any(|(k, _)| k.starts_with("cm_") && k.contains(dim)), "no cm {dim}");
+        assert!(
+            out.features
+                .iter()
+                .any(|(k, _)| k.starts_with("cm_") && k.contains(dim)),
+            "no cm {dim}"
+        );
     }
     let features = out.features;
-    move |tag: &str| features.iter().find(|(k, _)| k == tag).unwrap_or_else(|| panic!("no feature {tag}")).1
+    move |tag: &str| {
+        features
+            .iter()
+            .find(|(k, _)| k == tag)
+            .unwrap_or_else(|| panic!("no feature {tag}"))
+            .1
+    }
 }
 
 /// Image with distinct values (a gradient) and a mask of the voxels `inside`.
-fn case(inside: impl Fn(usize, usize, usize) -> bool, value: impl Fn(usize, usize, usize) -> f32) -> (Volume<f32>, Mask) {
+fn case(
+    inside: impl Fn(usize, usize, usize) -> bool,
+    value: impl Fn(usize, usize, usize) -> f32,
+) -> (Volume<f32>, Mask) {
     let g = grid();
     let mut image = Volume::filled(g.clone(), -1000.0f32);
     let mut mask = Volume::filled(g.clone(), false);
@@ -88,16 +117,20 @@ fn one_grey_level_after_discretisation() {
 
 #[test]
 fn single_slice() {
-    let (image, mask) = case(|x, y, z| cube(x, y, 2) && z == 2, |x, y, _| (x * 10 + y * 3) as f32);
+    let (image, mask) = case(
+        |x, y, z| cube(x, y, 2) && z == 2,
+        |x, y, _| (x * 10 + y * 3) as f32,
+    );
     let f = run(image, mask, ALL);
     assert!(close(f("morph_vol_approx"), 16.0 * voxel_volume()));
 }
 
 #[test]
 fn flat_two_voxels_thick() {
-    let (image, mask) = case(|x, y, z| (1..9).contains(&x) && (1..9).contains(&y) && (2..4).contains(&z), |x, y, z| {
-        (x * 17 + y * 5 + z * 31) as f32
-    });
+    let (image, mask) = case(
+        |x, y, z| (1..9).contains(&x) && (1..9).contains(&y) && (2..4).contains(&z),
+        |x, y, z| (x * 17 + y * 5 + z * 31) as f32,
+    );
     let f = run(image, mask, ALL);
     assert!(close(f("morph_vol_approx"), 128.0 * voxel_volume()));
 }
@@ -117,13 +150,54 @@ fn single_voxel_with_resampling_and_fixed_bin_number() {
     let (image, mask) = case(|x, y, z| (x, y, z) == (4, 4, 3), |_, _, _| 55.0);
     let yaml = "setting:\n  binCount: 16\n  resampledPixelSpacing: [1, 1, 1]\n  interpolator: sitkLinear\n  \
                 textureDimensionality: [2D, 2_5D, 3D]\n";
-    let ctrad_result = ctrad::pipeline::extract(image, mask, &params(yaml), Path::new("image"), Path::new("mask"));
+    let ctrad_result = ctrad::pipeline::extract(
+        image,
+        mask,
+        &params(yaml),
+        Path::new("image"),
+        Path::new("mask"),
+    );
     // Interpolation may leave no voxel in the mask; that is an EmptyRoi error, not a panic.
     match ctrad_result {
         Ok(out) => {
-            let inf: Vec<_> = out.features.iter().filter(|(_, v)| v.is_infinite()).collect();
+            let inf: Vec<_> = out
+                .features
+                .iter()
+                .filter(|(_, v)| v.is_infinite())
+                .collect();
             assert!(inf.is_empty(), "infinite values: {inf:?}");
         }
         Err(e) => assert!(matches!(e, ctrad::Error::EmptyRoi(_)), "{e:?}"),
+    }
+}
+
+#[test]
+fn extreme_but_finite_intensities_give_no_infinity() {
+    // f32 values near the top of the range (6e38 HU apart): moments are formed in
+    // f64 and the IVH (one bin per HU) is too wide to build, so NaN there, never ±Inf.
+    let (image, mask) = case(cube, |x, y, z| {
+        if (x + y + z) % 2 == 0 {
+            3.0e38
+        } else {
+            -3.0e38
+        }
+    });
+    let out = ctrad::pipeline::extract(
+        image,
+        mask,
+        &params("setting:\n  binCount: 8\n"),
+        Path::new("image"),
+        Path::new("mask"),
+    );
+    match out {
+        Ok(out) => {
+            let inf: Vec<_> = out
+                .features
+                .iter()
+                .filter(|(_, v)| v.is_infinite())
+                .collect();
+            assert!(inf.is_empty(), "infinite values: {inf:?}");
+        }
+        Err(e) => panic!("{e}"),
     }
 }

@@ -38,8 +38,12 @@ fn write_fuzz_seeds() {
     // NIfTI: single file (plain and gzip) and a .hdr/.img pair.
     let d = dir("nifti");
     ctrad::io::nifti::write(&d.join("i16.nii"), &image, ctrad::io::DataType::I16).unwrap();
-    ctrad::io::nifti::write(&tmp.join("m.nii.gz"), &tiny_mask().map(|b| b as u8 as f32), ctrad::io::DataType::U8)
-        .unwrap();
+    ctrad::io::nifti::write(
+        &tmp.join("m.nii.gz"),
+        &tiny_mask().map(|b| b as u8 as f32),
+        ctrad::io::DataType::U8,
+    )
+    .unwrap();
     std::fs::copy(tmp.join("m.nii.gz"), d.join("mask_u8.nii.gz")).unwrap();
     let single = read(&d.join("i16.nii"));
     let mut hdr = single[..348].to_vec();
@@ -62,7 +66,11 @@ fn write_fuzz_seeds() {
     let (files, meta, rs, seg) = tiny_study(&tmp);
     let d = dir("dicom_series");
     let slices: Vec<Vec<u8>> = files.iter().take(3).map(|p| read(p)).collect();
-    std::fs::write(d.join("three_slices"), join(&[&slices[0], &slices[1], &slices[2]])).unwrap();
+    std::fs::write(
+        d.join("three_slices"),
+        join(&[&slices[0], &slices[1], &slices[2]]),
+    )
+    .unwrap();
     std::fs::write(d.join("one_slice"), &slices[0]).unwrap();
     std::fs::copy(&rs, dir("rtstruct").join("cube.dcm")).unwrap();
     std::fs::copy(&seg, dir("seg").join("cube_binary.dcm")).unwrap();

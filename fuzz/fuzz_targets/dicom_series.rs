@@ -13,7 +13,15 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((v, meta)) = load_series(&files) {
         assert_eq!(v.data.len(), v.geometry.len());
         assert_eq!(meta.slices.len(), v.geometry.dims[2]);
-        assert!(v.geometry.spacing.iter().all(|s| s.is_finite() && *s > 0.0), "{:?}", v.geometry);
-        assert!(v.geometry.origin.iter().all(|s| s.is_finite()), "{:?}", v.geometry);
+        assert!(
+            v.geometry.spacing.iter().all(|s| s.is_finite() && *s > 0.0),
+            "{:?}",
+            v.geometry
+        );
+        assert!(
+            v.geometry.origin.iter().all(|s| s.is_finite()),
+            "{:?}",
+            v.geometry
+        );
     }
 });

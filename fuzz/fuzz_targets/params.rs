@@ -9,8 +9,12 @@ use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(p) = Params::from_yaml(text, Path::new("fuzz.yaml")) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(p) = Params::from_yaml(text, Path::new("fuzz.yaml")) else {
+        return;
+    };
     let g = Geometry::new([6, 5, 4], [1.0, 1.2, 2.0], [0.0, 0.0, 0.0]);
     let mut image = Volume::filled(g.clone(), -50.0f32);
     let mut mask = Volume::filled(g, false);
@@ -22,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    if let Ok(out) = ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask")) {
+    if let Ok(out) = ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask"))
+    {
         assert_no_inf(&out.features);
     }
 });

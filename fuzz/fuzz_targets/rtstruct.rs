@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     for roi in &rs.rois {
         let _ = rs.find_roi(&roi.name);
         for c in &roi.contours {
-            assert!(c.points.iter().flatten().all(|v| v.is_finite()), "non-finite contour point");
+            assert!(
+                c.points.iter().flatten().all(|v| v.is_finite()),
+                "non-finite contour point"
+            );
         }
         if let Ok((mask, stats)) = rasterise_with_stats(roi, &geometry, None, &path) {
             assert_eq!(mask.data.len(), geometry.len());

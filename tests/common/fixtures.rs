@@ -55,7 +55,12 @@ pub fn tiny_ct(dir: &Path) -> (Vec<PathBuf>, CtSeriesSpec) {
 /// An RTSTRUCT with ROI `Cube` ([`tiny_mask`]) for the series of `spec`.
 pub fn tiny_rtstruct(path: &Path, spec: &CtSeriesSpec) {
     let mask = tiny_mask();
-    let roi = RtRoi { name: "Cube", mask: &mask, interpreted_type: "GTV", color: [255, 0, 0] };
+    let roi = RtRoi {
+        name: "Cube",
+        mask: &mask,
+        interpreted_type: "GTV",
+        color: [255, 0, 0],
+    };
     write_rtstruct(path, spec, &tiny_grid(), &[roi]).unwrap();
 }
 
@@ -94,14 +99,22 @@ pub fn set_ds(obj: &mut DefaultDicomObject, tag: dicom_core::Tag, v: &[f64]) {
 
 /// Set an unsigned-short (US) attribute.
 pub fn set_us(obj: &mut DefaultDicomObject, tag: dicom_core::Tag, v: u16) {
-    obj.put(dicom_core::DataElement::new(tag, dicom_core::VR::US, dicom_core::PrimitiveValue::from(v)));
+    obj.put(dicom_core::DataElement::new(
+        tag,
+        dicom_core::VR::US,
+        dicom_core::PrimitiveValue::from(v),
+    ));
 }
 
 /// Write `image` (F32) and `mask` (U8) as `image.nii.gz` / `mask.nii.gz` in `dir`.
 pub fn write_pair(dir: &Path, image: &Volume<f32>, mask: &Mask) -> (PathBuf, PathBuf) {
     let (ip, mp) = (dir.join("image.nii.gz"), dir.join("mask.nii.gz"));
     ctrad::io::nifti::write(&ip, image, DataType::F32).unwrap();
-    let m = Volume::from_vec(mask.geometry.clone(), mask.data.iter().map(|&b| b as u8 as f32).collect()).unwrap();
+    let m = Volume::from_vec(
+        mask.geometry.clone(),
+        mask.data.iter().map(|&b| b as u8 as f32).collect(),
+    )
+    .unwrap();
     ctrad::io::nifti::write(&mp, &m, DataType::U8).unwrap();
     (ip, mp)
 }

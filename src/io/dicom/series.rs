@@ -371,7 +371,9 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
     ReadLimits::from_env()?.check(path, [cols, rows, n_frames])?;
     let bits_header = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0);
     if !matches!(bits_header, 8 | 16 | 32) {
-        return Err(ferr(format!("unsupported Bits Allocated {bits_header} (expected 8, 16 or 32)")));
+        return Err(ferr(format!(
+            "unsupported Bits Allocated {bits_header} (expected 8, 16 or 32)"
+        )));
     }
     check_native_length(&obj, path, rows * cols * n_frames, bits_header as usize / 8)?;
     let sop_instance_uid = text(&obj, tags::SOP_INSTANCE_UID);
