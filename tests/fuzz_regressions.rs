@@ -79,3 +79,48 @@ fn write_fuzz_seeds() {
     ctrad::io::dicom::seg::write_fractional_seg(&fpath, &[("Cube", &frac)], &meta, 255).unwrap();
     std::fs::copy(&fpath, dir("seg").join("cube_fractional.dcm")).unwrap();
 }
+
+/// Position of the value length of element `tag` with a 4-byte length
+/// (explicit VR OB/OW/SQ/UT…) in a Part 10 file, little endian.
+fn long_length_field(bytes: &[u8], group: u16, element: u16) -> usize {
+    let mut pat = group.to_le_bytes().to_vec();
+    pat.extend_from_slice(&element.to_le_bytes());
+    let at = bytes.windows(4).rposition(|w| w == pat).expect("element present");
+    at + 8
+}
+
+/// Found by `dicom_series` and `seg` (out-of-memory, ~2.3 GB RSS for a 4 KB
+/// input): an element declaring a value of almost 4 GiB made the DICOM parser
+/// allocate and zero-fill that much before noticing the file is short. Now a
+/// length check runs before parsing and names the element.
+#[test]
+fn huge_declared_element_length_is_refused_before_parsing() {
+    let d = temp_dir("fr-huge-length");
+    let (files, meta, rs, seg) = tiny_study(&d);
+
+    let mut ct = std::fs::read(&files[0]).unwrap();
+    let at = long_length_field(&ct, 0x7FE0, 0x0010); // Pixel Data (OW)
+    ct[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    std::fs::write(&files[0], &ct).unwrap();
+    let e = ctrad::io::dicom::series::load_series(&files[..1]).unwrap_err();
+    assert!(matches!(e, ctrad::Error::Format { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("CT0000.dcm") || msg.contains(&*files[0].file_name().unwrap().to_string_lossy()), "{msg}");
+    assert!(msg.contains("declares 4294967280 bytes"), "{msg}");
+
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = long_length_field(&bytes, 0x7FE0, 0x0010);
+    bytes[at..at + 4].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+    std::fs::write(&seg, &bytes).unwrap();
+    let e = ctrad::io::dicom::seg::read_seg(&seg).unwrap_err();
+    assert!(e.to_string().contains("SEG.dcm") && e.to_string().contains("declares"), "{e}");
+
+    // An item of a sequence declaring a huge defined length (RTSTRUCT).
+    let mut bytes = std::fs::read(&rs).unwrap();
+    let item = bytes.windows(4).position(|w| w == [0xFE, 0xFF, 0x00, 0xE0]).expect("an item");
+    bytes[item + 4..item + 8].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+    std::fs::write(&rs, &bytes).unwrap();
+    let e = ctrad::io::dicom::rtstruct::read_rtstruct(&rs).unwrap_err();
+    assert!(e.to_string().contains("RS.dcm") && e.to_string().contains("declares"), "{e}");
+    let _ = meta;
+}

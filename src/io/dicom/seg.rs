@@ -73,6 +73,7 @@ pub struct Seg {
 
 /// Read a SEG file.
 pub fn read_seg(path: &Path) -> Result<Seg> {
+    super::scan::check_declared_lengths(path, false)?;
     let obj = open_file(path)
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
     let err = |what: String| Error::format(path, what);

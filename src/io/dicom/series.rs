@@ -325,6 +325,7 @@ struct FileFrames {
 
 /// Open one file, validate it and decode its frames to HU.
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
+    scan::check_declared_lengths(path, false)?;
     let obj = open_file(path).map_err(|e| {
         Error::format(
             path,
