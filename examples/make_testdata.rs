@@ -1,6 +1,6 @@
 //! Regenerate the committed synthetic test data.
 //!
-//! `cargo run --example make_testdata [OUT_DIR]` writes `OUT_DIR/synthetic_study/`
+//! `cargo run --example make_testdata [OUT_DIR]` writes `OUT_DIR/studies/SYNTH_PANNET_001/`
 //! and `OUT_DIR/README.md` (default: `testdata/` in the project root). The output
 //! is byte-identical on every run; `tests/synth_testdata.rs` checks that.
 

@@ -4,9 +4,16 @@
 //! IBSI image-processing chain; [`features`] computes the feature families;
 //! [`pipeline`] ties them together from a parameter file ([`params`]).
 
+pub mod batch;
+pub mod compat;
+pub mod enhancement;
 pub mod error;
 pub mod features;
+pub mod hash;
+pub mod inputs;
 pub mod io;
+pub mod naming;
+pub mod model;
 pub mod params;
 pub mod pipeline;
 pub mod preprocess;

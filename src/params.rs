@@ -35,7 +35,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The IBSI feature families ctrad computes.
-pub const FAMILIES: [&str; 11] = ["morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl"];
+pub const FAMILIES: [&str; 11] = [
+    "morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl",
+];
 
 /// Which conventions to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +86,8 @@ impl Params {
     /// Parse parameter text; `path` names the source in errors.
     pub fn from_yaml(text: &str, path: &Path) -> Result<Params> {
         let err = |reason: String| Error::params(path, reason);
-        let root: Value = serde_norway::from_str(text).map_err(|e| err(format!("invalid YAML: {e}")))?;
+        let root: Value =
+            serde_norway::from_str(text).map_err(|e| err(format!("invalid YAML: {e}")))?;
         let root = match root {
             Value::Mapping(m) => m,
             Value::Null => Default::default(),
@@ -126,7 +129,10 @@ impl Params {
             resampling: None,
             resegment_range: None,
             outlier_sigma: None,
-            discretisation: Discretisation::FixedBinSize { width: 25.0, min: None },
+            discretisation: Discretisation::FixedBinSize {
+                width: 25.0,
+                min: None,
+            },
             ivh: None,
             texture: TextureSettings::default(),
             families: families.unwrap_or_else(|| FAMILIES.iter().map(|s| s.to_string()).collect()),
@@ -146,7 +152,9 @@ impl Params {
         for (k, v) in &setting {
             let key = key_str(k, path)?;
             let num = |v: &Value| -> Result<f64> {
-                v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| err(format!("'{key}' must be a number")))
+                v.as_f64()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| err(format!("'{key}' must be a number")))
             };
             match key {
                 "binWidth" => {
@@ -157,10 +165,15 @@ impl Params {
                     bin_width = Some(w);
                 }
                 "binCount" => {
-                    let n = v.as_u64().filter(|&n| n > 0).ok_or_else(|| err("'binCount' must be a positive integer".into()))?;
+                    let n = v
+                        .as_u64()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| err("'binCount' must be a positive integer".into()))?;
                     let max = crate::pipeline::MAX_GREY_LEVELS;
                     if n > max as u64 {
-                        return Err(err(format!("'binCount' {n} exceeds the supported {max} grey levels")));
+                        return Err(err(format!(
+                            "'binCount' {n} exceeds the supported {max} grey levels"
+                        )));
                     }
                     bin_count = Some(n as u32);
                 }
@@ -170,12 +183,18 @@ impl Params {
                     }
                     let list = number_list(v, key, path)?;
                     if list.len() != 3 {
-                        return Err(err("'resampledPixelSpacing' needs three values [x, y, z]".into()));
+                        return Err(err(
+                            "'resampledPixelSpacing' needs three values [x, y, z]".into()
+                        ));
                     }
                     let mut s = [None; 3];
                     for (i, x) in list.iter().enumerate() {
                         match x {
-                            Some(x) if *x < 0.0 => return Err(err("'resampledPixelSpacing' values must be ≥ 0".into())),
+                            Some(x) if *x < 0.0 => {
+                                return Err(
+                                    err("'resampledPixelSpacing' values must be ≥ 0".into()),
+                                )
+                            }
                             Some(x) if *x == 0.0 => s[i] = None,
                             Some(x) => s[i] = Some(*x),
                             None => s[i] = None,
@@ -197,9 +216,14 @@ impl Params {
                     }
                 }
                 "resegmentMode" => {
-                    reseg_mode = v.as_str().ok_or_else(|| err("'resegmentMode' must be a string".into()))?.to_string();
+                    reseg_mode = v
+                        .as_str()
+                        .ok_or_else(|| err("'resegmentMode' must be a string".into()))?
+                        .to_string();
                     if reseg_mode != "absolute" && reseg_mode != "sigma" {
-                        return Err(err(format!("'resegmentMode' must be 'absolute' or 'sigma', got '{reseg_mode}'")));
+                        return Err(err(format!(
+                            "'resegmentMode' must be 'absolute' or 'sigma', got '{reseg_mode}'"
+                        )));
                     }
                 }
                 "outlierFilterSigma" => {
@@ -212,17 +236,24 @@ impl Params {
                     }
                 }
                 "label" => {
-                    p.label = Some(v.as_i64().ok_or_else(|| err("'label' must be an integer".into()))?);
+                    p.label = Some(
+                        v.as_i64()
+                            .ok_or_else(|| err("'label' must be an integer".into()))?,
+                    );
                 }
                 "force2D" => force_2d = bool_value(v, key, path)?,
                 "force2Ddimension" => {
                     if v.as_u64() != Some(0) {
-                        return Err(err("'force2Ddimension': only 0 (axial slices) is supported".into()));
+                        return Err(err(
+                            "'force2Ddimension': only 0 (axial slices) is supported".into(),
+                        ));
                     }
                 }
                 "roundIntensities" => p.round_intensities = bool_value(v, key, path)?,
                 "textureDimensionality" => {
-                    let list = v.as_sequence().ok_or_else(|| err("'textureDimensionality' must be a list".into()))?;
+                    let list = v
+                        .as_sequence()
+                        .ok_or_else(|| err("'textureDimensionality' must be a list".into()))?;
                     let mut d = Vec::new();
                     for item in list {
                         d.push(match item.as_str().map(str::to_ascii_uppercase).as_deref() {
@@ -239,13 +270,18 @@ impl Params {
                 "distances" => {
                     let list = number_list(v, key, path)?;
                     if list.len() != 1 || list[0].is_none_or(|d| d < 1.0 || d.fract() != 0.0) {
-                        return Err(err("'distances': exactly one positive integer distance is supported".into()));
+                        return Err(err(
+                            "'distances': exactly one positive integer distance is supported"
+                                .into(),
+                        ));
                     }
                     p.texture.glcm_distance = list[0].unwrap_or(1.0) as usize;
                 }
                 "gldm_a" | "ngldmAlpha" => {
-                    p.texture.ngldm_alpha =
-                        v.as_u64().ok_or_else(|| err(format!("'{key}' must be a non-negative integer")))? as u32;
+                    p.texture.ngldm_alpha = v
+                        .as_u64()
+                        .ok_or_else(|| err(format!("'{key}' must be a non-negative integer")))?
+                        as u32;
                 }
                 "ivhDiscretisation" => p.ivh = Some(parse_ivh(v, path)?),
                 "binning" => {
@@ -257,12 +293,18 @@ impl Params {
                 }
                 "symmetricalGLCM" => {
                     if !bool_value(v, key, path)? {
-                        return Err(err("'symmetricalGLCM: false' is not supported (IBSI GLCMs are symmetric)".into()));
+                        return Err(err(
+                            "'symmetricalGLCM: false' is not supported (IBSI GLCMs are symmetric)"
+                                .into(),
+                        ));
                     }
                 }
                 "normalize" => {
                     if bool_value(v, key, path)? {
-                        return Err(err("'normalize: true' is not supported (CT intensities are calibrated HU)".into()));
+                        return Err(err(
+                            "'normalize: true' is not supported (CT intensities are calibrated HU)"
+                                .into(),
+                        ));
                     }
                 }
                 "weightingNorm" => {
@@ -271,8 +313,16 @@ impl Params {
                     }
                 }
                 // Accepted PyRadiomics keys that do not change ctrad's results.
-                "additionalInfo" | "enableCExtensions" | "preCrop" | "padDistance" | "geometryTolerance"
-                | "correctMask" | "minimumROIDimensions" | "minimumROISize" | "voxelArrayShift" | "removeOutliers"
+                "additionalInfo"
+                | "enableCExtensions"
+                | "preCrop"
+                | "padDistance"
+                | "geometryTolerance"
+                | "correctMask"
+                | "minimumROIDimensions"
+                | "minimumROISize"
+                | "voxelArrayShift"
+                | "removeOutliers"
                 | "normalizeScale" => {}
                 other => return Err(err(format!("unknown setting '{other}'"))),
             }
@@ -283,12 +333,16 @@ impl Params {
             match reseg_mode.as_str() {
                 "absolute" => {
                     if vals.len() != 2 && vals.len() != 1 {
-                        return Err(err("'resegmentRange' needs [lower, upper] (either may be null)".into()));
+                        return Err(err(
+                            "'resegmentRange' needs [lower, upper] (either may be null)".into(),
+                        ));
                     }
                     let lo = vals[0].unwrap_or(f64::NEG_INFINITY);
                     let hi = vals.get(1).copied().flatten().unwrap_or(f64::INFINITY);
                     if lo > hi {
-                        return Err(err(format!("'resegmentRange' lower bound {lo} exceeds upper bound {hi}")));
+                        return Err(err(format!(
+                            "'resegmentRange' lower bound {lo} exceeds upper bound {hi}"
+                        )));
                     }
                     p.resegment_range = Some((lo, hi));
                 }
@@ -296,7 +350,9 @@ impl Params {
                     // PyRadiomics 'sigma' mode: resegmentRange [-k, k] in SDs.
                     let k = vals.iter().flatten().fold(0.0f64, |a, b| a.max(b.abs()));
                     if k <= 0.0 {
-                        return Err(err("'resegmentRange' in sigma mode needs a positive multiple".into()));
+                        return Err(err(
+                            "'resegmentRange' in sigma mode needs a positive multiple".into(),
+                        ));
                     }
                     p.outlier_sigma = Some(k);
                 }
@@ -305,7 +361,9 @@ impl Params {
 
         // Discretisation.
         p.discretisation = match (bin_width, bin_count) {
-            (Some(_), Some(_)) => return Err(err("give either 'binWidth' or 'binCount', not both".into())),
+            (Some(_), Some(_)) => {
+                return Err(err("give either 'binWidth' or 'binCount', not both".into()))
+            }
             (None, Some(n)) => Discretisation::FixedBinNumber { bins: n },
             (w, None) => {
                 let width = w.unwrap_or(25.0);
@@ -321,7 +379,12 @@ impl Params {
 
         if let Some(s) = spacing {
             if s.iter().any(Option::is_some) {
-                p.resampling = Some(Resampling { spacing: s, interpolator, mask_interpolator, mask_threshold });
+                p.resampling = Some(Resampling {
+                    spacing: s,
+                    interpolator,
+                    mask_interpolator,
+                    mask_threshold,
+                });
             }
         }
         p.texture.dimensionalities = match dims {
@@ -335,32 +398,37 @@ impl Params {
     /// The IVH discretisation to use: explicit, else calibrated discrete
     /// intensities over the re-segmentation range (or the ROI range).
     pub fn ivh_discretisation(&self) -> IvhDiscretisation {
-        self.ivh.clone().unwrap_or_else(|| IvhDiscretisation::Discrete {
-            range: self.resegment_range.filter(|r| r.0.is_finite() && r.1.is_finite()),
-        })
+        self.ivh
+            .clone()
+            .unwrap_or_else(|| IvhDiscretisation::Discrete {
+                range: self
+                    .resegment_range
+                    .filter(|r| r.0.is_finite() && r.1.is_finite()),
+            })
     }
 
     /// A short stable hash (FNV-1a, hex) of the parameter text.
     pub fn hash(&self) -> String {
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in self.source_text.as_bytes() {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        format!("{h:016x}")
+        crate::hash::Fnv64::new()
+            .update(self.source_text.as_bytes())
+            .hex()
     }
 }
 
 fn key_str<'a>(k: &'a Value, path: &Path) -> Result<&'a str> {
-    k.as_str().ok_or_else(|| Error::params(path, format!("key {k:?} is not a string")))
+    k.as_str()
+        .ok_or_else(|| Error::params(path, format!("key {k:?} is not a string")))
 }
 
 fn bool_value(v: &Value, key: &str, path: &Path) -> Result<bool> {
-    v.as_bool().ok_or_else(|| Error::params(path, format!("'{key}' must be true or false")))
+    v.as_bool()
+        .ok_or_else(|| Error::params(path, format!("'{key}' must be true or false")))
 }
 
 fn number_list(v: &Value, key: &str, path: &Path) -> Result<Vec<Option<f64>>> {
-    let seq = v.as_sequence().ok_or_else(|| Error::params(path, format!("'{key}' must be a list")))?;
+    let seq = v
+        .as_sequence()
+        .ok_or_else(|| Error::params(path, format!("'{key}' must be a list")))?;
     seq.iter()
         .map(|x| {
             if x.is_null() {
@@ -369,14 +437,18 @@ fn number_list(v: &Value, key: &str, path: &Path) -> Result<Vec<Option<f64>>> {
                 x.as_f64()
                     .filter(|f| f.is_finite())
                     .map(Some)
-                    .ok_or_else(|| Error::params(path, format!("'{key}' must hold numbers, got {x:?}")))
+                    .ok_or_else(|| {
+                        Error::params(path, format!("'{key}' must hold numbers, got {x:?}"))
+                    })
             }
         })
         .collect()
 }
 
 fn parse_interpolator(v: &Value, key: &str, path: &Path) -> Result<Interpolator> {
-    let s = v.as_str().ok_or_else(|| Error::params(path, format!("'{key}' must be a string")))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| Error::params(path, format!("'{key}' must be a string")))?;
     Ok(match s.to_ascii_lowercase().as_str() {
         "sitknearestneighbor" | "nearest" | "nearestneighbor" => Interpolator::Nearest,
         "sitklinear" | "linear" | "trilinear" | "bilinear" => Interpolator::Linear,
@@ -392,7 +464,9 @@ fn parse_interpolator(v: &Value, key: &str, path: &Path) -> Result<Interpolator>
 
 fn parse_ivh(v: &Value, path: &Path) -> Result<IvhDiscretisation> {
     let err = |r: &str| Error::params(path, format!("'ivhDiscretisation': {r}"));
-    let m = v.as_mapping().ok_or_else(|| err("must be a mapping with 'mode'"))?;
+    let m = v
+        .as_mapping()
+        .ok_or_else(|| err("must be a mapping with 'mode'"))?;
     let get = |name: &str| m.get(Value::String(name.into()));
     for k in m.keys() {
         let k = k.as_str().unwrap_or("");
@@ -414,9 +488,15 @@ fn parse_ivh(v: &Value, path: &Path) -> Result<IvhDiscretisation> {
             Ok(IvhDiscretisation::Discrete { range })
         }
         Some("fbs") => {
-            let width = f("binWidth").filter(|w| *w > 0.0).ok_or_else(|| err("fbs needs a positive 'binWidth'"))?;
+            let width = f("binWidth")
+                .filter(|w| *w > 0.0)
+                .ok_or_else(|| err("fbs needs a positive 'binWidth'"))?;
             let min = f("min").ok_or_else(|| err("fbs needs 'min'"))?;
-            Ok(IvhDiscretisation::FixedBinSize { width, min, max: f("max") })
+            Ok(IvhDiscretisation::FixedBinSize {
+                width,
+                min,
+                max: f("max"),
+            })
         }
         Some("fbn") => {
             let max = crate::features::ivh::MAX_IVH_BINS as u64;
@@ -432,15 +512,25 @@ fn parse_ivh(v: &Value, path: &Path) -> Result<IvhDiscretisation> {
 
 fn check_image_types(v: &Value, path: &Path) -> Result<()> {
     let Some(m) = v.as_mapping() else {
-        return if v.is_null() { Ok(()) } else { Err(Error::params(path, "'imageType' must be a mapping")) };
+        return if v.is_null() {
+            Ok(())
+        } else {
+            Err(Error::params(path, "'imageType' must be a mapping"))
+        };
     };
     for (k, val) in m {
         let k = key_str(k, path)?;
         if k != "Original" {
-            return Err(Error::params(path, format!("imageType '{k}' is not supported (only Original)")));
+            return Err(Error::params(
+                path,
+                format!("imageType '{k}' is not supported (only Original)"),
+            ));
         }
         if val.as_mapping().is_some_and(|m| !m.is_empty()) {
-            return Err(Error::params(path, "imageType 'Original' takes no custom settings"));
+            return Err(Error::params(
+                path,
+                "imageType 'Original' takes no custom settings",
+            ));
         }
     }
     Ok(())
@@ -448,7 +538,9 @@ fn check_image_types(v: &Value, path: &Path) -> Result<()> {
 
 /// Map PyRadiomics class names and IBSI family codes to IBSI family codes.
 fn parse_feature_classes(v: &Value, path: &Path) -> Result<BTreeSet<String>> {
-    let m = v.as_mapping().ok_or_else(|| Error::params(path, "'featureClass' must be a mapping"))?;
+    let m = v
+        .as_mapping()
+        .ok_or_else(|| Error::params(path, "'featureClass' must be a mapping"))?;
     let mut out = BTreeSet::new();
     for (k, val) in m {
         let k = key_str(k, path)?;
@@ -499,20 +591,35 @@ mod tests {
 
     #[test]
     fn bin_width_must_be_positive() {
-        assert!(parse("setting:\n  binWidth: 0\n").unwrap_err().to_string().contains("binWidth"));
+        assert!(parse("setting:\n  binWidth: 0\n")
+            .unwrap_err()
+            .to_string()
+            .contains("binWidth"));
         assert!(parse("setting:\n  binWidth: -2\n").is_err());
     }
 
     #[test]
     fn fbs_starts_at_the_resegmentation_bound() {
         let p = parse("setting:\n  binWidth: 25\n  resegmentRange: [-500, 400]\n").unwrap();
-        assert_eq!(p.discretisation, Discretisation::FixedBinSize { width: 25.0, min: Some(-500.0) });
-        assert_eq!(p.ivh_discretisation(), IvhDiscretisation::Discrete { range: Some((-500.0, 400.0)) });
+        assert_eq!(
+            p.discretisation,
+            Discretisation::FixedBinSize {
+                width: 25.0,
+                min: Some(-500.0)
+            }
+        );
+        assert_eq!(
+            p.ivh_discretisation(),
+            IvhDiscretisation::Discrete {
+                range: Some((-500.0, 400.0))
+            }
+        );
     }
 
     #[test]
     fn zero_spacing_keeps_the_axis() {
-        let p = parse("setting:\n  resampledPixelSpacing: [2, 2, 0]\n  interpolator: sitkLinear\n").unwrap();
+        let p = parse("setting:\n  resampledPixelSpacing: [2, 2, 0]\n  interpolator: sitkLinear\n")
+            .unwrap();
         let r = p.resampling.unwrap();
         assert_eq!(r.spacing, [Some(2.0), Some(2.0), None]);
         assert_eq!(r.interpolator, Interpolator::Linear);
@@ -521,7 +628,13 @@ mod tests {
     #[test]
     fn feature_classes_map_to_families() {
         let p = parse("featureClass:\n  shape:\n  glcm: []\n  ngl:\n").unwrap();
-        assert_eq!(p.families.iter().cloned().collect::<Vec<_>>(), vec!["cm", "morph", "ngl"]);
-        assert!(parse("featureClass:\n  wavelet:\n").unwrap_err().to_string().contains("wavelet"));
+        assert_eq!(
+            p.families.iter().cloned().collect::<Vec<_>>(),
+            vec!["cm", "morph", "ngl"]
+        );
+        assert!(parse("featureClass:\n  wavelet:\n")
+            .unwrap_err()
+            .to_string()
+            .contains("wavelet"));
     }
 }

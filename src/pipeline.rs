@@ -26,6 +26,15 @@ pub struct Extraction {
     pub roi_voxels: usize,
     /// Voxel spacing (mm) the features were computed at.
     pub spacing: [f64; 3],
+    /// Why each NaN value is undefined, as `(tag, reason)`.
+    pub nan_reasons: Vec<(String, String)>,
+}
+
+impl Extraction {
+    /// The NaN reasons as one text cell: `tag: reason; tag: reason`.
+    pub fn nan_reasons_text(&self) -> String {
+        self.nan_reasons.iter().map(|(t, r)| format!("{t}: {r}")).collect::<Vec<_>>().join("; ")
+    }
 }
 
 /// Run the whole chain. `image_path` and `mask_path` name the inputs in errors.
@@ -37,17 +46,34 @@ pub fn extract(
     mask_path: &Path,
 ) -> Result<Extraction> {
     if params.compat == Compat::PyRadiomics {
-        return Err(Error::params(&params.source_path, "'compat: pyradiomics' is not available in this version"));
+        let features = crate::compat::pyradiomics::extract(&image, &mask, params, image_path, mask_path)?;
+        let nan_reasons = features
+            .iter()
+            .filter(|(_, v)| v.is_nan())
+            .map(|(t, _)| (t.clone(), "undefined for this ROI in PyRadiomics' definition".to_string()))
+            .collect();
+        return Ok(Extraction { features, roi_voxels: mask.count(), spacing: image.geometry.spacing, nan_reasons });
     }
     check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
     if mask.count() == 0 {
-        return Err(Error::EmptyRoi(format!("mask {} has no voxels", mask_path.display())));
+        return Err(Error::EmptyRoi(format!(
+            "mask {} has no voxels",
+            mask_path.display()
+        )));
     }
-    if let Some(i) = mask.data.iter().zip(&image.data).position(|(&m, v)| m && !v.is_finite()) {
+    if let Some(i) = mask
+        .data
+        .iter()
+        .zip(&image.data)
+        .position(|(&m, v)| m && !v.is_finite())
+    {
         let [x, y, z] = image.geometry.coords(i);
         return Err(Error::format(
             image_path,
-            format!("intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number", image.data[i]),
+            format!(
+                "intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number",
+                image.data[i]
+            ),
         ));
     }
     let mut diag = Features::new();
@@ -91,7 +117,10 @@ pub fn extract(
     image_diagnostics(&mut diag, &image, "interp_img");
     roi_diagnostics(&mut diag, &image, &morph, &morph, "interp_roi");
     if morph.count() == 0 {
-        return Err(Error::EmptyRoi(format!("mask {} has no voxels after interpolation", mask_path.display())));
+        return Err(Error::EmptyRoi(format!(
+            "mask {} has no voxels after interpolation",
+            mask_path.display()
+        )));
     }
 
     let intensity = if params.resegment_range.is_some() || params.outlier_sigma.is_some() {
@@ -135,10 +164,16 @@ pub fn extract(
         out.extend(features::stat::compute(&values));
     }
     if fam("ih") {
-        out.extend(features::ih::compute(&discrete.roi_levels(), discrete.n_levels));
+        out.extend(features::ih::compute(
+            &discrete.roi_levels(),
+            discrete.n_levels,
+        ));
     }
     if fam("ivh") {
-        out.extend(features::ivh::compute(&values, &params.ivh_discretisation()));
+        out.extend(features::ivh::compute(
+            &values,
+            &params.ivh_discretisation(),
+        ));
     }
     let t = &params.texture;
     type Family = fn(&crate::roi::DiscreteRoi, &features::TextureSettings) -> Features;
@@ -158,7 +193,24 @@ pub fn extract(
     for r in results {
         out.extend(r);
     }
-    Ok(Extraction { features: out, roi_voxels: morph.count(), spacing: image.geometry.spacing })
+    let shape = RoiShape {
+        voxels: values.len(),
+        grey_levels: {
+            let mut l = discrete.roi_levels();
+            l.sort_unstable();
+            l.dedup();
+            l.len()
+        },
+        constant: values.iter().all(|&v| v == values[0]),
+        slices: roi.dims[2],
+    };
+    let nan_reasons = explain_nans(&out, &shape);
+    Ok(Extraction {
+        features: out,
+        roi_voxels: morph.count(),
+        spacing: image.geometry.spacing,
+        nan_reasons,
+    })
 }
 
 fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
@@ -169,15 +221,25 @@ fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("vox_dim_{axis}_{stage}"), g.spacing[a]));
     }
-    let (sum, min, max) = image.data.iter().fold((0.0f64, f64::INFINITY, f64::NEG_INFINITY), |(s, lo, hi), &v| {
-        (s + v as f64, lo.min(v as f64), hi.max(v as f64))
-    });
-    out.push((format!("mean_int_{stage}"), sum / image.data.len().max(1) as f64));
+    let (sum, min, max) = image.data.iter().fold(
+        (0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+        |(s, lo, hi), &v| (s + v as f64, lo.min(v as f64), hi.max(v as f64)),
+    );
+    out.push((
+        format!("mean_int_{stage}"),
+        sum / image.data.len().max(1) as f64,
+    ));
     out.push((format!("min_int_{stage}"), min));
     out.push((format!("max_int_{stage}"), max));
 }
 
-fn roi_diagnostics(out: &mut Features, image: &Volume<f32>, int_mask: &Mask, morph_mask: &Mask, stage: &str) {
+fn roi_diagnostics(
+    out: &mut Features,
+    image: &Volume<f32>,
+    int_mask: &Mask,
+    morph_mask: &Mask,
+    stage: &str,
+) {
     let g = &int_mask.geometry;
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("int_mask_dim_{axis}_{stage}"), g.dims[a] as f64));
@@ -189,14 +251,71 @@ fn roi_diagnostics(out: &mut Features, image: &Volume<f32>, int_mask: &Mask, mor
             out.push((format!("{prefix}_bb_dim_{axis}_{stage}"), v));
         }
     }
-    out.push((format!("int_mask_vox_count_{stage}"), int_mask.count() as f64));
-    out.push((format!("morph_mask_vox_count_{stage}"), morph_mask.count() as f64));
-    let (n, sum, min, max) = int_mask.data.iter().zip(&image.data).filter(|(&m, _)| m).fold(
-        (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
-        |(n, s, lo, hi), (_, &v)| (n + 1, s + v as f64, lo.min(v as f64), hi.max(v as f64)),
-    );
+    out.push((
+        format!("int_mask_vox_count_{stage}"),
+        int_mask.count() as f64,
+    ));
+    out.push((
+        format!("morph_mask_vox_count_{stage}"),
+        morph_mask.count() as f64,
+    ));
+    let (n, sum, min, max) = int_mask
+        .data
+        .iter()
+        .zip(&image.data)
+        .filter(|(&m, _)| m)
+        .fold(
+            (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+            |(n, s, lo, hi), (_, &v)| (n + 1, s + v as f64, lo.min(v as f64), hi.max(v as f64)),
+        );
     let nan = f64::NAN;
-    out.push((format!("int_mask_mean_int_{stage}"), if n > 0 { sum / n as f64 } else { nan }));
-    out.push((format!("int_mask_min_int_{stage}"), if n > 0 { min } else { nan }));
-    out.push((format!("int_mask_max_int_{stage}"), if n > 0 { max } else { nan }));
+    out.push((
+        format!("int_mask_mean_int_{stage}"),
+        if n > 0 { sum / n as f64 } else { nan },
+    ));
+    out.push((
+        format!("int_mask_min_int_{stage}"),
+        if n > 0 { min } else { nan },
+    ));
+    out.push((
+        format!("int_mask_max_int_{stage}"),
+        if n > 0 { max } else { nan },
+    ));
+}
+
+/// What makes an ROI degenerate, for explaining undefined values.
+struct RoiShape {
+    voxels: usize,
+    grey_levels: usize,
+    constant: bool,
+    slices: usize,
+}
+
+/// A reason for every NaN value: IBSI leaves the feature undefined for this
+/// ROI (a zero denominator in its formula), or ctrad does not compute it.
+fn explain_nans(features: &Features, roi: &RoiShape) -> Vec<(String, String)> {
+    features
+        .iter()
+        .filter(|(_, v)| v.is_nan())
+        .map(|(tag, _)| {
+            let reason = if tag.ends_with("_ombb") || tag.ends_with("_mvee") {
+                "not computed (no IBSI reference value; oriented bounding box / minimum-volume ellipsoid not implemented)"
+                    .to_string()
+            } else if roi.voxels == 1 {
+                "undefined for a single-voxel ROI".to_string()
+            } else if roi.constant {
+                "undefined for a constant-intensity ROI (zero variance)".to_string()
+            } else if roi.grey_levels == 1 && !tag.starts_with("morph_") && !tag.starts_with("stat_") {
+                "undefined with a single grey level after discretisation".to_string()
+            } else if roi.slices == 1 && (tag.contains("2_5D") || tag.contains("3D")) && !tag.starts_with("morph_") {
+                "undefined for a single-slice ROI".to_string()
+            } else {
+                format!(
+                    "undefined for this ROI ({} voxels, {} grey levels): a zero denominator in its formula",
+                    roi.voxels, roi.grey_levels
+                )
+            };
+            (tag.clone(), reason)
+        })
+        .collect()
 }

@@ -447,10 +447,12 @@ pub fn write_cohort(dir: &Path, n: usize, seed: u64) -> Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// Write the committed example data: `root/synthetic_study/` and `root/README.md`.
+/// Write the committed example data: `root/studies/SYNTH_PANNET_001/`,
+/// `root/phantom/` and `root/README.md`.
 pub fn write_testdata(root: &Path) -> Result<WrittenStudy> {
     let spec = SynthSpec::pannet();
-    let written = write_study(&root.join("synthetic_study"), &spec)?;
+    let written = write_study(&root.join("studies").join("SYNTH_PANNET_001"), &spec)?;
+    write_phantom(&root.join("phantom"))?;
     let study = generate(&spec);
     write_bytes_atomic(
         &root.join("README.md"),
@@ -471,7 +473,7 @@ fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
          (`tests/synth_testdata.rs`) regenerates the files and requires them to be\n\
          byte-identical. All UIDs are derived from a fixed seed.\n"
     );
-    let _ = writeln!(r, "## synthetic_study/\n");
+    let _ = writeln!(r, "## studies/SYNTH_PANNET_001/\n");
     let _ = writeln!(
         r,
         "A multi-phase pancreas CT study with a hypervascular tumour (PanNET-like).\n\
@@ -535,7 +537,7 @@ fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
     }
     let _ = writeln!(
         r,
-        "\n`ctrad inspect testdata/synthetic_study` should list three CT series classified as\n\
+        "\n`ctrad inspect testdata/studies/SYNTH_PANNET_001` should list three CT series classified as\n\
          unenhanced, arterial and portal venous (from the description keywords `NC`, `ART`,\n\
          `PV`; the contrast delays agree) and the RTSTRUCT linked to series {contoured}.\n"
     );
@@ -545,7 +547,61 @@ fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
          `ctrad::synth::write_cohort(dir, n, seed)` writes `n` varied patients (grid 32–48\n\
          voxels square, 10–14 slices, jittered shapes and HU; every fourth patient has\n\
          descriptions without phase keywords) for model tests. Cohorts are generated in\n\
-         tests, not committed."
+         tests, not committed.\n"
+    );
+    let _ = writeln!(
+        r,
+        "## phantom/\n\n\
+         `image.nii.gz` (int16 HU) and `mask.nii.gz` (uint8 labels: 1 = tumour ellipsoid\n\
+         with a textured interior, 2 = a small sphere), 40×40×20 voxels of 1×1×2.5 mm,\n\
+         written by the same generator (`synth::write_phantom`) for\n\
+         single-image examples: `ctrad extract --image testdata/phantom/image.nii.gz\n\
+         --mask testdata/phantom/mask.nii.gz --label 1 --params … -o out.csv`."
     );
     r
+}
+
+/// Write the single-image example phantom into `dir`: a 40×40×20 CT-like
+/// volume (1×1×2.5 mm) with a textured "tumour" ellipsoid (label 1) and a
+/// small sphere (label 2) in soft tissue, as `image.nii.gz` / `mask.nii.gz`.
+pub fn write_phantom(dir: &Path) -> Result<()> {
+    use crate::io::DataType;
+    use crate::volume::Geometry;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let geometry = Geometry::new([40, 40, 20], [1.0, 1.0, 2.5], [-20.0, -20.0, -25.0]);
+    let mut image = crate::volume::Volume::filled(geometry.clone(), 40.0f32);
+    let mut mask = crate::volume::Volume::filled(geometry.clone(), 0.0f32);
+    for z in 0..20 {
+        for y in 0..40 {
+            for x in 0..40 {
+                let (fx, fy, fz) = (x as f64 - 17.5, y as f64 - 19.5, (z as f64 - 9.5) * 2.5);
+                // Tumour: ellipsoid with semi-axes 11 × 8 × 15 mm.
+                let t = (fx / 11.0).powi(2) + (fy / 8.0).powi(2) + (fz / 15.0).powi(2);
+                // Second ROI: a sphere of radius 4 mm off to the side.
+                let s = ((x as f64 - 33.0).powi(2)
+                    + (y as f64 - 8.0).powi(2)
+                    + ((z as f64 - 10.0) * 2.5).powi(2))
+                .sqrt();
+                // Deterministic texture: a smooth radial gradient plus a checker pattern.
+                let checker = if (x / 2 + y / 2 + z) % 2 == 0 {
+                    15.0
+                } else {
+                    -15.0
+                };
+                let v = if t <= 1.0 {
+                    mask.set(x, y, z, 1.0);
+                    110.0 - 40.0 * t + checker
+                } else if s <= 4.0 {
+                    mask.set(x, y, z, 2.0);
+                    60.0 + checker / 3.0
+                } else {
+                    40.0 + ((x * 7 + y * 13 + z * 17) % 11) as f64 - 5.0
+                };
+                image.set(x, y, z, v.round() as f32);
+            }
+        }
+    }
+    crate::io::nifti::write(&dir.join("image.nii.gz"), &image, DataType::I16)?;
+    crate::io::nifti::write(&dir.join("mask.nii.gz"), &mask, DataType::U8)?;
+    Ok(())
 }

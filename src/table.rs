@@ -59,13 +59,23 @@ pub fn to_dataframe(rows: &[Row]) -> Result<DataFrame> {
     }
     let mut columns: Vec<Column> = Vec::with_capacity(id_names.len() + feat_names.len());
     for name in &id_names {
-        let cells: Vec<&Cell> =
-            rows.iter().map(|r| r.ids.iter().find(|(k, _)| k == name).map_or(&Cell::Null, |(_, c)| c)).collect();
+        let cells: Vec<&Cell> = rows
+            .iter()
+            .map(|r| {
+                r.ids
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map_or(&Cell::Null, |(_, c)| c)
+            })
+            .collect();
         let kind = cells.iter().find(|c| !matches!(c, Cell::Null));
         let col = match kind {
             Some(Cell::Int(_)) => Column::new(
                 name.as_str().into(),
-                cells.iter().map(|c| if let Cell::Int(v) = c { Some(*v) } else { None }).collect::<Vec<_>>(),
+                cells
+                    .iter()
+                    .map(|c| if let Cell::Int(v) = c { Some(*v) } else { None })
+                    .collect::<Vec<_>>(),
             ),
             Some(Cell::Float(_)) => Column::new(
                 name.as_str().into(),
@@ -93,20 +103,29 @@ pub fn to_dataframe(rows: &[Row]) -> Result<DataFrame> {
         };
         columns.push(col);
     }
-    let lookups: Vec<HashMap<&str, f64>> =
-        rows.iter().map(|r| r.features.iter().map(|(k, v)| (k.as_str(), *v)).collect()).collect();
+    let lookups: Vec<HashMap<&str, f64>> = rows
+        .iter()
+        .map(|r| r.features.iter().map(|(k, v)| (k.as_str(), *v)).collect())
+        .collect();
     for name in &feat_names {
-        let values: Vec<Option<f64>> = lookups.iter().map(|m| m.get(name.as_str()).copied()).collect();
+        let values: Vec<Option<f64>> = lookups
+            .iter()
+            .map(|m| m.get(name.as_str()).copied())
+            .collect();
         columns.push(Column::new(name.as_str().into(), values));
     }
-    DataFrame::new(rows.len(), columns).map_err(|e| Error::Invalid(format!("building the feature table: {e}")))
+    DataFrame::new(rows.len(), columns)
+        .map_err(|e| Error::Invalid(format!("building the feature table: {e}")))
 }
 
 /// Write `df` as CSV ('.' decimal point, no thousands separator, shortest
 /// round-trip floats, NaN written as `NaN`, missing as empty).
 pub fn write_csv(df: &mut DataFrame, path: &Path) -> Result<()> {
     write_atomic(path, |w| {
-        CsvWriter::new(w).include_header(true).finish(df).map_err(std::io::Error::other)
+        CsvWriter::new(w)
+            .include_header(true)
+            .finish(df)
+            .map_err(std::io::Error::other)
     })
 }
 
@@ -124,9 +143,20 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, metadata: &[(String, Strin
 
 /// Write by extension: `.csv` or `.parquet`.
 pub fn write_table(df: &mut DataFrame, path: &Path, metadata: &[(String, String)]) -> Result<()> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("csv") => write_csv(df, path),
         Some("parquet") | Some("pq") => write_parquet(df, path, metadata),
-        _ => Err(Error::Invalid(format!("{}: output must end in .csv or .parquet", path.display()))),
+        _ => Err(Error::Invalid(format!(
+            "{}: output must end in .csv or .parquet",
+            path.display()
+        ))),
     }
 }

@@ -65,7 +65,9 @@ impl Geometry {
     pub fn index_to_world(&self, ijk: [f64; 3]) -> [f64; 3] {
         let mut w = self.origin;
         for (r, wr) in w.iter_mut().enumerate() {
-            *wr += (0..3).map(|c| self.direction[r][c] * self.spacing[c] * ijk[c]).sum::<f64>();
+            *wr += (0..3)
+                .map(|c| self.direction[r][c] * self.spacing[c] * ijk[c])
+                .sum::<f64>();
         }
         w
     }

@@ -19,14 +19,22 @@ fn params(text: &str) -> Params {
 }
 
 /// A 10×10×5 image with a 4×4×3 cube ROI of value 100 in 0-valued tissue.
-fn write_pair(dir: &Path, image_geom: Geometry, mask_geom: Geometry, mask_value: f32) -> (PathBuf, PathBuf) {
+fn write_pair(
+    dir: &Path,
+    image_geom: Geometry,
+    mask_geom: Geometry,
+    mask_value: f32,
+) -> (PathBuf, PathBuf) {
     let mut image = Volume::filled(image_geom, 0.0f32);
     let mut mask = Volume::filled(mask_geom, 0.0f32);
     for z in 1..4 {
         for y in 3..7 {
             for x in 3..7 {
                 image.set(x, y, z, 100.0 + (x + y + z) as f32);
-                if x < mask.geometry.dims[0] && y < mask.geometry.dims[1] && z < mask.geometry.dims[2] {
+                if x < mask.geometry.dims[0]
+                    && y < mask.geometry.dims[1]
+                    && z < mask.geometry.dims[2]
+                {
                     mask.set(x, y, z, mask_value);
                 }
             }
@@ -86,7 +94,10 @@ fn size_mismatch_is_a_geometry_error() {
     let e = run(&ip, &mp, &params("")).unwrap_err();
     assert!(matches!(e, Error::GeometryMismatch { .. }), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.contains("mask.nii.gz") && msg.contains("image.nii.gz") && msg.contains("size"), "{msg}");
+    assert!(
+        msg.contains("mask.nii.gz") && msg.contains("image.nii.gz") && msg.contains("size"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -124,7 +135,12 @@ fn label_absent_from_the_mask_is_an_empty_roi() {
 fn empty_roi_after_resegmentation() {
     let d = temp_dir("reseg");
     let (ip, mp) = write_pair(&d, grid(), grid(), 1.0);
-    let e = run(&ip, &mp, &params("setting:\n  resegmentRange: [500, 600]\n")).unwrap_err();
+    let e = run(
+        &ip,
+        &mp,
+        &params("setting:\n  resegmentRange: [500, 600]\n"),
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::EmptyRoi(_)), "{e:?}");
     assert!(e.to_string().contains("re-segmentation"), "{e}");
 }
@@ -138,5 +154,8 @@ fn nan_inside_the_roi_is_an_error() {
     ctrad::io::nifti::write(&ip, &image, DataType::F32).unwrap();
     let e = run(&ip, &mp, &params("")).unwrap_err();
     assert!(matches!(e, Error::Format { .. }), "{e:?}");
-    assert!(e.to_string().contains("image.nii.gz") && e.to_string().contains("finite"), "{e}");
+    assert!(
+        e.to_string().contains("image.nii.gz") && e.to_string().contains("finite"),
+        "{e}"
+    );
 }

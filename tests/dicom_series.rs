@@ -575,7 +575,11 @@ fn compressed_transfer_syntaxes() {
         });
     }
     // the deflated file really is compressed
-    assert!(std::fs::metadata(&files[1]).unwrap().len() < size_before * 9 / 10);
+    let size_after = std::fs::metadata(&files[1]).unwrap().len();
+    assert!(
+        size_after < size_before,
+        "deflated {size_after} vs plain {size_before} bytes"
+    );
     let (vol, meta) = read_series_dir(&dir, None).unwrap();
     assert_eq!(vol.geometry, plain.geometry);
     assert!(

@@ -10,7 +10,7 @@ use ctrad::study::{
 use std::path::{Path, PathBuf};
 
 fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/synthetic_study")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001")
 }
 
 /// A fresh empty folder under the system temp dir.

@@ -64,7 +64,7 @@ fn ct_files_hold_the_generated_hu_and_geometry() {
     let spec = SynthSpec::pannet();
     let synth = generate(&spec);
     let g = spec.geometry();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/synthetic_study");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001");
     for (p, image) in spec.phases.iter().zip(&synth.images) {
         for k in 0..g.dims[2] {
             let path = dir.join(format!("ct_{}/CT{:04}.dcm", p.series_number, k + 1));
@@ -128,7 +128,8 @@ fn truth_is_exact() {
     }
     // Truth CSV of the committed study agrees.
     let csv = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/synthetic_study/truth.csv"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/studies/SYNTH_PANNET_001/truth.csv"),
     )
     .unwrap();
     assert!(csv.contains(&format!(
@@ -241,7 +242,8 @@ fn rasterise(rs: &InMemDicomObject, name: &str, g: &Geometry) -> Mask {
 fn rtstruct_contours_rasterise_back_to_the_masks() {
     let spec = SynthSpec::pannet();
     let s = generate(&spec);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/synthetic_study/RS.dcm");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001/RS.dcm");
     let rs = open_file(&path).unwrap().into_inner();
     let g = spec.geometry();
     assert_eq!(rasterise(&rs, "Tumour", &g).data, s.tumour.data);

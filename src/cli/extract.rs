@@ -1,12 +1,18 @@
-//! `ctrad extract`.
+//! `ctrad extract`: one image + mask into a one-row table, or a whole studies
+//! folder (or manifest) into one table.
 
 use clap::{Args, ValueEnum};
+use ctrad::batch::{self, BatchOptions, Progress};
 use ctrad::error::{Error, Result};
 use ctrad::params::Params;
+use ctrad::study::Phase;
 use ctrad::table::{self, Cell, Row};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Naming {
     /// IBSI feature tags (e.g. `cm_joint_max_3D_avg`).
     Ibsi,
@@ -14,15 +20,27 @@ pub enum Naming {
 
 #[derive(Args, Debug)]
 pub struct ExtractArgs {
-    /// Image file (NIfTI or NRRD).
-    #[arg(long)]
-    pub image: PathBuf,
-    /// Mask file (NIfTI or NRRD label map).
-    #[arg(long)]
-    pub mask: PathBuf,
-    /// Label value of the ROI in the mask (default: every non-zero voxel, or the params file's `label`).
+    /// Studies folder: one sub-folder per patient (batch mode).
+    pub studies_dir: Option<PathBuf>,
+    /// PyRadiomics batch CSV (`Image,Mask[,Label]`) instead of a studies folder.
+    #[arg(long, conflicts_with_all = ["studies_dir", "image"])]
+    pub manifest: Option<PathBuf>,
+    /// Image: NIfTI/NRRD file or DICOM series folder (single-study mode).
+    #[arg(long, requires = "mask", conflicts_with = "studies_dir")]
+    pub image: Option<PathBuf>,
+    /// Mask: NIfTI/NRRD label map, RTSTRUCT or DICOM SEG file (single-study mode).
+    #[arg(long, requires = "image")]
+    pub mask: Option<PathBuf>,
+    /// Label value of the ROI in a label map (default: every non-zero voxel, or the params file's `label`).
     #[arg(long)]
     pub label: Option<i64>,
+    /// ROI: RTSTRUCT ROI name or SEG segment number/label (single-study mode);
+    /// in batch mode, a name pattern (`*`, `?`; case-insensitive; repeatable).
+    #[arg(long = "roi")]
+    pub roi: Vec<String>,
+    /// Contrast phases to extract in batch mode (repeatable): unenhanced, arterial, portal_venous, delayed, unknown.
+    #[arg(long = "phase")]
+    pub phase: Vec<String>,
     /// Parameter file (PyRadiomics YAML layout).
     #[arg(long)]
     pub params: PathBuf,
@@ -32,23 +50,62 @@ pub struct ExtractArgs {
     /// Output table (.csv or .parquet).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Also write the table as CSV (batch mode).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Worker threads across studies (batch mode; default: all cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Recompute studies already done.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Process only shard K of N (`K/N`), for cluster runs.
+    #[arg(long)]
+    pub shard: Option<String>,
 }
 
 pub fn run(args: ExtractArgs) -> Result<i32> {
     let params = Params::from_file(&args.params)?;
+    match (&args.image, &args.mask) {
+        (Some(image), Some(mask)) => single(&args, image.clone(), mask.clone(), params),
+        _ => run_batch(&args, params),
+    }
+}
+
+fn single(
+    args: &ExtractArgs,
+    image_path: PathBuf,
+    mask_path: PathBuf,
+    params: Params,
+) -> Result<i32> {
+    if args.roi.len() > 1 {
+        return Err(Error::Invalid("single-study mode takes one --roi".into()));
+    }
     let label = args.label.or(params.label);
-    let image = ctrad::io::read_volume(&args.image)?;
-    let mask = ctrad::io::read_volume(&args.mask)?.select(label);
-    let out = ctrad::pipeline::extract(image, mask, &params, &args.image, &args.mask)?;
-    let Naming::Ibsi = args.naming;
+    let image = ctrad::inputs::load_image(&image_path)?;
+    let roi = ctrad::inputs::load_mask(
+        &mask_path,
+        &image,
+        args.roi.first().map(String::as_str),
+        label,
+    )?;
+    let series_uid = image.series_uid();
+    let out = ctrad::pipeline::extract(image.volume, roi.mask, &params, &image_path, &mask_path)?;
     let row = Row {
         ids: vec![
-            ("image".into(), Cell::Text(args.image.display().to_string())),
-            ("mask".into(), Cell::Text(args.mask.display().to_string())),
+            ("image".into(), Cell::Text(image_path.display().to_string())),
+            ("mask".into(), Cell::Text(mask_path.display().to_string())),
             ("label".into(), label.map_or(Cell::Null, Cell::Int)),
+            ("roi".into(), Cell::Text(roi.roi)),
+            ("series_instance_uid".into(), Cell::Text(series_uid)),
+            ("segmentation_uid".into(), Cell::Text(roi.segmentation_uid)),
             ("roi_voxel_count".into(), Cell::Int(out.roi_voxels as i64)),
             ("ctrad_version".into(), Cell::Text(ctrad::VERSION.into())),
             ("params_hash".into(), Cell::Text(params.hash())),
+            ("nan_reasons".into(), Cell::Text(out.nan_reasons_text())),
         ],
         features: out.features,
     };
@@ -58,8 +115,98 @@ pub fn run(args: ExtractArgs) -> Result<i32> {
         ("ctrad_params".to_string(), params.source_text.clone()),
     ];
     table::write_table(&mut df, &args.output, &metadata)?;
-    if !args.output.exists() {
-        return Err(Error::Invalid(format!("{} was not written", args.output.display())));
-    }
     Ok(0)
+}
+
+fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
+    let cases = match (&args.studies_dir, &args.manifest) {
+        (Some(dir), None) => batch::cases_from_dir(dir)?,
+        (None, Some(m)) => batch::cases_from_manifest(m)?,
+        _ => {
+            return Err(Error::Invalid(
+                "give a studies folder, --manifest FILE, or --image and --mask".into(),
+            ))
+        }
+    };
+    let phases = args
+        .phase
+        .iter()
+        .map(|p| Phase::parse(p).ok_or_else(|| Error::Invalid(format!("unknown phase '{p}'"))))
+        .collect::<Result<Vec<_>>>()?;
+    let shard = match &args.shard {
+        None => None,
+        Some(s) => {
+            let (k, n) = s
+                .split_once('/')
+                .and_then(|(k, n)| {
+                    Some((
+                        k.trim().parse::<usize>().ok()?,
+                        n.trim().parse::<usize>().ok()?,
+                    ))
+                })
+                .filter(|(k, n)| *n >= 1 && (1..=*n).contains(k))
+                .ok_or_else(|| {
+                    Error::Invalid(format!("--shard '{s}': expected K/N with 1 ≤ K ≤ N"))
+                })?;
+            Some((k, n))
+        }
+    };
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Progress::Bar
+    } else {
+        Progress::Log
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = BatchOptions {
+        params,
+        jobs,
+        roi_patterns: args.roi.clone(),
+        phases,
+        force: args.force,
+        progress,
+        shard,
+    };
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupt.clone();
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\ninterrupted: finishing the studies in progress (Ctrl-C again to abort)");
+        });
+    }
+    let started = std::time::Instant::now();
+    let summary = batch::run(cases, &opts, &args.output, args.csv.as_deref(), &interrupt)?;
+    let (_, errors_path, _) = batch::companion_paths(&args.output);
+    if summary.interrupted {
+        eprintln!(
+            "interrupted after {} of {} studies; finished studies are kept — rerun the same command to resume",
+            summary.computed + summary.reused,
+            summary.cases
+        );
+        return Ok(130);
+    }
+    if !args.quiet {
+        eprintln!(
+            "{} studies: {} computed, {} reused, {} failed; {} rows → {} in {:.1} s{}",
+            summary.cases,
+            summary.computed,
+            summary.reused,
+            summary.failed,
+            summary.rows,
+            args.output.display(),
+            started.elapsed().as_secs_f64(),
+            if summary.failed > 0 {
+                format!(" (failures in {})", errors_path.display())
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if summary.failed > 0 { 2 } else { 0 })
 }

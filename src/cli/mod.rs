@@ -1,6 +1,8 @@
 //! Command-line interface: translates arguments into library calls.
 
 mod extract;
+mod inspect;
+mod model;
 
 use clap::{Parser, Subcommand};
 
@@ -14,8 +16,14 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Extract features from one image and mask into a one-row table.
+    /// Extract features: a studies folder into one table, or one image and mask into one row.
     Extract(extract::ExtractArgs),
+    /// Show the series (with contrast phase), segmentations and ROIs of a study folder.
+    Inspect(inspect::InspectArgs),
+    /// Logistic models: fit, predict, evaluate; enhancement tables.
+    Model(model::ModelArgs),
+    /// Draw a nomogram (SVG) of a fitted model.
+    Nomogram(model::NomogramArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -23,6 +31,9 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Model(args) => model::run(args),
+        Command::Nomogram(args) => model::run_nomogram(args),
     };
     match result {
         Ok(code) => code,

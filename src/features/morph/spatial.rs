@@ -167,7 +167,11 @@ pub fn moran_geary_direct(points: &[[usize; 3]], values: &[f64], spacing: [f64; 
             }
             (sw, sm, sg)
         })
-        .reduce(|| (0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        // Collect then add in index order: the result must not depend on
+        // how rayon splits the work (thread count), so reruns are bit-identical.
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold((0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
     finish(pos.len(), sw, sm, sg, ss)
 }
 
@@ -258,7 +262,11 @@ pub fn moran_geary_fft(points: &[[usize; 3]], values: &[f64], spacing: [f64; 3])
             }
             (sw, sm, sq)
         })
-        .reduce(|| (0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        // Collect then add in index order: the result must not depend on
+        // how rayon splits the work (thread count), so reruns are bit-identical.
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold((0.0, 0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
     let t = total as f64;
     let (sw, sm, sq) = (sw / t, sm / t, sq / t);
     finish(points.len(), sw, sm, 2.0 * sq - 2.0 * sm, ss)

@@ -1,0 +1,966 @@
+//! Folder-by-folder batch extraction into one feature table.
+//!
+//! Every sub-folder of the studies folder is one patient's study (or every
+//! row of a PyRadiomics-style manifest CSV is one case). Studies run in
+//! parallel on a bounded rayon pool (`--jobs`), each holding only its own
+//! volumes. A finished study is persisted at once in the state folder beside
+//! the output (`OUT.parquet` → `OUT.ctrad-state/`), keyed by the study id, the
+//! hashes of its input files, the parameter hash and the ctrad version, so a
+//! rerun skips what is done and an interrupted run loses nothing. A failing
+//! study becomes rows of `OUT.errors.csv` (study, file, stage, message) and
+//! the batch goes on. The final table is sorted (study, phase, ROI), so it is
+//! identical whatever the order in which studies finished.
+
+use crate::error::{Error, Result};
+use crate::hash::Fnv64;
+use crate::inputs::{self, Image, RoiMask};
+use crate::io::atomic::write_atomic;
+use crate::io::dicom::series;
+use crate::params::Params;
+use crate::study::{self, Phase, SegmentationKind, SeriesSource, Study};
+use crate::table::{self, Cell, Row};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// One unit of work.
+#[derive(Debug, Clone)]
+pub enum CaseInput {
+    /// A study folder, discovered with [`study::discover`].
+    Study(PathBuf),
+    /// An image and mask pair from a manifest.
+    Pair {
+        image: PathBuf,
+        mask: PathBuf,
+        label: Option<i64>,
+        roi: Option<String>,
+    },
+}
+
+/// A case with its identifier (the study folder name or the manifest id).
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub input: CaseInput,
+}
+
+/// A failure, as written to the errors file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub study: String,
+    pub file: String,
+    pub stage: String,
+    pub message: String,
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Bar,
+    Log,
+    Quiet,
+}
+
+/// Batch settings.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    pub params: Params,
+    pub jobs: usize,
+    /// ROI name patterns (`*` and `?` wildcards, case-insensitive); empty = all.
+    pub roi_patterns: Vec<String>,
+    /// Phases to extract; empty = all.
+    pub phases: Vec<Phase>,
+    pub force: bool,
+    pub progress: Progress,
+    /// `(k, n)`: process only the k-th (1-based) of n shards.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// What a batch run did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub cases: usize,
+    pub computed: usize,
+    pub reused: usize,
+    pub failed: usize,
+    pub rows: usize,
+    pub interrupted: bool,
+}
+
+/// Cases from a studies folder: every sub-folder, sorted by name.
+pub fn cases_from_dir(dir: &Path) -> Result<Vec<Case>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut cases = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') || !entry.path().is_dir() {
+            continue;
+        }
+        cases.push(Case {
+            id: name,
+            input: CaseInput::Study(entry.path()),
+        });
+    }
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    if cases.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: no study sub-folders found",
+            dir.display()
+        )));
+    }
+    Ok(cases)
+}
+
+/// Cases from a PyRadiomics batch CSV (`Image,Mask[,Label]`, optional `ID`
+/// or `study_id`, optional `ROI`). Relative paths are taken relative to the
+/// working directory, else to the manifest's folder.
+pub fn cases_from_manifest(path: &Path) -> Result<Vec<Case>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut rows = parse_csv(&text).into_iter();
+    let header = rows
+        .next()
+        .ok_or_else(|| Error::format(path, "empty manifest"))?;
+    let col = |names: &[&str]| {
+        header
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    };
+    let (Some(ci), Some(cm)) = (col(&["Image"]), col(&["Mask"])) else {
+        return Err(Error::format(
+            path,
+            "manifest needs 'Image' and 'Mask' columns",
+        ));
+    };
+    let (cl, cid, croi) = (
+        col(&["Label"]),
+        col(&["ID", "study_id", "Patient", "Case"]),
+        col(&["ROI"]),
+    );
+    let base = path.parent().unwrap_or(Path::new("."));
+    let resolve = |p: &str| {
+        let p = PathBuf::from(p.trim());
+        if p.is_relative() && !p.exists() {
+            base.join(p)
+        } else {
+            p
+        }
+    };
+    let mut cases = Vec::new();
+    for (n, r) in rows.enumerate() {
+        if r.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let get = |c: Option<usize>| {
+            c.and_then(|c| r.get(c))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let image = resolve(
+            &get(Some(ci))
+                .ok_or_else(|| Error::format(path, format!("row {}: no Image", n + 2)))?,
+        );
+        let mask = resolve(
+            &get(Some(cm)).ok_or_else(|| Error::format(path, format!("row {}: no Mask", n + 2)))?,
+        );
+        let label = match get(cl) {
+            Some(l) => Some(
+                l.parse::<i64>()
+                    .map_err(|_| Error::format(path, format!("row {}: bad Label '{l}'", n + 2)))?,
+            ),
+            None => None,
+        };
+        let id = get(cid).unwrap_or_else(|| format!("case_{:04}", n + 1));
+        cases.push(Case {
+            id,
+            input: CaseInput::Pair {
+                image,
+                mask,
+                label,
+                roi: get(croi),
+            },
+        });
+    }
+    let mut ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(Error::format(
+            path,
+            format!("case id '{}' appears more than once", w[0]),
+        ));
+    }
+    Ok(cases)
+}
+
+/// Minimal RFC 4180 CSV parsing (quotes, doubled quotes, CRLF).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => row.push(std::mem::take(&mut cur)),
+            '\n' if !quoted => {
+                row.push(std::mem::take(&mut cur));
+                rows.push(std::mem::take(&mut row));
+            }
+            '\r' if !quoted => {}
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || !row.is_empty() {
+        row.push(cur);
+        rows.push(row);
+    }
+    rows
+}
+
+/// The shard (1-based) a study id belongs to among `n`.
+pub fn shard_of(id: &str, n: usize) -> usize {
+    (Fnv64::new().update(id.as_bytes()).finish() % n.max(1) as u64) as usize + 1
+}
+
+/// Case-insensitive glob match with `*` and `?`.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Paths of the state folder, errors file and lock file of an output.
+pub fn companion_paths(output: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "features".into());
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    (
+        dir.join(format!("{stem}.ctrad-state")),
+        dir.join(format!("{stem}.errors.csv")),
+        dir.join(format!("{stem}.lock")),
+    )
+}
+
+/// An exclusive lock on an output, released on drop. A lock left by a process
+/// that no longer runs (e.g. killed) is taken over.
+pub struct OutputLock {
+    path: PathBuf,
+}
+
+impl OutputLock {
+    pub fn acquire(path: &Path) -> Result<OutputLock> {
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(OutputLock {
+                        path: path.to_path_buf(),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid = std::fs::read_to_string(path)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok());
+                    let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+                    if alive {
+                        return Err(Error::Invalid(format!(
+                            "{}: another ctrad run (process {}) is writing this output; wait for it or remove the lock file if it is stale",
+                            path.display(),
+                            pid.unwrap_or(0)
+                        )));
+                    }
+                    let _ = std::fs::remove_file(path);
+                }
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        Err(Error::Invalid(format!(
+            "{}: could not take the output lock",
+            path.display()
+        )))
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The cache key of a case: id, every input file's relative path, size and
+/// content hash, the parameter hash and the ctrad version.
+fn case_key(case: &Case, params: &Params) -> Result<String> {
+    let mut h = Fnv64::new();
+    h.field(&case.id)
+        .field(&params.hash())
+        .field(crate::VERSION);
+    let mut files: Vec<PathBuf> = match &case.input {
+        CaseInput::Study(dir) => crate::io::dicom::scan::list_files(dir)?,
+        CaseInput::Pair {
+            image,
+            mask,
+            label,
+            roi,
+        } => {
+            h.field(&format!("{label:?}/{roi:?}"));
+            let mut v = vec![mask.clone()];
+            if image.is_dir() {
+                v.extend(crate::io::dicom::scan::list_files(image)?);
+            } else {
+                v.push(image.clone());
+            }
+            v
+        }
+    };
+    files.sort();
+    for f in files {
+        let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+        h.field(&f.to_string_lossy())
+            .update(&(bytes.len() as u64).to_le_bytes())
+            .update(&bytes);
+    }
+    Ok(h.hex())
+}
+
+/// The result of one case.
+#[derive(Debug, Default)]
+struct CaseResult {
+    rows: Vec<Row>,
+    failures: Vec<Failure>,
+}
+
+/// Run a batch and write `output` (+ `csv`), the errors file and the state.
+pub fn run(
+    cases: Vec<Case>,
+    opts: &BatchOptions,
+    output: &Path,
+    csv: Option<&Path>,
+    interrupt: &AtomicBool,
+) -> Result<Summary> {
+    let (state_dir, errors_path, lock_path) = companion_paths(output);
+    if let Some(dir) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let _lock = OutputLock::acquire(&lock_path)?;
+    std::fs::create_dir_all(&state_dir).map_err(|e| Error::io(&state_dir, e))?;
+
+    let cases: Vec<Case> = match opts.shard {
+        Some((k, n)) => cases
+            .into_iter()
+            .filter(|c| shard_of(&c.id, n) == k)
+            .collect(),
+        None => cases,
+    };
+    let total = cases.len();
+    let bar = match opts.progress {
+        Progress::Bar => {
+            let b = indicatif::ProgressBar::new(total as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} studies  {per_sec}  ETA {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Some(b)
+        }
+        _ => None,
+    };
+    let done = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let reused = AtomicUsize::new(0);
+    let results: Mutex<Vec<(String, CaseResult)>> = Mutex::new(Vec::new());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {} worker threads: {e}", opts.jobs)))?;
+
+    pool.install(|| {
+        cases.par_iter().with_max_len(1).for_each(|case| {
+            if interrupt.load(Ordering::SeqCst) {
+                return;
+            }
+            let start = std::time::Instant::now();
+            let part_path = state_dir.join(format!("{}.part", sanitize(&case.id)));
+            let (result, was_reused) = match case_key(case, &opts.params) {
+                Err(e) => (
+                    CaseResult {
+                        rows: vec![],
+                        failures: vec![failure(&case.id, &e, "input")],
+                    },
+                    false,
+                ),
+                Ok(key) => match (!opts.force).then(|| read_part(&part_path, &key)).flatten() {
+                    Some(rows) => (
+                        CaseResult {
+                            rows,
+                            failures: vec![],
+                        },
+                        true,
+                    ),
+                    None => {
+                        let r = process_case(case, opts);
+                        if r.failures.is_empty() {
+                            if let Err(e) = write_part(&part_path, &key, &r.rows) {
+                                let mut r = r;
+                                r.failures.push(failure(&case.id, &e, "state"));
+                                (r, false)
+                            } else {
+                                (r, false)
+                            }
+                        } else {
+                            let _ = std::fs::remove_file(&part_path);
+                            (r, false)
+                        }
+                    }
+                },
+            };
+            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+            if was_reused {
+                reused.fetch_add(1, Ordering::SeqCst);
+            }
+            if !result.failures.is_empty() {
+                failed.fetch_add(1, Ordering::SeqCst);
+            }
+            let status = if !result.failures.is_empty() {
+                format!("FAILED ({})", result.failures[0].message)
+            } else if was_reused {
+                format!("done earlier, {} rows", result.rows.len())
+            } else {
+                format!(
+                    "{} rows in {:.1} s",
+                    result.rows.len(),
+                    start.elapsed().as_secs_f64()
+                )
+            };
+            match (&bar, opts.progress) {
+                (Some(b), _) => {
+                    b.set_message(format!("{} failed", failed.load(Ordering::SeqCst)));
+                    if !result.failures.is_empty() {
+                        b.println(format!("{}: {status}", case.id));
+                    }
+                    b.inc(1);
+                }
+                (None, Progress::Log) => eprintln!("[{n}/{total}] {}: {status}", case.id),
+                _ => {}
+            }
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((case.id.clone(), result));
+        })
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let interrupted = interrupt.load(Ordering::SeqCst) && done.load(Ordering::SeqCst) < total;
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut rows: Vec<Row> = Vec::new();
+    let mut failures: Vec<Failure> = Vec::new();
+    for (_, r) in results {
+        rows.extend(r.rows);
+        failures.extend(r.failures);
+    }
+    rows.sort_by(|a, b| row_sort_key(a).cmp(&row_sort_key(b)));
+    let summary = Summary {
+        cases: total,
+        computed: done.load(Ordering::SeqCst) - reused.load(Ordering::SeqCst),
+        reused: reused.load(Ordering::SeqCst),
+        failed: failed.load(Ordering::SeqCst),
+        rows: rows.len(),
+        interrupted,
+    };
+    if interrupted {
+        return Ok(summary);
+    }
+    write_failures(&errors_path, &failures)?;
+    let mut df = table::to_dataframe(&rows)?;
+    let metadata = vec![
+        ("ctrad_version".to_string(), crate::VERSION.to_string()),
+        ("ctrad_params".to_string(), opts.params.source_text.clone()),
+        ("ctrad_params_hash".to_string(), opts.params.hash()),
+    ];
+    table::write_table(&mut df, output, &metadata)?;
+    if let Some(csv) = csv {
+        table::write_table(&mut df, csv, &metadata)?;
+    }
+    Ok(summary)
+}
+
+fn row_sort_key(r: &Row) -> (String, usize, String, String) {
+    let text = |k: &str| {
+        r.ids
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, c)| match c {
+                Cell::Text(s) => s.clone(),
+                Cell::Int(i) => format!("{i:020}"),
+                Cell::Float(f) => f.to_string(),
+                Cell::Null => String::new(),
+            })
+            .unwrap_or_default()
+    };
+    let phase = Phase::parse(&text("phase")).map_or(99, |p| p as usize);
+    (
+        text("study_id"),
+        phase,
+        text("roi"),
+        text("series_instance_uid"),
+    )
+}
+
+fn sanitize(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn failure(study: &str, e: &Error, stage: &str) -> Failure {
+    let file = match e {
+        Error::Io { path, .. } | Error::Format { path, .. } | Error::ResourceLimit { path, .. } => {
+            path.display().to_string()
+        }
+        Error::GeometryMismatch { mask, .. } => mask.display().to_string(),
+        Error::Params { path, .. } => path.display().to_string(),
+        _ => String::new(),
+    };
+    Failure {
+        study: study.to_string(),
+        file,
+        stage: stage.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Process one case; failures of single series or ROIs do not stop the others.
+fn process_case(case: &Case, opts: &BatchOptions) -> CaseResult {
+    let mut out = CaseResult::default();
+    match &case.input {
+        CaseInput::Pair {
+            image,
+            mask,
+            label,
+            roi,
+        } => {
+            let img = match inputs::load_image(image) {
+                Ok(i) => i,
+                Err(e) => {
+                    out.failures.push(failure(&case.id, &e, "image"));
+                    return out;
+                }
+            };
+            let label = label.or(opts.params.label);
+            match inputs::load_mask(mask, &img, roi.as_deref(), label) {
+                Ok(m) => extract_row(case, &img, "unknown", m, opts, &mut out),
+                Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
+            }
+        }
+        CaseInput::Study(dir) => match study::discover(dir) {
+            Err(e) => out.failures.push(failure(&case.id, &e, "discovery")),
+            Ok(study) => process_study(case, &study, opts, &mut out),
+        },
+    }
+    out
+}
+
+fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut CaseResult) {
+    if study.series.is_empty() {
+        let e = Error::Invalid(format!(
+            "{}: no CT series or image file found",
+            study.dir.display()
+        ));
+        out.failures.push(failure(&case.id, &e, "discovery"));
+        return;
+    }
+    let wanted = |p: Phase| opts.phases.is_empty() || opts.phases.contains(&p);
+    let selected: Vec<usize> = (0..study.series.len())
+        .filter(|&i| wanted(study.series[i].phase))
+        .collect();
+    // Series that have their own segmentations are loaded first, so their
+    // grids are known when other phases borrow their segmentations.
+    let mut images: Vec<Option<Image>> = vec![None; study.series.len()];
+    for &i in &selected {
+        let s = &study.series[i];
+        let own: Vec<_> = study.segmentations_of(i);
+        let borrowed;
+        let segs = if own.is_empty() {
+            match borrowable(study, i, &mut images) {
+                Ok(v) => {
+                    borrowed = v;
+                    borrowed.iter().collect::<Vec<_>>()
+                }
+                Err(msg) => {
+                    let e = Error::Invalid(format!("series {}: {msg}", s.label()));
+                    out.failures.push(failure(&case.id, &e, "segmentation"));
+                    continue;
+                }
+            }
+        } else {
+            own.into_iter().collect()
+        };
+        if images[i].is_none() {
+            match load_series_image(&s.source) {
+                Ok(img) => images[i] = Some(img),
+                Err(e) => {
+                    out.failures.push(failure(&case.id, &e, "image"));
+                    continue;
+                }
+            }
+        }
+        let Some(img) = images[i].as_ref() else {
+            continue;
+        };
+        for seg in segs {
+            let names: Vec<&String> = seg
+                .roi_names
+                .iter()
+                .filter(|n| {
+                    opts.roi_patterns.is_empty()
+                        || opts.roi_patterns.iter().any(|p| glob_match(p, n))
+                })
+                .collect();
+            for name in names {
+                let roi_arg = match seg.kind {
+                    SegmentationKind::MaskFile => None,
+                    _ => Some(name.as_str()),
+                };
+                match inputs::load_mask(&seg.path, img, roi_arg, opts.params.label) {
+                    Ok(mut m) => {
+                        m.roi = name.clone();
+                        extract_row(case, img, s.phase.as_str(), m, opts, out)
+                    }
+                    Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
+                }
+            }
+        }
+    }
+}
+
+/// Segmentations of another series usable on series `i`: same frame of
+/// reference and the same voxel grid (so the ROI lands on the same voxels).
+fn borrowable(
+    study: &Study,
+    i: usize,
+    images: &mut [Option<Image>],
+) -> std::result::Result<Vec<study::Segmentation>, String> {
+    let target = &study.series[i];
+    let donors: Vec<usize> = (0..study.series.len())
+        .filter(|&j| j != i && !study.segmentations_of(j).is_empty())
+        .collect();
+    if donors.is_empty() {
+        return Err("no segmentation in the study is linked to this series or to any other".into());
+    }
+    let mut reasons = Vec::new();
+    for j in donors {
+        let donor = &study.series[j];
+        if target.frame_of_reference_uid.is_empty()
+            || donor.frame_of_reference_uid != target.frame_of_reference_uid
+        {
+            reasons.push(format!(
+                "series {} has another frame of reference",
+                donor.label()
+            ));
+            continue;
+        }
+        for k in [i, j] {
+            if images[k].is_none() {
+                match load_series_image(&study.series[k].source) {
+                    Ok(img) => images[k] = Some(img),
+                    Err(e) => {
+                        return Err(format!(
+                            "cannot read series {}: {e}",
+                            study.series[k].label()
+                        ))
+                    }
+                }
+            }
+        }
+        let (a, b) = (images[i].as_ref().unwrap(), images[j].as_ref().unwrap());
+        if let Some(diff) = a.volume.geometry.mismatch(&b.volume.geometry) {
+            reasons.push(format!(
+                "series {} is on another grid ({diff})",
+                donor.label()
+            ));
+            continue;
+        }
+        return Ok(study.segmentations_of(j).into_iter().cloned().collect());
+    }
+    Err(format!(
+        "no own segmentation, and none can be borrowed: {} (segmentations are used across phases only with the same frame of reference and voxel grid)",
+        reasons.join("; ")
+    ))
+}
+
+fn load_series_image(source: &SeriesSource) -> Result<Image> {
+    match source {
+        SeriesSource::Dicom(files) => {
+            let (volume, meta) = series::load_series(files)?;
+            let path = files
+                .first()
+                .and_then(|f| f.parent())
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            Ok(Image {
+                volume,
+                path,
+                meta: Some(meta),
+            })
+        }
+        SeriesSource::VolumeFile(p) => inputs::load_image(p),
+    }
+}
+
+fn extract_row(
+    case: &Case,
+    img: &Image,
+    phase: &str,
+    m: RoiMask,
+    opts: &BatchOptions,
+    out: &mut CaseResult,
+) {
+    let spacing = img.volume.geometry.spacing;
+    match crate::pipeline::extract(img.volume.clone(), m.mask, &opts.params, &img.path, &m.path) {
+        Ok(x) => {
+            let meta = img.meta.as_ref();
+            let text = |f: fn(&series::SeriesMeta) -> &String| {
+                meta.map_or(Cell::Null, |m| Cell::Text(f(m).clone()))
+            };
+            let ids = vec![
+                ("study_id".to_string(), Cell::Text(case.id.clone())),
+                ("phase".into(), Cell::Text(phase.to_string())),
+                ("roi".into(), Cell::Text(m.roi.clone())),
+                ("series_instance_uid".into(), Cell::Text(img.series_uid())),
+                ("series_description".into(), text(|m| &m.series_description)),
+                (
+                    "segmentation_uid".into(),
+                    Cell::Text(m.segmentation_uid.clone()),
+                ),
+                (
+                    "modality".into(),
+                    meta.map_or(Cell::Text("CT".into()), |m| Cell::Text(m.modality.clone())),
+                ),
+                ("study_date".into(), text(|m| &m.study_date)),
+                ("voxel_spacing_x".into(), Cell::Float(spacing[0])),
+                ("voxel_spacing_y".into(), Cell::Float(spacing[1])),
+                ("voxel_spacing_z".into(), Cell::Float(spacing[2])),
+                ("roi_voxel_count".into(), Cell::Int(x.roi_voxels as i64)),
+                ("ctrad_version".into(), Cell::Text(crate::VERSION.into())),
+                ("params_hash".into(), Cell::Text(opts.params.hash())),
+                ("nan_reasons".into(), Cell::Text(x.nan_reasons_text())),
+            ];
+            out.rows.push(Row {
+                ids,
+                features: x.features,
+            });
+        }
+        Err(e) => {
+            let mut f = failure(&case.id, &e, "features");
+            if f.file.is_empty() {
+                f.file = m.path.display().to_string();
+            }
+            f.message = format!("ROI '{}': {}", m.roi, f.message);
+            out.failures.push(f);
+        }
+    }
+}
+
+// ---- state files -------------------------------------------------------------
+
+const PART_MAGIC: &str = "ctrad-part 1";
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('t') => out.push('\t'),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some(o) => out.push(o),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Persist a finished case (atomically). Floats are written in Rust's
+/// shortest round-trip form, so a reread row is bit-identical.
+fn write_part(path: &Path, key: &str, rows: &[Row]) -> Result<()> {
+    let mut s = format!("{PART_MAGIC}\nkey\t{key}\n");
+    for r in rows {
+        s.push_str("row\n");
+        for (k, c) in &r.ids {
+            let (t, v) = match c {
+                Cell::Text(x) => ("t", escape(x)),
+                Cell::Int(i) => ("i", i.to_string()),
+                Cell::Float(f) => ("f", format!("{f:?}")),
+                Cell::Null => ("n", String::new()),
+            };
+            s.push_str(&format!("id\t{}\t{t}\t{v}\n", escape(k)));
+        }
+        for (k, v) in &r.features {
+            s.push_str(&format!("ft\t{}\t{v:?}\n", escape(k)));
+        }
+    }
+    s.push_str("end\n");
+    write_atomic(path, |w| w.write_all(s.as_bytes()))
+}
+
+/// Rows of a persisted case whose key matches, else `None`.
+fn read_part(path: &Path, key: &str) -> Option<Vec<Row>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != PART_MAGIC
+        || lines.next()? != format!("key\t{key}")
+        || !text.ends_with("end\n")
+    {
+        return None;
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f.as_slice() {
+            ["row"] => rows.push(Row::default()),
+            ["end"] => return Some(rows),
+            ["id", k, t, v] => {
+                let c = match *t {
+                    "t" => Cell::Text(unescape(v)),
+                    "i" => Cell::Int(v.parse().ok()?),
+                    "f" => Cell::Float(v.parse().ok()?),
+                    _ => Cell::Null,
+                };
+                rows.last_mut()?.ids.push((unescape(k), c));
+            }
+            ["ft", k, v] => rows
+                .last_mut()?
+                .features
+                .push((unescape(k), v.parse().ok()?)),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Write the errors file (header only when there are none).
+pub fn write_failures(path: &Path, failures: &[Failure]) -> Result<()> {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut s = String::from("study,file,stage,message\n");
+    for f in failures {
+        s.push_str(&format!(
+            "{},{},{},{}\n",
+            q(&f.study),
+            q(&f.file),
+            q(&f.stage),
+            q(&f.message)
+        ));
+    }
+    write_atomic(path, |w| w.write_all(s.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("gtv*", "GTV_Mass_CT"));
+        assert!(glob_match("*mass*", "GTV_Mass_CT"));
+        assert!(glob_match("tumour", "Tumour"));
+        assert!(!glob_match("tumour", "Tumour2"));
+        assert!(glob_match("t?mour", "tumour"));
+    }
+
+    #[test]
+    fn part_files_round_trip_exactly() {
+        let dir = std::env::temp_dir().join(format!("ctrad-part-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.part");
+        let rows = vec![Row {
+            ids: vec![
+                ("study_id".into(), Cell::Text("a\tb\\c\nd".into())),
+                ("n".into(), Cell::Int(3)),
+            ],
+            features: vec![
+                ("x".into(), 0.1 + 0.2),
+                ("nan".into(), f64::NAN),
+                ("inf".into(), f64::NEG_INFINITY),
+            ],
+        }];
+        write_part(&p, "k1", &rows).unwrap();
+        assert!(read_part(&p, "k2").is_none());
+        let back = read_part(&p, "k1").unwrap();
+        assert_eq!(back[0].ids, rows[0].ids);
+        assert_eq!(back[0].features[0].1.to_bits(), (0.1f64 + 0.2).to_bits());
+        assert!(back[0].features[1].1.is_nan());
+        assert_eq!(back[0].features[2].1, f64::NEG_INFINITY);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shards_partition_the_ids() {
+        let ids: Vec<String> = (0..300).map(|i| format!("P{i:03}")).collect();
+        let mut counts = [0usize; 3];
+        for id in &ids {
+            let k = shard_of(id, 3);
+            assert!((1..=3).contains(&k));
+            counts[k - 1] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 70), "{counts:?}");
+    }
+
+    #[test]
+    fn manifest_csv_is_parsed() {
+        let rows = parse_csv("Image,Mask,Label\r\n\"a,b.nii\",m.nii,2\n");
+        assert_eq!(rows[1], vec!["a,b.nii", "m.nii", "2"]);
+    }
+}

@@ -1,0 +1,361 @@
+//! `ctrad model …` and `ctrad nomogram`.
+
+use clap::{Args, Subcommand};
+use ctrad::enhancement::{self, EnhancementSettings};
+use ctrad::error::{Error, Result};
+use ctrad::model::data::{read_dataframe, read_table, Table};
+use ctrad::model::logistic::Penalty;
+use ctrad::model::nomogram::{self, AxisRange};
+use ctrad::model::{evaluate, svg, FitSpec, LogisticModel};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Fit a binary logistic regression and write model.json.
+    Fit(FitArgs),
+    /// Linear predictor and probability for every row of a table.
+    Predict(PredictArgs),
+    /// Discrimination and calibration (AUC with DeLong and bootstrap CIs, optimism, calibration, HL).
+    Evaluate(EvaluateArgs),
+    /// Per-study enhancement measures from a long feature table, optionally joined with clinical data.
+    Enhancement(EnhancementArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// Modelling table (.csv or .parquet), one row per study.
+    #[arg(long)]
+    pub table: PathBuf,
+    /// Preset YAML naming outcome, predictors and penalty (pipelines/models/*.yaml); flags override it.
+    #[arg(long)]
+    pub preset: Option<PathBuf>,
+    /// Outcome column (0/1 or two levels).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Outcome value to code as the event (1).
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Predictor columns, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub predictors: Vec<String>,
+    /// Numeric columns to treat as categorical (text columns always are).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    #[arg(long, value_enum)]
+    pub penalty: Option<Penalty>,
+    /// Penalty strength λ (default: chosen by k-fold cross-validation).
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// Penalise z-scored predictors (coefficients are still reported on the original scale).
+    #[arg(long)]
+    pub standardize: bool,
+    /// Folds for choosing λ.
+    #[arg(long, default_value_t = 10)]
+    pub cv_folds: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Exclude rows with a missing outcome or predictor (default: error).
+    #[arg(long)]
+    pub drop_missing: bool,
+    /// Units, e.g. `morph_diam=mm,tp_ratio_portal_venous=ratio`.
+    #[arg(long, value_delimiter = ',')]
+    pub units: Vec<String>,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub table: PathBuf,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub table: PathBuf,
+    /// Outcome column of the table (default: the model's outcome).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Bootstrap resamples for the AUC CI and the optimism correction (0 = none).
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long)]
+    pub roc_svg: Option<PathBuf>,
+    #[arg(long)]
+    pub calibration_svg: Option<PathBuf>,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct EnhancementArgs {
+    /// Long feature table (study_id, phase, roi, roi_mean_hu or stat_mean).
+    #[arg(long)]
+    pub table: PathBuf,
+    /// Per-study clinical table (CSV/Parquet with study_id) to join.
+    #[arg(long)]
+    pub clinical: Option<PathBuf>,
+    /// Enhancement settings YAML (tumour_pattern, pancreas_pattern, carry_features, carry_phase).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+    /// Write the per-study × ROI long table instead of the wide per-study table.
+    #[arg(long)]
+    pub long: bool,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct NomogramArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Range of numeric axes: training min–max, or the rms datadist display quantiles.
+    #[arg(long, value_enum, default_value = "minmax")]
+    pub axis_range: AxisRange,
+    #[arg(long)]
+    pub points_csv: Option<PathBuf>,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// A model preset (pipelines/models/*.yaml). `name`, `description` and `notes` document the preset.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Preset {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub outcome: String,
+    pub event: Option<String>,
+    pub predictors: Vec<String>,
+    #[serde(default)]
+    pub categorical: Vec<String>,
+    #[serde(default)]
+    pub penalty: Penalty,
+    pub lambda: Option<f64>,
+    #[serde(default)]
+    pub standardize: bool,
+    #[serde(default)]
+    pub units: std::collections::BTreeMap<String, String>,
+    /// Free-text notes (e.g. alternative predictors); ignored by the fit.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+pub fn read_preset(path: &Path) -> Result<Preset> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_norway::from_str(&text).map_err(|e| Error::params(path, e.to_string()))
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+pub fn run(args: ModelArgs) -> Result<i32> {
+    match args.command {
+        ModelCommand::Fit(a) => fit(a),
+        ModelCommand::Predict(a) => predict(a),
+        ModelCommand::Evaluate(a) => evaluate_cmd(a),
+        ModelCommand::Enhancement(a) => enhancement_cmd(a),
+    }
+}
+
+fn fit(a: FitArgs) -> Result<i32> {
+    let preset = a.preset.as_deref().map(read_preset).transpose()?;
+    let p = preset.unwrap_or_default();
+    let outcome = a
+        .outcome
+        .or((!p.outcome.is_empty()).then(|| p.outcome.clone()))
+        .ok_or_else(|| Error::Invalid("--outcome is required (or --preset)".into()))?;
+    let predictors = if a.predictors.is_empty() {
+        p.predictors.clone()
+    } else {
+        a.predictors
+    };
+    let mut units: Vec<(String, String)> = p.units.into_iter().collect();
+    for u in &a.units {
+        let (k, v) = u
+            .split_once('=')
+            .ok_or_else(|| Error::Invalid(format!("--units entry '{u}' is not NAME=UNIT")))?;
+        units.push((k.to_string(), v.to_string()));
+    }
+    units.reverse(); // command-line units win (first match is used)
+    let spec = FitSpec {
+        outcome,
+        predictors,
+        categorical: if a.categorical.is_empty() {
+            p.categorical
+        } else {
+            a.categorical
+        },
+        event: a.event.or(p.event),
+        penalty: a.penalty.unwrap_or(p.penalty),
+        lambda: a.lambda.or(p.lambda),
+        standardize: a.standardize || p.standardize,
+        cv_folds: a.cv_folds,
+        seed: a.seed,
+        drop_missing: a.drop_missing,
+        units,
+    };
+    let table = read_table(&a.table)?;
+    let model = ctrad::model::fit_table(&table, &spec)?;
+    model.save(&a.output)?;
+    eprintln!(
+        "fitted {} on n = {} ({} events, event = '{}'); {}",
+        model.outcome,
+        model.training.n,
+        model.training.events,
+        model.outcome_event,
+        ctrad::model::DISCLAIMER
+    );
+    if model.training.dropped_missing > 0 {
+        eprintln!(
+            "dropped {} rows with missing values",
+            model.training.dropped_missing
+        );
+    }
+    Ok(0)
+}
+
+fn predict(a: PredictArgs) -> Result<i32> {
+    let model = LogisticModel::load(&a.model)?;
+    let table = read_table(&a.table)?;
+    let lp = model.linear_predictor(&table)?;
+    let mut out = Table {
+        nrows: table.nrows,
+        ..Default::default()
+    };
+    if let Some(id) = ctrad::model::ID_COLUMNS.iter().find(|c| table.has(c)) {
+        out.names.push(id.to_string());
+        out.columns.push(table.column(id)?.clone());
+    }
+    let ok = |v: f64| if v.is_finite() { Some(v) } else { None };
+    out.names.push("linear_predictor".into());
+    out.columns.push(ctrad::model::data::ColumnData::Numeric(
+        lp.iter().map(|&v| ok(v)).collect(),
+    ));
+    out.names.push("probability".into());
+    out.columns.push(ctrad::model::data::ColumnData::Numeric(
+        lp.iter()
+            .map(|&v| ok(v).map(ctrad::model::stats::expit))
+            .collect(),
+    ));
+    let missing = lp.iter().filter(|v| v.is_nan()).count();
+    if missing > 0 {
+        eprintln!("{missing} rows have missing predictors: their prediction is empty");
+    }
+    let mut df = out.to_dataframe()?;
+    ctrad::table::write_table(&mut df, &a.output, &[])?;
+    Ok(0)
+}
+
+fn evaluate_cmd(a: EvaluateArgs) -> Result<i32> {
+    let model = LogisticModel::load(&a.model)?;
+    let table = read_table(&a.table)?;
+    let outcome = a.outcome.unwrap_or_else(|| model.outcome.clone());
+    let ycol = table.column(&outcome)?;
+    let complete = model.complete_rows(&table)?;
+    let rows: Vec<usize> = complete
+        .into_iter()
+        .filter(|&i| !ycol.is_missing(i))
+        .collect();
+    let dropped = table.nrows - rows.len();
+    if dropped > 0 {
+        eprintln!("excluded {dropped} rows with a missing outcome or predictor");
+    }
+    let y = ctrad::model::encode_outcome_like(&model, ycol, &rows)?;
+    let x = model.design(&table, &rows)?;
+    let report = evaluate::evaluate(&model, &x, &y, a.bootstrap, a.seed, dropped)?;
+    let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Invalid(e.to_string()))?;
+    write_text(&a.output, &(text + "\n"))?;
+    if let Some(p) = &a.roc_svg {
+        write_text(
+            p,
+            &svg::roc_svg(&report.roc, report.auc, report.auc_ci_delong),
+        )?;
+    }
+    if let Some(p) = &a.calibration_svg {
+        write_text(
+            p,
+            &svg::calibration_svg(
+                &report.hosmer_lemeshow.table,
+                report.calibration_slope,
+                report.calibration_intercept,
+            ),
+        )?;
+    }
+    eprintln!(
+        "AUC {:.3} (DeLong 95% CI {:.3}-{:.3}){}",
+        report.auc,
+        report.auc_ci_delong[0],
+        report.auc_ci_delong[1],
+        report
+            .optimism_corrected_auc
+            .map(|o| format!(", optimism-corrected {o:.3}"))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+fn enhancement_cmd(a: EnhancementArgs) -> Result<i32> {
+    let settings = match &a.settings {
+        Some(p) => EnhancementSettings::from_yaml(
+            &std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?,
+        )?,
+        None => EnhancementSettings::default(),
+    };
+    let df = read_dataframe(&a.table)?;
+    let out = if a.long {
+        enhancement::enhancement_long(&df)?
+    } else {
+        enhancement::enhancement_wide(&df, &settings)?
+    };
+    for n in &out.notes {
+        eprintln!("note: {n}");
+    }
+    let mut table = out.table;
+    if let Some(c) = &a.clinical {
+        let j = enhancement::join_clinical(&table, &read_dataframe(c)?)?;
+        if !j.unmatched_features.is_empty() {
+            eprintln!(
+                "studies without clinical data: {}",
+                j.unmatched_features.join(", ")
+            );
+        }
+        if !j.unmatched_clinical.is_empty() {
+            eprintln!(
+                "clinical rows without features (dropped): {}",
+                j.unmatched_clinical.join(", ")
+            );
+        }
+        table = j.table;
+    }
+    ctrad::table::write_table(&mut table, &a.output, &[])?;
+    Ok(0)
+}
+
+pub fn run_nomogram(a: NomogramArgs) -> Result<i32> {
+    let model = LogisticModel::load(&a.model)?;
+    let nomo = nomogram::build(&model, a.axis_range)?;
+    write_text(&a.output, &nomogram::render_svg(&model, &nomo))?;
+    if let Some(p) = &a.points_csv {
+        write_text(p, &nomogram::points_csv(&nomo))?;
+    }
+    Ok(0)
+}

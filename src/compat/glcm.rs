@@ -1,0 +1,250 @@
+//! PyRadiomics `glcm` class: 13 volumetric directions at distance 1, one
+//! symmetric matrix per direction (pairs counted in both orders), grey levels
+//! absent from the ROI removed, features computed per direction and averaged
+//! (`nanmean`; directions without any pair are dropped).
+//!
+//! i, j are the grey levels themselves (bin numbers, not ranks); `N_g` is the
+//! highest level present. p = P / ΣP, p_x = p_y (symmetry), μ_x = μ_y,
+//! p_{x+y}(k) for k = i + j, p_{x−y}(k) for k = |i − j|; eps = 2.2e-16.
+
+use super::linalg::symmetric_eigenvalues;
+use super::pyradiomics::Crop;
+use super::{entropy_term, nanmean, EPS};
+use crate::features::DIRECTIONS_3D;
+
+/// Feature names, alphabetical (PyRadiomics order).
+const NAMES: [&str; 24] = [
+    "Autocorrelation",
+    "ClusterProminence",
+    "ClusterShade",
+    "ClusterTendency",
+    "Contrast",
+    "Correlation",
+    "DifferenceAverage",
+    "DifferenceEntropy",
+    "DifferenceVariance",
+    "Id",
+    "Idm",
+    "Idmn",
+    "Idn",
+    "Imc1",
+    "Imc2",
+    "InverseVariance",
+    "JointAverage",
+    "JointEnergy",
+    "JointEntropy",
+    "MCC",
+    "MaximumProbability",
+    "SumAverage",
+    "SumEntropy",
+    "SumSquares",
+];
+
+/// Symmetric co-occurrence counts for one direction over the present levels.
+fn matrix(crop: &Crop, index: &[usize], n: usize, dir: [i32; 3]) -> Vec<f64> {
+    let [nx, ny, nz] = crop.dims;
+    let mut m = vec![0u64; n * n];
+    for z in 0..nz {
+        let z2 = z as i64 + dir[2] as i64;
+        if z2 < 0 || z2 >= nz as i64 {
+            continue;
+        }
+        for y in 0..ny {
+            let y2 = y as i64 + dir[1] as i64;
+            if y2 < 0 || y2 >= ny as i64 {
+                continue;
+            }
+            for x in 0..nx {
+                let x2 = x as i64 + dir[0] as i64;
+                if x2 < 0 || x2 >= nx as i64 {
+                    continue;
+                }
+                let a = crop.levels[x + nx * (y + ny * z)];
+                let b = crop.levels[x2 as usize + nx * (y2 as usize + ny * z2 as usize)];
+                if a > 0 && b > 0 {
+                    let (i, j) = (index[a as usize], index[b as usize]);
+                    m[i * n + j] += 1;
+                    m[j * n + i] += 1;
+                }
+            }
+        }
+    }
+    m.into_iter().map(|c| c as f64).collect()
+}
+
+/// The 24 features of one normalised matrix `p` (n × n over `levels`).
+fn features(p: &[f64], levels: &[f64], n_g: f64) -> [f64; 24] {
+    let n = levels.len();
+    let ng = n_g as usize;
+    let px: Vec<f64> = (0..n).map(|i| (0..n).map(|j| p[i * n + j]).sum()).collect();
+    let py: Vec<f64> = (0..n).map(|j| (0..n).map(|i| p[i * n + j]).sum()).collect();
+    let ux: f64 = (0..n).map(|i| levels[i] * px[i]).sum();
+    let uy: f64 = (0..n).map(|j| levels[j] * py[j]).sum();
+    let mut sum_k = vec![0.0; 2 * ng + 1];
+    let mut diff_k = vec![0.0; ng.max(1)];
+    let (mut auto, mut cp, mut cs, mut ct, mut contrast) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sigx2, mut sigy2, mut corm) = (0.0, 0.0, 0.0);
+    let (mut hxy, mut hxy1, mut hxy2, mut energy, mut maxp) = (0.0, 0.0, 0.0, 0.0, 0.0f64);
+    for i in 0..n {
+        let li = levels[i];
+        for j in 0..n {
+            let lj = levels[j];
+            let v = p[i * n + j];
+            hxy2 += entropy_term(px[i] * py[j]);
+            if v == 0.0 {
+                continue;
+            }
+            sum_k[(li + lj) as usize] += v;
+            diff_k[(li - lj).abs() as usize] += v;
+            auto += v * li * lj;
+            let s = li + lj - ux - uy;
+            ct += v * s * s;
+            cs += v * s * s * s;
+            cp += v * s * s * s * s;
+            contrast += v * (li - lj) * (li - lj);
+            sigx2 += v * (li - ux) * (li - ux);
+            sigy2 += v * (lj - uy) * (lj - uy);
+            corm += v * (li - ux) * (lj - uy);
+            hxy += entropy_term(v);
+            hxy1 -= v * (px[i] * py[j] + EPS).log2();
+            energy += v * v;
+            maxp = maxp.max(v);
+        }
+    }
+    let sxy = sigx2.sqrt() * sigy2.sqrt();
+    let corr = if sxy == 0.0 { 1.0 } else { corm / (sxy + EPS) };
+    let diff_avg: f64 = diff_k.iter().enumerate().map(|(k, v)| k as f64 * v).sum();
+    let diff_var: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (k as f64 - diff_avg).powi(2) * v)
+        .sum();
+    let diff_ent: f64 = diff_k.iter().map(|&v| entropy_term(v)).sum();
+    let id: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + k as f64))
+        .sum();
+    let idm: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + (k * k) as f64))
+        .sum();
+    let idmn: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + (k * k) as f64 / (n_g * n_g)))
+        .sum();
+    let idn: f64 = diff_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| v / (1.0 + k as f64 / n_g))
+        .sum();
+    let inv_var: f64 = diff_k
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(k, v)| v / (k * k) as f64)
+        .sum();
+    let sum_avg: f64 = sum_k.iter().enumerate().map(|(k, v)| k as f64 * v).sum();
+    let sum_ent: f64 = sum_k.iter().map(|&v| entropy_term(v)).sum();
+    let hx: f64 = px.iter().map(|&v| entropy_term(v)).sum();
+    let hy: f64 = py.iter().map(|&v| entropy_term(v)).sum();
+    let div = hx.max(hy);
+    let imc1 = if div != 0.0 { (hxy - hxy1) / div } else { 0.0 };
+    // sqrt of a negative argument is NaN in numpy too (then skipped by nanmean).
+    let imc2 = if hxy2 == hxy {
+        0.0
+    } else {
+        (1.0 - (-2.0 * (hxy2 - hxy)).exp()).sqrt()
+    };
+    let sum_squares: f64 = sigx2;
+    [
+        auto,
+        cp,
+        cs,
+        ct,
+        contrast,
+        corr,
+        diff_avg,
+        diff_ent,
+        diff_var,
+        id,
+        idm,
+        idmn,
+        idn,
+        imc1,
+        imc2,
+        inv_var,
+        ux,
+        energy,
+        hxy,
+        mcc(p, &px, &py, n),
+        maxp,
+        sum_avg,
+        sum_ent,
+        sum_squares,
+    ]
+}
+
+/// Maximal correlation coefficient: the square root of the second largest
+/// eigenvalue of Q(i, j) = Σ_k p(i, k) p(j, k) / (p_x(i) p_y(k)).
+///
+/// PyRadiomics adds eps to the denominator and uses a general (complex)
+/// eigen-solver. Q = D_x⁻¹ P D_y⁻¹ Pᵀ is similar to the symmetric positive
+/// semi-definite S = D_x^{-1/2} P D_y⁻¹ Pᵀ D_x^{-1/2}, so its eigenvalues are
+/// real and non-negative; they are computed from S (rows with p_x(i) = 0
+/// contribute zero eigenvalues). The eps shifts them by ~1e-16 relative.
+fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
+    if n < 2 {
+        return 1.0;
+    }
+    let rows: Vec<usize> = (0..n).filter(|&i| px[i] > 0.0).collect();
+    let m = rows.len();
+    let mut s = vec![0.0; m * m];
+    for (a, &i) in rows.iter().enumerate() {
+        for (b, &j) in rows.iter().enumerate().skip(a) {
+            let mut acc = 0.0;
+            for k in 0..n {
+                if py[k] > 0.0 {
+                    acc += p[i * n + k] * p[j * n + k] / py[k];
+                }
+            }
+            let v = acc / (px[i].sqrt() * px[j].sqrt());
+            s[a * m + b] = v;
+            s[b * m + a] = v;
+        }
+    }
+    let mut ev = symmetric_eigenvalues(s, m);
+    ev.extend(std::iter::repeat_n(0.0, n - m));
+    ev.sort_by(f64::total_cmp);
+    ev[n - 2].max(0.0).sqrt()
+}
+
+/// All GLCM features (`original_glcm_*` without the prefix).
+pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
+    let index = crop.level_index();
+    let levels: Vec<f64> = crop.grey_levels.iter().map(|&l| l as f64).collect();
+    let n = levels.len();
+    let n_g = crop.n_g() as f64;
+    let mut per_dir: Vec<[f64; 24]> = Vec::new();
+    for dir in DIRECTIONS_3D {
+        let m = matrix(crop, &index, n, dir);
+        let total: f64 = m.iter().sum();
+        if total == 0.0 {
+            continue;
+        }
+        let p: Vec<f64> = m.iter().map(|c| c / total).collect();
+        per_dir.push(features(&p, &levels, n_g));
+    }
+    NAMES
+        .iter()
+        .enumerate()
+        .map(|(f, &name)| {
+            (
+                name,
+                nanmean(&per_dir.iter().map(|d| d[f]).collect::<Vec<_>>()),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,154 @@
+//! PyRadiomics `glrlm` class: one run-length matrix per direction (13
+//! volumetric directions), features per direction averaged with `nanmean`.
+//!
+//! A run is a maximal sequence of equal grey levels along a line; voxels
+//! outside the ROI end runs. A direction in which no line holds more than one
+//! ROI voxel is dropped (PyRadiomics treats the ROI as flat along it), as are
+//! directions without runs. With P(i, j) the number of runs of level i and
+//! length j, N_r = ΣP runs, N_p = Σ j P(i, j) voxels, p_g(i) = Σ_j P(i, j),
+//! p_r(j) = Σ_i P(i, j); i are the grey levels themselves.
+
+use super::pyradiomics::Crop;
+use super::{entropy_term, nanmean};
+use crate::features::DIRECTIONS_3D;
+use std::collections::BTreeMap;
+
+const NAMES: [&str; 16] = [
+    "GrayLevelNonUniformity",
+    "GrayLevelNonUniformityNormalized",
+    "GrayLevelVariance",
+    "HighGrayLevelRunEmphasis",
+    "LongRunEmphasis",
+    "LongRunHighGrayLevelEmphasis",
+    "LongRunLowGrayLevelEmphasis",
+    "LowGrayLevelRunEmphasis",
+    "RunEntropy",
+    "RunLengthNonUniformity",
+    "RunLengthNonUniformityNormalized",
+    "RunPercentage",
+    "RunVariance",
+    "ShortRunEmphasis",
+    "ShortRunHighGrayLevelEmphasis",
+    "ShortRunLowGrayLevelEmphasis",
+];
+
+/// Runs along `dir` as counts keyed by (level, length); `None` when no line
+/// holds two ROI voxels.
+fn runs(crop: &Crop, dir: [i32; 3]) -> Option<BTreeMap<(u32, u32), u64>> {
+    let [nx, ny, nz] = crop.dims;
+    let inside = |x: i64, y: i64, z: i64| {
+        x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64
+    };
+    let (dx, dy, dz) = (dir[0] as i64, dir[1] as i64, dir[2] as i64);
+    let mut counts: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+    let mut multi = false;
+    for z in 0..nz as i64 {
+        for y in 0..ny as i64 {
+            for x in 0..nx as i64 {
+                // Start a line only where the previous voxel is off the grid.
+                if inside(x - dx, y - dy, z - dz) {
+                    continue;
+                }
+                let (mut cx, mut cy, mut cz) = (x, y, z);
+                let (mut level, mut len, mut elements) = (0u32, 0u32, 0u32);
+                while inside(cx, cy, cz) {
+                    let l = crop.levels[cx as usize + nx * (cy as usize + ny * cz as usize)];
+                    if l > 0 {
+                        elements += 1;
+                    }
+                    if l == level && l > 0 {
+                        len += 1;
+                    } else {
+                        if level > 0 {
+                            *counts.entry((level, len)).or_default() += 1;
+                        }
+                        level = l;
+                        len = u32::from(l > 0);
+                    }
+                    cx += dx;
+                    cy += dy;
+                    cz += dz;
+                }
+                if level > 0 {
+                    *counts.entry((level, len)).or_default() += 1;
+                }
+                multi |= elements > 1;
+            }
+        }
+    }
+    multi.then_some(counts)
+}
+
+fn features(counts: &BTreeMap<(u32, u32), u64>) -> [f64; 16] {
+    let nr: f64 = counts.values().map(|&c| c as f64).sum();
+    let mut pg: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut pr: BTreeMap<u32, f64> = BTreeMap::new();
+    let (mut lglre, mut hglre, mut srlgle, mut srhgle, mut lrlgle, mut lrhgle, mut re) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (&(i, j), &c) in counts {
+        let (i, jf, c) = (i as f64, j as f64, c as f64);
+        *pg.entry(i as u32).or_default() += c;
+        *pr.entry(j).or_default() += c;
+        let (i2, j2) = (i * i, jf * jf);
+        lglre += c / i2;
+        hglre += c * i2;
+        srlgle += c / (i2 * j2);
+        srhgle += c * i2 / j2;
+        lrlgle += c * j2 / i2;
+        lrhgle += c * j2 * i2;
+        re += entropy_term(c / nr);
+    }
+    let sre: f64 = pr.iter().map(|(&j, &c)| c / (j as f64).powi(2)).sum();
+    let lre: f64 = pr.iter().map(|(&j, &c)| c * (j as f64).powi(2)).sum();
+    let np: f64 = pr.iter().map(|(&j, &c)| c * j as f64).sum();
+    let gln: f64 = pg.values().map(|c| c * c).sum();
+    let rln: f64 = pr.values().map(|c| c * c).sum();
+    let ui: f64 = pg.iter().map(|(&i, &c)| c / nr * i as f64).sum();
+    let glv: f64 = pg
+        .iter()
+        .map(|(&i, &c)| c / nr * (i as f64 - ui).powi(2))
+        .sum();
+    let uj: f64 = pr.iter().map(|(&j, &c)| c / nr * j as f64).sum();
+    let rv: f64 = pr
+        .iter()
+        .map(|(&j, &c)| c / nr * (j as f64 - uj).powi(2))
+        .sum();
+    [
+        gln / nr,
+        gln / (nr * nr),
+        glv,
+        hglre / nr,
+        lre / nr,
+        lrhgle / nr,
+        lrlgle / nr,
+        lglre / nr,
+        re,
+        rln / nr,
+        rln / (nr * nr),
+        nr / np,
+        rv,
+        sre / nr,
+        srhgle / nr,
+        srlgle / nr,
+    ]
+}
+
+/// All GLRLM features (`original_glrlm_*` without the prefix).
+pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
+    let per_dir: Vec<[f64; 16]> = DIRECTIONS_3D
+        .iter()
+        .filter_map(|&d| runs(crop, d))
+        .filter(|c| !c.is_empty())
+        .map(|c| features(&c))
+        .collect();
+    NAMES
+        .iter()
+        .enumerate()
+        .map(|(f, &name)| {
+            (
+                name,
+                nanmean(&per_dir.iter().map(|d| d[f]).collect::<Vec<_>>()),
+            )
+        })
+        .collect()
+}

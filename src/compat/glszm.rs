@@ -1,0 +1,139 @@
+//! PyRadiomics `glszm` class: one size-zone matrix over the volume, zones
+//! linked by 26-connectivity (the IBSI 3D zone builder of
+//! [`crate::features::glszm`] is reused). With P(i, j) the number of zones of
+//! level i and size j, N_z = ΣP zones, N_p = Σ j P(i, j) voxels.
+
+use super::entropy_term;
+use super::pyradiomics::Crop;
+use crate::features::glszm::{for_each_zone, Block};
+use std::collections::BTreeMap;
+
+/// Counts per (level, size) → the 16 features (shared with [`super::gldm`],
+/// whose matrix has the same form with dependence counts for sizes).
+pub(crate) struct ZoneStats {
+    pub n_z: f64,
+    pub n_p: f64,
+    pub pg: BTreeMap<u32, f64>,
+    pub ps: BTreeMap<u32, f64>,
+    pub cells: BTreeMap<(u32, u32), f64>,
+}
+
+impl ZoneStats {
+    pub fn new(cells: BTreeMap<(u32, u32), f64>) -> Self {
+        let mut pg = BTreeMap::new();
+        let mut ps = BTreeMap::new();
+        for (&(i, j), &c) in &cells {
+            *pg.entry(i).or_default() += c;
+            *ps.entry(j).or_default() += c;
+        }
+        let n_z: f64 = cells.values().sum();
+        let n_p: f64 = ps.iter().map(|(&j, &c)| j as f64 * c).sum();
+        // PyRadiomics replaces a zero N_z / N_p by 1.
+        ZoneStats {
+            n_z: if n_z == 0.0 { 1.0 } else { n_z },
+            n_p: if n_p == 0.0 { 1.0 } else { n_p },
+            pg,
+            ps,
+            cells,
+        }
+    }
+
+    /// Σ_j p_s(j) w(j) / N_z
+    pub fn size_moment(&self, w: impl Fn(f64) -> f64) -> f64 {
+        self.ps.iter().map(|(&j, &c)| c * w(j as f64)).sum::<f64>() / self.n_z
+    }
+
+    /// Σ_i p_g(i) w(i) / N_z
+    pub fn level_moment(&self, w: impl Fn(f64) -> f64) -> f64 {
+        self.pg.iter().map(|(&i, &c)| c * w(i as f64)).sum::<f64>() / self.n_z
+    }
+
+    /// Σ_ij P(i, j) w(i, j) / N_z
+    pub fn cell_moment(&self, w: impl Fn(f64, f64) -> f64) -> f64 {
+        self.cells
+            .iter()
+            .map(|(&(i, j), &c)| c * w(i as f64, j as f64))
+            .sum::<f64>()
+            / self.n_z
+    }
+
+    pub fn level_variance(&self) -> f64 {
+        let u = self.level_moment(|i| i);
+        self.level_moment(|i| (i - u) * (i - u))
+    }
+
+    pub fn size_variance(&self) -> f64 {
+        let u = self.size_moment(|j| j);
+        self.size_moment(|j| (j - u) * (j - u))
+    }
+
+    pub fn entropy(&self) -> f64 {
+        self.cells
+            .values()
+            .map(|&c| entropy_term(c / self.n_z))
+            .sum()
+    }
+
+    pub fn level_non_uniformity(&self) -> f64 {
+        self.pg.values().map(|c| c * c).sum::<f64>() / self.n_z
+    }
+
+    pub fn size_non_uniformity(&self) -> f64 {
+        self.ps.values().map(|c| c * c).sum::<f64>() / self.n_z
+    }
+}
+
+/// All GLSZM features, alphabetical (`original_glszm_*` without the prefix).
+pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
+    let block = Block {
+        levels: &crop.levels,
+        morph: &crop.mask,
+        dims: crop.dims,
+        planar: false,
+    };
+    let mut cells: BTreeMap<(u32, u32), f64> = BTreeMap::new();
+    for_each_zone(&block, |level, voxels| {
+        *cells.entry((level, voxels.len() as u32)).or_default() += 1.0;
+    });
+    let s = ZoneStats::new(cells);
+    let nz = s.n_z;
+    vec![
+        ("GrayLevelNonUniformity", s.level_non_uniformity()),
+        (
+            "GrayLevelNonUniformityNormalized",
+            s.level_non_uniformity() / nz,
+        ),
+        ("GrayLevelVariance", s.level_variance()),
+        ("HighGrayLevelZoneEmphasis", s.level_moment(|i| i * i)),
+        ("LargeAreaEmphasis", s.size_moment(|j| j * j)),
+        (
+            "LargeAreaHighGrayLevelEmphasis",
+            s.cell_moment(|i, j| i * i * j * j),
+        ),
+        (
+            "LargeAreaLowGrayLevelEmphasis",
+            s.cell_moment(|i, j| j * j / (i * i)),
+        ),
+        (
+            "LowGrayLevelZoneEmphasis",
+            s.level_moment(|i| 1.0 / (i * i)),
+        ),
+        ("SizeZoneNonUniformity", s.size_non_uniformity()),
+        (
+            "SizeZoneNonUniformityNormalized",
+            s.size_non_uniformity() / nz,
+        ),
+        ("SmallAreaEmphasis", s.size_moment(|j| 1.0 / (j * j))),
+        (
+            "SmallAreaHighGrayLevelEmphasis",
+            s.cell_moment(|i, j| i * i / (j * j)),
+        ),
+        (
+            "SmallAreaLowGrayLevelEmphasis",
+            s.cell_moment(|i, j| 1.0 / (i * i * j * j)),
+        ),
+        ("ZoneEntropy", s.entropy()),
+        ("ZonePercentage", nz / s.n_p),
+        ("ZoneVariance", s.size_variance()),
+    ]
+}

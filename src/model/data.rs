@@ -1,0 +1,186 @@
+//! Reading modelling tables (CSV or Parquet) into a small column store that the
+//! model code can index without caring about Polars dtypes.
+
+use crate::error::{Error, Result};
+use polars::prelude::*;
+use std::path::Path;
+
+/// One column: numeric (booleans become 0/1) or text. `None` is missing; a numeric
+/// NaN is also treated as missing by the model code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    Numeric(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+}
+
+impl ColumnData {
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnData::Numeric(v) => v.len(),
+            ColumnData::Text(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Whether row `i` is missing (null, NaN or empty text).
+    pub fn is_missing(&self, i: usize) -> bool {
+        match self {
+            ColumnData::Numeric(v) => v[i].is_none_or(|x| x.is_nan()),
+            ColumnData::Text(v) => v[i].as_deref().is_none_or(|s| s.trim().is_empty()),
+        }
+    }
+    /// Row `i` as a level label (numbers formatted canonically, see [`fmt_level`]).
+    pub fn label(&self, i: usize) -> Option<String> {
+        if self.is_missing(i) {
+            return None;
+        }
+        match self {
+            ColumnData::Numeric(v) => v[i].map(fmt_level),
+            ColumnData::Text(v) => v[i].as_ref().map(|s| s.trim().to_string()),
+        }
+    }
+}
+
+/// Canonical text of a number used as a category level: integers without a
+/// decimal point (`1`, not `1.0`).
+pub fn fmt_level(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// A table of named columns of equal length.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub names: Vec<String>,
+    pub columns: Vec<ColumnData>,
+    pub nrows: usize,
+}
+
+impl Table {
+    /// Index of column `name`, or an error listing the available columns.
+    pub fn index(&self, name: &str) -> Result<usize> {
+        self.names.iter().position(|n| n == name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown column '{name}'; available columns: {}",
+                self.names.join(", ")
+            ))
+        })
+    }
+    pub fn column(&self, name: &str) -> Result<&ColumnData> {
+        Ok(&self.columns[self.index(name)?])
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+    /// Rows `idx` (in that order, repeats allowed) as a new table.
+    pub fn take(&self, idx: &[usize]) -> Table {
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| match c {
+                ColumnData::Numeric(v) => ColumnData::Numeric(idx.iter().map(|&i| v[i]).collect()),
+                ColumnData::Text(v) => {
+                    ColumnData::Text(idx.iter().map(|&i| v[i].clone()).collect())
+                }
+            })
+            .collect();
+        Table {
+            names: self.names.clone(),
+            columns,
+            nrows: idx.len(),
+        }
+    }
+    /// Convert from a Polars DataFrame. Numeric and boolean columns become
+    /// [`ColumnData::Numeric`]; everything else is cast to text.
+    pub fn from_dataframe(df: &DataFrame) -> Result<Table> {
+        let mut t = Table {
+            nrows: df.height(),
+            ..Default::default()
+        };
+        for col in df.columns() {
+            let dt = col.dtype();
+            let err = |e: PolarsError| Error::Invalid(format!("column '{}': {e}", col.name()));
+            let data = if dt.is_primitive_numeric() || dt.is_bool() {
+                let c = col.cast(&DataType::Float64).map_err(err)?;
+                ColumnData::Numeric(c.f64().map_err(err)?.iter().collect())
+            } else {
+                let c = col.cast(&DataType::String).map_err(err)?;
+                ColumnData::Text(
+                    c.str()
+                        .map_err(err)?
+                        .iter()
+                        .map(|s| s.map(str::to_string))
+                        .collect(),
+                )
+            };
+            t.names.push(col.name().to_string());
+            t.columns.push(data);
+        }
+        Ok(t)
+    }
+    /// Convert to a Polars DataFrame.
+    pub fn to_dataframe(&self) -> Result<DataFrame> {
+        let cols: Vec<Column> = self
+            .names
+            .iter()
+            .zip(&self.columns)
+            .map(|(n, c)| match c {
+                ColumnData::Numeric(v) => Column::new(n.as_str().into(), v.clone()),
+                ColumnData::Text(v) => Column::new(n.as_str().into(), v.clone()),
+            })
+            .collect();
+        DataFrame::new(self.nrows, cols).map_err(|e| Error::Invalid(format!("building table: {e}")))
+    }
+}
+
+/// Read a CSV or Parquet file (by extension) into a DataFrame.
+pub fn read_dataframe(path: &Path) -> Result<DataFrame> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let fmt = |e: PolarsError| Error::format(path, e.to_string());
+    match ext.as_deref() {
+        Some("csv") => {
+            if !path.exists() {
+                return Err(Error::io(
+                    path,
+                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                ));
+            }
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(None)
+                .with_parse_options(
+                    CsvParseOptions::default()
+                        .with_missing_is_null(true)
+                        .with_null_values(Some(NullValues::AllColumns(vec![
+                            "NA".into(),
+                            "NaN".into(),
+                            "nan".into(),
+                        ]))),
+                )
+                .try_into_reader_with_file_path(Some(path.to_path_buf()))
+                .map_err(fmt)?
+                .finish()
+                .map_err(fmt)
+        }
+        Some("parquet") | Some("pq") => {
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            ParquetReader::new(f).finish().map_err(fmt)
+        }
+        _ => Err(Error::Invalid(format!(
+            "{}: table must end in .csv or .parquet",
+            path.display()
+        ))),
+    }
+}
+
+/// Read a CSV or Parquet file into a [`Table`].
+pub fn read_table(path: &Path) -> Result<Table> {
+    Table::from_dataframe(&read_dataframe(path)?)
+}
