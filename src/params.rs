@@ -169,7 +169,13 @@ impl Params {
                         .as_u64()
                         .filter(|&n| n > 0)
                         .ok_or_else(|| err("'binCount' must be a positive integer".into()))?;
-                    bin_count = Some(n.min(u32::MAX as u64) as u32);
+                    let max = crate::pipeline::MAX_GREY_LEVELS;
+                    if n > max as u64 {
+                        return Err(err(format!(
+                            "'binCount' {n} exceeds the supported {max} grey levels"
+                        )));
+                    }
+                    bin_count = Some(n as u32);
                 }
                 "resampledPixelSpacing" => {
                     if v.is_null() {
@@ -474,12 +480,12 @@ fn parse_ivh(v: &Value, path: &Path) -> Result<IvhDiscretisation> {
             return Err(err(&format!("unknown key '{k}'")));
         }
     }
-    let f = |name: &str| get(name).and_then(Value::as_f64);
+    let f = |name: &str| get(name).and_then(Value::as_f64).filter(|x| x.is_finite());
     match get("mode").and_then(Value::as_str) {
         Some("discrete") => {
             let range = match get("range") {
                 Some(Value::Sequence(s)) if s.len() == 2 => match (s[0].as_f64(), s[1].as_f64()) {
-                    (Some(a), Some(b)) => Some((a, b)),
+                    (Some(a), Some(b)) if a.is_finite() && b.is_finite() => Some((a, b)),
                     _ => return Err(err("'range' must be two numbers")),
                 },
                 None | Some(Value::Null) => None,
@@ -499,10 +505,11 @@ fn parse_ivh(v: &Value, path: &Path) -> Result<IvhDiscretisation> {
             })
         }
         Some("fbn") => {
+            let max = crate::features::ivh::MAX_IVH_BINS as u64;
             let bins = get("binCount")
                 .and_then(Value::as_u64)
-                .filter(|&b| b > 0)
-                .ok_or_else(|| err("fbn needs 'binCount'"))?;
+                .filter(|&b| b > 0 && b <= max)
+                .ok_or_else(|| err(&format!("fbn needs 'binCount' between 1 and {max}")))?;
             Ok(IvhDiscretisation::FixedBinNumber { bins: bins as u32 })
         }
         _ => Err(err("'mode' must be discrete, fbs or fbn")),

@@ -6,11 +6,16 @@
 
 use crate::error::{Error, Result};
 use crate::features::{self, Features};
+use crate::io::ReadLimits;
 use crate::params::{Compat, Params};
 use crate::preprocess::{discretise, resample, resegment};
 use crate::roi::Roi;
 use crate::volume::{check_same_grid, Mask, Volume};
 use std::path::Path;
+
+/// Largest number of grey levels after discretisation (texture matrices are
+/// dense N_g × N_g; 4096² counts is 128 MiB per matrix).
+pub const MAX_GREY_LEVELS: u32 = 4096;
 
 /// The result of one extraction.
 #[derive(Debug, Clone)]
@@ -87,6 +92,19 @@ pub fn extract(
                 }
             }
             let target = resample::aligned_grid(&image.geometry, spacing);
+            // A tiny resampled spacing must be an error, not a huge allocation.
+            let limits = ReadLimits::from_env()?;
+            let n = target.dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if n.is_none_or(|n| n > limits.max_voxels) {
+                return Err(Error::ResourceLimit {
+                    path: params.source_path.clone(),
+                    reason: format!(
+                        "resampling to {spacing:?} mm gives a {:?} grid, more than the limit of {} voxels \
+                         (set CTRAD_MAX_VOXELS to raise it)",
+                        target.dims, limits.max_voxels
+                    ),
+                });
+            }
             let mut img = resample::resample_image(&image, &target, r.interpolator);
             if params.round_intensities {
                 resample::round_intensities(&mut img);
@@ -121,6 +139,17 @@ pub fn extract(
 
     let roi = Roi::new(&image, &morph, &intensity)?;
     let discrete = discretise::discretise(&roi, &params.discretisation)?;
+    // Texture matrices are dense N_g × N_g: refuse absurd numbers of grey levels.
+    if discrete.n_levels > MAX_GREY_LEVELS {
+        return Err(Error::params(
+            &params.source_path,
+            format!(
+                "the discretisation gives {} grey levels over the ROI, more than the supported {MAX_GREY_LEVELS} \
+                 (use a larger binWidth or a smaller binCount)",
+                discrete.n_levels
+            ),
+        ));
+    }
     let values = roi.intensities();
     let fam = |f: &str| params.families.contains(f);
 

@@ -70,8 +70,8 @@ fn build(values: &[f64], disc: &IvhDiscretisation) -> Option<Histogram> {
             let (lo, hi) = range.unwrap_or((vmin, vmax));
             // Intensities are used as they are: voxel X counts as "< g_k"
             // exactly when ⌊X − lo⌋ < k, so it is filed under bin ⌊X − lo⌋.
-            let n = (hi - lo).floor().max(0.0) as usize + 1;
-            let mut counts = vec![0u64; n];
+            let n = ((hi - lo).floor().max(0.0) as usize).saturating_add(1);
+            let mut counts = zeroed_bins(n)?;
             for &x in values {
                 counts[clamp_bin((x - lo).floor(), n)] += 1;
             }
@@ -84,9 +84,9 @@ fn build(values: &[f64], disc: &IvhDiscretisation) -> Option<Histogram> {
         IvhDiscretisation::FixedBinSize { width, min, max } => {
             let n = match max {
                 Some(m) => bins_for(m - min, width).max(1),
-                None => ((vmax - min) / width).floor().max(0.0) as usize + 1,
+                None => (((vmax - min) / width).floor().max(0.0) as usize).saturating_add(1),
             };
-            let mut counts = vec![0u64; n];
+            let mut counts = zeroed_bins(n)?;
             for &x in values {
                 counts[clamp_bin(((x - min) / width).floor(), n)] += 1;
             }
@@ -99,7 +99,7 @@ fn build(values: &[f64], disc: &IvhDiscretisation) -> Option<Histogram> {
         IvhDiscretisation::FixedBinNumber { bins } => {
             let n = bins.max(1) as usize;
             let span = vmax - vmin;
-            let mut counts = vec![0u64; n];
+            let mut counts = zeroed_bins(n)?;
             for &x in values {
                 // X_d = ⌊N_g (X − min) / (max − min)⌋ + 1, with max → N_g.
                 let t = if span > 0.0 {
@@ -120,6 +120,15 @@ fn build(values: &[f64], disc: &IvhDiscretisation) -> Option<Histogram> {
         h.counts.push(0);
     }
     Some(h)
+}
+
+/// Largest number of IVH bins: a wider histogram (absurd intensities or a
+/// hostile range/bin width) gives `NaN` features rather than a huge allocation.
+pub const MAX_IVH_BINS: usize = 1 << 24;
+
+/// A zeroed histogram of `n` bins, or `None` when `n` exceeds [`MAX_IVH_BINS`].
+fn zeroed_bins(n: usize) -> Option<Vec<u64>> {
+    (n <= MAX_IVH_BINS).then(|| vec![0u64; n])
 }
 
 /// Intensity-volume histogram features (`ivh_*`) of the intensity-mask values.

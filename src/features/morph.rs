@@ -103,12 +103,12 @@ pub fn compute(roi: &Roi) -> Features {
         a / aabb_area,
         f64::NAN,
         f64::NAN,
-        v / (4.0 * PI * semi[0] * semi[1] * semi[2] / 3.0),
-        a / ellipsoid_area(semi[0], semi[1], semi[2]),
+        density(v, 4.0 * PI * semi[0] * semi[1] * semi[2] / 3.0),
+        density(a, ellipsoid_area(semi[0], semi[1], semi[2])),
         f64::NAN,
         f64::NAN,
-        v / s.hull_volume,
-        a / s.hull_area,
+        density(v, s.hull_volume),
+        density(a, s.hull_area),
         if n_int > 0 { mean_int * v } else { f64::NAN },
         moran,
         geary,
@@ -118,6 +118,17 @@ pub fn compute(roi: &Roi) -> Features {
         .zip(values)
         .map(|(n, v)| (n.to_string(), v))
         .collect()
+}
+
+/// `x / reference` for the density features; NaN when the reference body is
+/// degenerate (zero volume or area: e.g. the enclosing ellipsoid of a
+/// single-slice or one-voxel ROI has a zero semi-axis), where IBSI defines no value.
+fn density(x: f64, reference: f64) -> f64 {
+    if reference > 0.0 && reference.is_finite() {
+        x / reference
+    } else {
+        f64::NAN
+    }
 }
 
 /// Mesh volume/area (RNU0, C0JK), convex hull volume/area, maximum 3D

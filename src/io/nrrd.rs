@@ -64,6 +64,15 @@ pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
         None => (src, path),
         Some(name) => {
             data_path = path.parent().unwrap_or(Path::new("")).join(name);
+            // A device or FIFO (e.g. `data file: /dev/stdin`) could block forever:
+            // check before opening, since opening a FIFO blocks too.
+            let meta = std::fs::metadata(&data_path).map_err(|e| Error::io(&data_path, e))?;
+            if !meta.is_file() {
+                return Err(Error::format(
+                    path,
+                    format!("data file {} is not a regular file", data_path.display()),
+                ));
+            }
             let f = File::open(&data_path).map_err(|e| Error::io(&data_path, e))?;
             (BufReader::new(f), data_path.as_path())
         }

@@ -2,6 +2,8 @@
 //! comparing against the IBSI reference values.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

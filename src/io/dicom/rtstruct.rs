@@ -70,6 +70,7 @@ pub struct RtStruct {
 
 /// Read an RT Structure Set file.
 pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
+    super::scan::check_declared_lengths(path, false)?;
     let obj = open_file(path)
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
     let modality = text(&obj, tags::MODALITY);

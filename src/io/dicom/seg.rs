@@ -73,6 +73,7 @@ pub struct Seg {
 
 /// Read a SEG file.
 pub fn read_seg(path: &Path) -> Result<Seg> {
+    super::scan::check_declared_lengths(path, false)?;
     let obj = open_file(path)
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
     let err = |what: String| Error::format(path, what);
@@ -90,6 +91,13 @@ pub fn read_seg(path: &Path) -> Result<Seg> {
         .filter(|v| *v > 0)
         .ok_or_else(|| err("missing Columns".into()))? as usize;
     let n_frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+    // Refuse absurd headers before anything (decoder included) allocates for them.
+    crate::io::ReadLimits::from_env()?.check(path, [cols, rows, n_frames])?;
+    // The pixel decoder sizes its output by Samples per Pixel too.
+    let spp = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    if spp != 1 {
+        return Err(err(format!("{spp} samples per pixel; a SEG has 1")));
+    }
     let bits = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0);
     let seg_type = match text(&obj, tags::SEGMENTATION_TYPE).as_str() {
         "BINARY" => SegmentationType::Binary,

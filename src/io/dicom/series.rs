@@ -22,6 +22,7 @@
 
 use super::scan::{self, first_item, float, floats, int, items, text, FileInfo};
 use crate::error::{Error, Result};
+use crate::io::ReadLimits;
 use crate::volume::{Geometry, Volume};
 use dicom_dictionary_std::tags;
 use dicom_object::{open_file, InMemDicomObject};
@@ -61,8 +62,6 @@ pub const SPACING_ABS_TOL: f64 = 0.01;
 pub const MAX_TILT_DEG: f64 = 0.1;
 /// Tolerance on direction cosines when comparing orientations of slices.
 const ORIENTATION_TOL: f64 = 1e-4;
-/// Largest volume ctrad assembles (voxels).
-const MAX_VOXELS: usize = 1 << 31;
 
 /// One slice of the assembled volume and where it came from.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -221,13 +220,8 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
         check_spacing(&frames, n, &|f, why| series_err(&path_of(f), why), &name_of)?
     };
 
-    let voxels = rows * cols * nz;
-    if voxels > MAX_VOXELS {
-        return Err(Error::ResourceLimit {
-            path: first_path.to_path_buf(),
-            reason: format!("CT series {series_uid} has {voxels} voxels (limit {MAX_VOXELS})"),
-        });
-    }
+    // Each file was checked against the limit; the assembled volume is too.
+    let voxels = ReadLimits::from_env()?.check(first_path, [cols, rows, nz])?;
     let geometry = Geometry {
         dims: [cols, rows, nz],
         spacing: [ps[1], ps[0], dz],
@@ -275,7 +269,9 @@ fn check_spacing(
     }
     let mut sorted = gaps.clone();
     sorted.sort_by(f64::total_cmp);
-    let median = sorted[sorted.len() / 2];
+    // The lower median: a missing slice only lengthens gaps, so with an even
+    // number of gaps (e.g. 3 slices left of 4) the shorter middle one is the spacing.
+    let median = sorted[(sorted.len() - 1) / 2];
     for (i, g) in gaps.iter().enumerate() {
         if *g > MISSING_SLICE_FACTOR * median {
             return Err(with(
@@ -329,6 +325,7 @@ struct FileFrames {
 
 /// Open one file, validate it and decode its frames to HU.
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
+    scan::check_declared_lengths(path, false)?;
     let obj = open_file(path).map_err(|e| {
         Error::format(
             path,
@@ -371,13 +368,15 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
         )));
     }
     let n_frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
-    // Refuse absurd headers before decoding allocates for them.
-    if rows.saturating_mul(cols).saturating_mul(n_frames) > MAX_VOXELS {
-        return Err(Error::ResourceLimit {
-            path: path.to_path_buf(),
-            reason: format!("{cols}×{rows}×{n_frames} voxels exceed the limit of {MAX_VOXELS}"),
-        });
+    // Refuse absurd headers before anything (decoder included) allocates for them.
+    ReadLimits::from_env()?.check(path, [cols, rows, n_frames])?;
+    let bits_header = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0);
+    if !matches!(bits_header, 8 | 16 | 32) {
+        return Err(ferr(format!(
+            "unsupported Bits Allocated {bits_header} (expected 8, 16 or 32)"
+        )));
     }
+    check_native_length(&obj, path, rows * cols * n_frames, bits_header as usize / 8)?;
     let sop_instance_uid = text(&obj, tags::SOP_INSTANCE_UID);
     let sop_class_uid = text(&obj, tags::SOP_CLASS_UID);
 
@@ -504,6 +503,34 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
         spacing_hint,
         frames,
     })
+}
+
+/// For native (uncompressed) pixel data, the Pixel Data element must hold at
+/// least `voxels × bytes_per_voxel` bytes: a tiny file declaring huge
+/// dimensions is a format error before decoding allocates for it.
+pub(crate) fn check_native_length(
+    obj: &InMemDicomObject,
+    path: &Path,
+    voxels: usize,
+    bytes_per_voxel: usize,
+) -> Result<()> {
+    let Some(elem) = obj.element_opt(tags::PIXEL_DATA).ok().flatten() else {
+        return Ok(());
+    };
+    let Some(value) = elem.value().primitive() else {
+        return Ok(()); // encapsulated: the decoder checks each frame
+    };
+    let have = value.calculate_byte_len();
+    let need = voxels.saturating_mul(bytes_per_voxel);
+    if have < need {
+        return Err(Error::format(
+            path,
+            format!(
+                "truncated pixel data: {have} bytes, but Rows × Columns × Number of Frames × Bits Allocated needs {need}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Stored values (native-endian bytes) to HU: mask to Bits Stored, sign-extend,

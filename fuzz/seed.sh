@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Fill fuzz/corpus/<target>/ with seeds: the committed seeds in fuzz/seeds/
+# (made by ctrad), small project files (testdata/, pipelines/) and small files
+# of the shared test data (copied at run time, never committed).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+shared="${CTRAD_TESTDATA:-$root/../shared/testdata}"
+max_bytes=65536
+
+copy_small() { # target file...
+    local t="$1"; shift
+    mkdir -p "$here/corpus/$t"
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        [ "$(stat -c %s "$f")" -le "$max_bytes" ] || continue
+        cp "$f" "$here/corpus/$t/$(echo "${f#"$root"/}" | tr '/' '_')"
+    done
+}
+
+for t in nifti nrrd dicom_series rtstruct seg params; do
+    mkdir -p "$here/corpus/$t"
+    [ -d "$here/seeds/$t" ] && cp "$here/seeds/$t"/* "$here/corpus/$t/"
+done
+copy_small params "$root"/pipelines/*/*.yaml "$root"/pipelines/*.yaml
+copy_small rtstruct "$root"/testdata/synthetic_study/RS.dcm
+copy_small dicom_series "$root"/testdata/synthetic_study/ct_2/CT0001.dcm
+if [ -d "$shared" ]; then
+    copy_small nifti "$shared"/ibsi1/digital_phantom/*.nii.gz "$shared"/ibsi2/digital_phantom/nifti/*/*/*.nii.gz
+    copy_small nrrd $(find "$shared" -name '*.nrrd' -o -name '*.nhdr' 2>/dev/null)
+else
+    echo "seed.sh: shared test data not found at $shared; using the project's seeds only" >&2
+fi
+for t in nifti nrrd dicom_series rtstruct seg params; do
+    echo "$t: $(ls "$here/corpus/$t" | wc -l) inputs"
+done

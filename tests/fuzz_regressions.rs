@@ -1,0 +1,126 @@
+//! Reproducers of what the fuzz targets in fuzz/ found (inputs inlined or
+//! generated, each small), plus the generator of the fuzz seeds.
+
+mod common;
+
+use common::fixtures::*;
+use std::path::Path;
+
+/// The separator between files packed into one fuzz input (fuzz/src/lib.rs).
+const SPLIT: &[u8] = b"--ctrad-fuzz-split--";
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(SPLIT);
+        }
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// Write the committed seeds under fuzz/seeds/<target>/ (all made by ctrad).
+/// Run: `cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore = "generator, run by hand to refresh fuzz/seeds"]
+fn write_fuzz_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let dir = |t: &str| {
+        let d = root.join(t);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    let tmp = temp_dir("seeds");
+    let image = tiny_image();
+    let read = |p: &Path| std::fs::read(p).unwrap();
+
+    // NIfTI: single file (plain and gzip) and a .hdr/.img pair.
+    let d = dir("nifti");
+    ctrad::io::nifti::write(&d.join("i16.nii"), &image, ctrad::io::DataType::I16).unwrap();
+    ctrad::io::nifti::write(
+        &tmp.join("m.nii.gz"),
+        &tiny_mask().map(|b| b as u8 as f32),
+        ctrad::io::DataType::U8,
+    )
+    .unwrap();
+    std::fs::copy(tmp.join("m.nii.gz"), d.join("mask_u8.nii.gz")).unwrap();
+    let single = read(&d.join("i16.nii"));
+    let mut hdr = single[..348].to_vec();
+    hdr[344..348].copy_from_slice(b"ni1\0");
+    hdr[108..112].copy_from_slice(&0f32.to_le_bytes()); // vox_offset 0 in the .img
+    let vox_offset = f32::from_le_bytes(single[108..112].try_into().unwrap()) as usize;
+    std::fs::write(d.join("pair_i16"), join(&[&hdr, &single[vox_offset..]])).unwrap();
+
+    // NRRD: attached raw and gzip, and a detached header with its data file.
+    let d = dir("nrrd");
+    ctrad::io::nrrd::write(&d.join("raw.nrrd"), &image, ctrad::io::DataType::I16, false).unwrap();
+    ctrad::io::nrrd::write(&d.join("gz.nrrd"), &image, ctrad::io::DataType::F32, true).unwrap();
+    let raw = read(&d.join("raw.nrrd"));
+    let split = raw.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
+    let mut nhdr = raw[..split - 1].to_vec();
+    nhdr.extend_from_slice(b"data file: data.raw\n\n");
+    std::fs::write(d.join("detached_i16"), join(&[&nhdr, &raw[split..]])).unwrap();
+
+    // DICOM: three CT slices packed into one input; a single slice; RTSTRUCT; SEG.
+    let (files, meta, rs, seg) = tiny_study(&tmp);
+    let d = dir("dicom_series");
+    let slices: Vec<Vec<u8>> = files.iter().take(3).map(|p| read(p)).collect();
+    std::fs::write(
+        d.join("three_slices"),
+        join(&[&slices[0], &slices[1], &slices[2]]),
+    )
+    .unwrap();
+    std::fs::write(d.join("one_slice"), &slices[0]).unwrap();
+    std::fs::copy(&rs, dir("rtstruct").join("cube.dcm")).unwrap();
+    std::fs::copy(&seg, dir("seg").join("cube_binary.dcm")).unwrap();
+    let frac = tiny_mask().map(|b| if b { 0.8f32 } else { 0.1 });
+    let fpath = tmp.join("frac.dcm");
+    ctrad::io::dicom::seg::write_fractional_seg(&fpath, &[("Cube", &frac)], &meta, 255).unwrap();
+    std::fs::copy(&fpath, dir("seg").join("cube_fractional.dcm")).unwrap();
+}
+
+/// Position of the value length of element `tag` with a 4-byte length
+/// (explicit VR OB/OW/SQ/UT…) in a Part 10 file, little endian.
+fn long_length_field(bytes: &[u8], group: u16, element: u16) -> usize {
+    let mut pat = group.to_le_bytes().to_vec();
+    pat.extend_from_slice(&element.to_le_bytes());
+    let at = bytes.windows(4).rposition(|w| w == pat).expect("element present");
+    at + 8
+}
+
+/// Found by `dicom_series` and `seg` (out-of-memory, ~2.3 GB RSS for a 4 KB
+/// input): an element declaring a value of almost 4 GiB made the DICOM parser
+/// allocate and zero-fill that much before noticing the file is short. Now a
+/// length check runs before parsing and names the element.
+#[test]
+fn huge_declared_element_length_is_refused_before_parsing() {
+    let d = temp_dir("fr-huge-length");
+    let (files, meta, rs, seg) = tiny_study(&d);
+
+    let mut ct = std::fs::read(&files[0]).unwrap();
+    let at = long_length_field(&ct, 0x7FE0, 0x0010); // Pixel Data (OW)
+    ct[at..at + 4].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    std::fs::write(&files[0], &ct).unwrap();
+    let e = ctrad::io::dicom::series::load_series(&files[..1]).unwrap_err();
+    assert!(matches!(e, ctrad::Error::Format { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("CT0000.dcm") || msg.contains(&*files[0].file_name().unwrap().to_string_lossy()), "{msg}");
+    assert!(msg.contains("declares 4294967280 bytes"), "{msg}");
+
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = long_length_field(&bytes, 0x7FE0, 0x0010);
+    bytes[at..at + 4].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+    std::fs::write(&seg, &bytes).unwrap();
+    let e = ctrad::io::dicom::seg::read_seg(&seg).unwrap_err();
+    assert!(e.to_string().contains("SEG.dcm") && e.to_string().contains("declares"), "{e}");
+
+    // An item of a sequence declaring a huge defined length (RTSTRUCT).
+    let mut bytes = std::fs::read(&rs).unwrap();
+    let item = bytes.windows(4).position(|w| w == [0xFE, 0xFF, 0x00, 0xE0]).expect("an item");
+    bytes[item + 4..item + 8].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+    std::fs::write(&rs, &bytes).unwrap();
+    let e = ctrad::io::dicom::rtstruct::read_rtstruct(&rs).unwrap_err();
+    assert!(e.to_string().contains("RS.dcm") && e.to_string().contains("declares"), "{e}");
+    let _ = meta;
+}
