@@ -2,7 +2,7 @@
 """Write a DICOM SEG with an independent tool (highdicom) for ctrad's tests.
 
 Usage: python3 scripts/make_highdicom_seg.py [OUT.dcm]
-Needs: pip install highdicom (tested with highdicom 0.25, pydicom 3).
+Needs: pip install highdicom (made with highdicom 0.28.2, pydicom 3.0.2).
 
 The SEG references the portal-venous series of the bundled synthetic study
 (testdata/studies/SYNTH_PANNET_001/ct_4) and holds two analytically defined
