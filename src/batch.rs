@@ -373,9 +373,7 @@ pub fn run(
     interrupt: &AtomicBool,
 ) -> Result<Summary> {
     let (state_dir, errors_path, lock_path) = companion_paths(output);
-    if let Some(dir) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    table::create_parent_dir(output)?;
     let _lock = OutputLock::acquire(&lock_path)?;
     std::fs::create_dir_all(&state_dir).map_err(|e| Error::io(&state_dir, e))?;
 

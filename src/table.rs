@@ -143,9 +143,7 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, metadata: &[(String, Strin
 
 /// Write by extension: `.csv` or `.parquet`.
 pub fn write_table(df: &mut DataFrame, path: &Path, metadata: &[(String, String)]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
+    create_parent_dir(path)?;
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -159,4 +157,15 @@ pub fn write_table(df: &mut DataFrame, path: &Path, metadata: &[(String, String)
             path.display()
         ))),
     }
+}
+
+/// Create the folder of an output file (users expect `-o out/x.csv` to work);
+/// a failure names both the output and the folder.
+pub fn create_parent_dir(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::io(path, std::io::Error::new(e.kind(), format!("cannot create the folder {}: {e}", dir.display())))
+        })?;
+    }
+    Ok(())
 }

@@ -22,6 +22,10 @@ fn files(root: &Path) -> Vec<PathBuf> {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
+                // Files made by other tools (e.g. the highdicom SEG) are not ours to regenerate.
+                if p.file_name().is_some_and(|n| n == "seg_highdicom") {
+                    continue;
+                }
                 stack.push(p);
             } else {
                 out.push(p.strip_prefix(root).unwrap().to_path_buf());
