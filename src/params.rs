@@ -410,7 +410,8 @@ impl Params {
     /// The mask label to select: the `label` setting, else 1 in PyRadiomics
     /// mode (its default), else `None` (every non-zero voxel).
     pub fn effective_label(&self) -> Option<i64> {
-        self.label.or((self.compat == Compat::PyRadiomics).then_some(1))
+        self.label
+            .or((self.compat == Compat::PyRadiomics).then_some(1))
     }
 
     /// A short stable hash (FNV-1a, hex) of the parameter text.

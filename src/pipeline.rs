@@ -33,7 +33,11 @@ pub struct Extraction {
 impl Extraction {
     /// The NaN reasons as one text cell: `tag: reason; tag: reason`.
     pub fn nan_reasons_text(&self) -> String {
-        self.nan_reasons.iter().map(|(t, r)| format!("{t}: {r}")).collect::<Vec<_>>().join("; ")
+        self.nan_reasons
+            .iter()
+            .map(|(t, r)| format!("{t}: {r}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -46,13 +50,24 @@ pub fn extract(
     mask_path: &Path,
 ) -> Result<Extraction> {
     if params.compat == Compat::PyRadiomics {
-        let features = crate::compat::pyradiomics::extract(&image, &mask, params, image_path, mask_path)?;
+        let features =
+            crate::compat::pyradiomics::extract(&image, &mask, params, image_path, mask_path)?;
         let nan_reasons = features
             .iter()
             .filter(|(_, v)| v.is_nan())
-            .map(|(t, _)| (t.clone(), "undefined for this ROI in PyRadiomics' definition".to_string()))
+            .map(|(t, _)| {
+                (
+                    t.clone(),
+                    "undefined for this ROI in PyRadiomics' definition".to_string(),
+                )
+            })
             .collect();
-        return Ok(Extraction { features, roi_voxels: mask.count(), spacing: image.geometry.spacing, nan_reasons });
+        return Ok(Extraction {
+            features,
+            roi_voxels: mask.count(),
+            spacing: image.geometry.spacing,
+            nan_reasons,
+        });
     }
     check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
     if mask.count() == 0 {
@@ -94,7 +109,10 @@ pub fn extract(
             let target = resample::aligned_grid(&image.geometry, spacing);
             // A tiny resampled spacing must be an error, not a huge allocation.
             let limits = ReadLimits::from_env()?;
-            let n = target.dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            let n = target
+                .dims
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d));
             if n.is_none_or(|n| n > limits.max_voxels) {
                 return Err(Error::ResourceLimit {
                     path: params.source_path.clone(),

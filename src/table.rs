@@ -164,7 +164,13 @@ pub fn write_table(df: &mut DataFrame, path: &Path, metadata: &[(String, String)
 pub fn create_parent_dir(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Error::io(path, std::io::Error::new(e.kind(), format!("cannot create the folder {}: {e}", dir.display())))
+            Error::io(
+                path,
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create the folder {}: {e}", dir.display()),
+                ),
+            )
         })?;
     }
     Ok(())

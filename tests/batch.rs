@@ -284,7 +284,9 @@ fn synthetic_multiphase_study_gives_one_row_per_phase_and_roi() {
 #[test]
 fn a_second_run_on_the_same_output_fails_clearly() {
     let d = temp_dir("lock");
-    let Some(studies) = sts_studies(&d, &[1, 4, 5]) else { return };
+    let Some(studies) = sts_studies(&d, &[1, 4, 5]) else {
+        return;
+    };
     let out = d.join("features.csv");
     let mut first = ctrad()
         .arg("extract")
@@ -316,7 +318,10 @@ fn a_second_run_on_the_same_output_fails_clearly() {
     assert!(first.wait().unwrap().success());
     assert!(!second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
-    assert!(err.contains("another ctrad run") && err.contains("features.lock"), "{err}");
+    assert!(
+        err.contains("another ctrad run") && err.contains("features.lock"),
+        "{err}"
+    );
     // The first run's table is complete and uncorrupted.
     assert_eq!(read_csv(&out).len(), 4);
     std::fs::remove_dir_all(&d).unwrap();

@@ -85,7 +85,10 @@ fn write_fuzz_seeds() {
 fn long_length_field(bytes: &[u8], group: u16, element: u16) -> usize {
     let mut pat = group.to_le_bytes().to_vec();
     pat.extend_from_slice(&element.to_le_bytes());
-    let at = bytes.windows(4).rposition(|w| w == pat).expect("element present");
+    let at = bytes
+        .windows(4)
+        .rposition(|w| w == pat)
+        .expect("element present");
     at + 8
 }
 
@@ -105,7 +108,11 @@ fn huge_declared_element_length_is_refused_before_parsing() {
     let e = ctrad::io::dicom::series::load_series(&files[..1]).unwrap_err();
     assert!(matches!(e, ctrad::Error::Format { .. }), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.contains("CT0000.dcm") || msg.contains(&*files[0].file_name().unwrap().to_string_lossy()), "{msg}");
+    assert!(
+        msg.contains("CT0000.dcm")
+            || msg.contains(&*files[0].file_name().unwrap().to_string_lossy()),
+        "{msg}"
+    );
     assert!(msg.contains("declares 4294967280 bytes"), "{msg}");
 
     let mut bytes = std::fs::read(&seg).unwrap();
@@ -113,14 +120,23 @@ fn huge_declared_element_length_is_refused_before_parsing() {
     bytes[at..at + 4].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
     std::fs::write(&seg, &bytes).unwrap();
     let e = ctrad::io::dicom::seg::read_seg(&seg).unwrap_err();
-    assert!(e.to_string().contains("SEG.dcm") && e.to_string().contains("declares"), "{e}");
+    assert!(
+        e.to_string().contains("SEG.dcm") && e.to_string().contains("declares"),
+        "{e}"
+    );
 
     // An item of a sequence declaring a huge defined length (RTSTRUCT).
     let mut bytes = std::fs::read(&rs).unwrap();
-    let item = bytes.windows(4).position(|w| w == [0xFE, 0xFF, 0x00, 0xE0]).expect("an item");
+    let item = bytes
+        .windows(4)
+        .position(|w| w == [0xFE, 0xFF, 0x00, 0xE0])
+        .expect("an item");
     bytes[item + 4..item + 8].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
     std::fs::write(&rs, &bytes).unwrap();
     let e = ctrad::io::dicom::rtstruct::read_rtstruct(&rs).unwrap_err();
-    assert!(e.to_string().contains("RS.dcm") && e.to_string().contains("declares"), "{e}");
+    assert!(
+        e.to_string().contains("RS.dcm") && e.to_string().contains("declares"),
+        "{e}"
+    );
     let _ = meta;
 }

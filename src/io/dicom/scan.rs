@@ -201,11 +201,19 @@ pub(crate) fn check_declared_lengths(path: &Path, stop_at_pixel_data: bool) -> R
     while pos + 8 <= bytes.len() {
         let rd16 = |p: usize, big: bool| {
             let a = [bytes[p], bytes[p + 1]];
-            if big { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+            if big {
+                u16::from_be_bytes(a)
+            } else {
+                u16::from_le_bytes(a)
+            }
         };
         let rd32 = |p: usize, big: bool| {
             let a = [bytes[p], bytes[p + 1], bytes[p + 2], bytes[p + 3]];
-            if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+            if big {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a)
+            }
         };
         if in_meta && rd16(pos, false) != 0x0002 {
             // End of the meta group: switch to the data set's transfer syntax.
@@ -245,7 +253,19 @@ pub(crate) fn check_declared_lengths(path: &Path, stop_at_pixel_data: bool) -> R
             let vr = [bytes[pos + 4], bytes[pos + 5]];
             if matches!(
                 &vr,
-                b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UR" | b"UT" | b"UN" | b"UV"
+                b"OB"
+                    | b"OD"
+                    | b"OF"
+                    | b"OL"
+                    | b"OV"
+                    | b"OW"
+                    | b"SQ"
+                    | b"SV"
+                    | b"UC"
+                    | b"UR"
+                    | b"UT"
+                    | b"UN"
+                    | b"UV"
             ) {
                 if pos + 12 > bytes.len() {
                     break;
@@ -286,13 +306,20 @@ pub(crate) fn check_declared_lengths(path: &Path, stop_at_pixel_data: bool) -> R
 fn transfer_syntax_of(meta: &[u8]) -> String {
     let mut p = 0;
     while p + 8 <= meta.len() {
-        let tag = (u16::from_le_bytes([meta[p], meta[p + 1]]), u16::from_le_bytes([meta[p + 2], meta[p + 3]]));
+        let tag = (
+            u16::from_le_bytes([meta[p], meta[p + 1]]),
+            u16::from_le_bytes([meta[p + 2], meta[p + 3]]),
+        );
         let vr = [meta[p + 4], meta[p + 5]];
-        let (len, header) = if matches!(&vr, b"OB" | b"OW" | b"UN" | b"SQ" | b"UT" | b"UC" | b"UR") {
+        let (len, header) = if matches!(&vr, b"OB" | b"OW" | b"UN" | b"SQ" | b"UT" | b"UC" | b"UR")
+        {
             if p + 12 > meta.len() {
                 return String::new();
             }
-            (u32::from_le_bytes([meta[p + 8], meta[p + 9], meta[p + 10], meta[p + 11]]) as usize, 12)
+            (
+                u32::from_le_bytes([meta[p + 8], meta[p + 9], meta[p + 10], meta[p + 11]]) as usize,
+                12,
+            )
         } else {
             (u16::from_le_bytes([meta[p + 6], meta[p + 7]]) as usize, 8)
         };
@@ -301,7 +328,9 @@ fn transfer_syntax_of(meta: &[u8]) -> String {
             return String::new();
         };
         if tag == (0x0002, 0x0010) {
-            return String::from_utf8_lossy(value).trim_end_matches(['\0', ' ']).to_string();
+            return String::from_utf8_lossy(value)
+                .trim_end_matches(['\0', ' '])
+                .to_string();
         }
         p = start + len;
     }
