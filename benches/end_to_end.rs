@@ -17,7 +17,9 @@ fn study(image: &Path, mask: &Path, params: &ctrad::params::Params) -> usize {
 }
 
 fn main() {
-    let Some(data) = common::testdata() else { return };
+    let Some(data) = common::testdata() else {
+        return;
+    };
     let mut c: Criterion = common::criterion();
     let cases = common::cases(&data);
     let mut g = c.benchmark_group("end_to_end");
@@ -30,8 +32,14 @@ fn main() {
         });
         g.bench_function(format!("in_memory/{}", case.name), |b| {
             b.iter(|| {
-                ctrad::pipeline::extract(case.image.clone(), case.mask.clone(), &case.params, &case.nifti.0, &case.nifti.1)
-                    .unwrap()
+                ctrad::pipeline::extract(
+                    case.image.clone(),
+                    case.mask.clone(),
+                    &case.params,
+                    &case.nifti.0,
+                    &case.nifti.1,
+                )
+                .unwrap()
             })
         });
     }

@@ -26,13 +26,25 @@ fn stages(c: &mut Criterion, data: &std::path::Path) {
         g.bench_function(format!("rtstruct_read_rasterise/{}", case.name), |b| {
             b.iter(|| {
                 let rs = rtstruct::read_rtstruct(rs_path).unwrap();
-                rtstruct::rasterise(&rs.rois[0], &image.geometry, Some(&meta.frame_of_reference_uid), rs_path).unwrap()
+                rtstruct::rasterise(
+                    &rs.rois[0],
+                    &image.geometry,
+                    Some(&meta.frame_of_reference_uid),
+                    rs_path,
+                )
+                .unwrap()
             })
         });
         let rs = rtstruct::read_rtstruct(rs_path).unwrap();
         g.bench_function(format!("rtstruct_rasterise/{}", case.name), |b| {
             b.iter(|| {
-                rtstruct::rasterise(&rs.rois[0], &image.geometry, Some(&meta.frame_of_reference_uid), rs_path).unwrap()
+                rtstruct::rasterise(
+                    &rs.rois[0],
+                    &image.geometry,
+                    Some(&meta.frame_of_reference_uid),
+                    rs_path,
+                )
+                .unwrap()
             })
         });
         g.bench_function(format!("nifti_read/{}", case.name), |b| {
@@ -70,26 +82,48 @@ fn stages(c: &mut Criterion, data: &std::path::Path) {
         let discrete = discretise::discretise(&roi, &case.params.discretisation).unwrap();
         let values = roi.intensities();
         let t = &case.params.texture;
-        g.bench_function(format!("morph/{n}"), |b| b.iter(|| features::morph::compute(&roi)));
-        g.bench_function(format!("loc/{n}"), |b| b.iter(|| features::loc::compute(&image, &intensity)));
-        g.bench_function(format!("stat/{n}"), |b| b.iter(|| features::stat::compute(&values)));
+        g.bench_function(format!("morph/{n}"), |b| {
+            b.iter(|| features::morph::compute(&roi))
+        });
+        g.bench_function(format!("loc/{n}"), |b| {
+            b.iter(|| features::loc::compute(&image, &intensity))
+        });
+        g.bench_function(format!("stat/{n}"), |b| {
+            b.iter(|| features::stat::compute(&values))
+        });
         g.bench_function(format!("ih/{n}"), |b| {
             b.iter(|| features::ih::compute(&discrete.roi_levels(), discrete.n_levels))
         });
         let ivh = case.params.ivh_discretisation();
-        g.bench_function(format!("ivh/{n}"), |b| b.iter(|| features::ivh::compute(&values, &ivh)));
-        g.bench_function(format!("cm/{n}"), |b| b.iter(|| features::glcm::compute(&discrete, t)));
-        g.bench_function(format!("rlm/{n}"), |b| b.iter(|| features::glrlm::compute(&discrete, t)));
-        g.bench_function(format!("szm/{n}"), |b| b.iter(|| features::glszm::compute(&discrete, t)));
-        g.bench_function(format!("dzm/{n}"), |b| b.iter(|| features::gldzm::compute(&discrete, t)));
-        g.bench_function(format!("ngt/{n}"), |b| b.iter(|| features::ngtdm::compute(&discrete, t)));
-        g.bench_function(format!("ngl/{n}"), |b| b.iter(|| features::ngldm::compute(&discrete, t)));
+        g.bench_function(format!("ivh/{n}"), |b| {
+            b.iter(|| features::ivh::compute(&values, &ivh))
+        });
+        g.bench_function(format!("cm/{n}"), |b| {
+            b.iter(|| features::glcm::compute(&discrete, t))
+        });
+        g.bench_function(format!("rlm/{n}"), |b| {
+            b.iter(|| features::glrlm::compute(&discrete, t))
+        });
+        g.bench_function(format!("szm/{n}"), |b| {
+            b.iter(|| features::glszm::compute(&discrete, t))
+        });
+        g.bench_function(format!("dzm/{n}"), |b| {
+            b.iter(|| features::gldzm::compute(&discrete, t))
+        });
+        g.bench_function(format!("ngt/{n}"), |b| {
+            b.iter(|| features::ngtdm::compute(&discrete, t))
+        });
+        g.bench_function(format!("ngl/{n}"), |b| {
+            b.iter(|| features::ngldm::compute(&discrete, t))
+        });
     }
     g.finish();
 }
 
 fn main() {
-    let Some(data) = common::testdata() else { return };
+    let Some(data) = common::testdata() else {
+        return;
+    };
     let mut c = common::criterion();
     stages(&mut c, &data);
     c.final_summary();

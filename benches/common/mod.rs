@@ -67,14 +67,23 @@ pub fn cases(data: &Path) -> Vec<Case> {
     let specs = [
         (
             "sts001",
-            (sts.join("nifti/CT_image.nii.gz"), sts.join("nifti/CT_mask.nii.gz")),
+            (
+                sts.join("nifti/CT_image.nii.gz"),
+                sts.join("nifti/CT_mask.nii.gz"),
+            ),
             (sts.join("dicom/image"), sts.join("dicom/mask/RS.dcm")),
             root.join("pipelines/bench/pyradiomics_equivalent.yaml"),
         ),
         (
             "ibsi_ct_phantom",
-            (ph.join("nifti/phantom.nii.gz"), ph.join("nifti/mask.nii.gz")),
-            (ph.join("dicom/image"), ph.join("dicom/mask/DCM_RS_00060.dcm")),
+            (
+                ph.join("nifti/phantom.nii.gz"),
+                ph.join("nifti/mask.nii.gz"),
+            ),
+            (
+                ph.join("dicom/image"),
+                ph.join("dicom/mask/DCM_RS_00060.dcm"),
+            ),
             root.join("pipelines/ibsi/config_c.yaml"),
         ),
     ];
@@ -83,8 +92,17 @@ pub fn cases(data: &Path) -> Vec<Case> {
         .map(|(name, nifti, dicom, params)| {
             let params = Params::from_file(&params).expect("params");
             let image = ctrad::io::read_volume(&nifti.0).expect("image");
-            let mask = ctrad::io::read_volume(&nifti.1).expect("mask").map(|v| v > 0.5);
-            Case { name, image, mask, params, nifti, dicom }
+            let mask = ctrad::io::read_volume(&nifti.1)
+                .expect("mask")
+                .map(|v| v > 0.5);
+            Case {
+                name,
+                image,
+                mask,
+                params,
+                nifti,
+                dicom,
+            }
         })
         .collect()
 }
