@@ -7,11 +7,12 @@
 
 mod common;
 
-use criterion::{black_box, Criterion};
+use criterion::Criterion;
 use ctrad::features;
 use ctrad::io::dicom::{rtstruct, series};
 use ctrad::preprocess::discretise;
 use ctrad::roi::Roi;
+use std::hint::black_box;
 
 fn stages(c: &mut Criterion, data: &std::path::Path) {
     let cases = common::cases(data);
