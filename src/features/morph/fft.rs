@@ -204,9 +204,9 @@ impl Plan {
     }
 }
 
-/// Forward 3D DFT of `data` (x-fastest, size `dims`), where `data` is zero
-/// outside the box `[0, extent)` (lines that are all zero are skipped).
-/// Returns the spectrum in **z-fastest** order: index `kz + nz * (kx + nx * ky)`.
+/// Forward 3D DFT of `data` (x-fastest, size `dims`), in place, where `data`
+/// is zero outside the box `[0, extent)` (lines that are all zero are skipped).
+/// The spectrum keeps the x-fastest order: index `kx + nx * (ky + ny * kz)`.
 pub fn fft3(data: Vec<C>, dims: [usize; 3], extent: [usize; 3]) -> Vec<C> {
     let [nx, ny, nz] = dims;
     let (px, py, pz) = (Plan::new(nx), Plan::new(ny), Plan::new(nz));
@@ -234,23 +234,41 @@ pub fn fft3(data: Vec<C>, dims: [usize; 3], extent: [usize; 3]) -> Vec<C> {
             }
         }
     });
-    // Gather z-lines (transposing to z-fastest) and transform them.
-    let mut out = vec![C::default(); data.len()];
-    out.par_chunks_mut(nz * nx)
-        .enumerate()
-        .for_each(|(y, block)| {
-            for z in 0..extent[2] {
-                let row = &data[nx * y + plane * z..nx * y + plane * z + nx];
-                for (x, &v) in row.iter().enumerate() {
-                    block[x * nz + z] = v;
+    // z transforms: a few y-rows at a time, gather their z-lines into small
+    // blocks, transform in parallel and scatter back, so no second full-size
+    // array is needed (the grid is 8× the ROI box; this bounds peak memory).
+    let batch = 2 * rayon::current_num_threads().max(1);
+    for y0 in (0..ny).step_by(batch) {
+        let ys = y0..(y0 + batch).min(ny);
+        let src = &data;
+        let blocks: Vec<Vec<C>> = ys
+            .clone()
+            .into_par_iter()
+            .map(|y| {
+                let mut block = vec![C::default(); nz * nx];
+                for z in 0..extent[2] {
+                    let row = &src[nx * y + plane * z..nx * y + plane * z + nx];
+                    for (x, &v) in row.iter().enumerate() {
+                        block[x * nz + z] = v;
+                    }
+                }
+                let mut scratch = vec![C::default(); nz];
+                for line in block.chunks_mut(nz) {
+                    pz.forward(line, &mut scratch);
+                }
+                block
+            })
+            .collect();
+        for (y, block) in ys.zip(blocks) {
+            for z in 0..nz {
+                let row = &mut data[nx * y + plane * z..nx * y + plane * z + nx];
+                for (x, v) in row.iter_mut().enumerate() {
+                    *v = block[x * nz + z];
                 }
             }
-            let mut scratch = vec![C::default(); nz];
-            for line in block.chunks_mut(nz) {
-                pz.forward(line, &mut scratch);
-            }
-        });
-    out
+        }
+    }
+    data
 }
 
 #[cfg(test)]

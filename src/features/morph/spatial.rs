@@ -234,19 +234,18 @@ pub fn moran_geary_fft(points: &[[usize; 3]], values: &[f64], spacing: [f64; 3])
     let f1 = fft3(z1, dims, n);
     let f2 = fft3(z2, dims, dims);
 
-    // Spectra are z-fastest: index kz + pz * (kx + px * ky).
-    let sidx = |kx: usize, ky: usize, kz: usize| kz + pz * (kx + px * ky);
-    let (sw, sm, sq) = (0..py)
+    // Spectra are x-fastest like the grid.
+    let (sw, sm, sq) = (0..pz)
         .into_par_iter()
-        .map(|ky| {
+        .map(|kz| {
             let (mut sw, mut sm, mut sq) = (0.0, 0.0, 0.0);
-            let nky = (py - ky) % py;
-            for kx in 0..px {
-                let nkx = (px - kx) % px;
-                for kz in 0..pz {
-                    let nkz = (pz - kz) % pz;
-                    let i = sidx(kx, ky, kz);
-                    let j = sidx(nkx, nky, nkz);
+            let nkz = (pz - kz) % pz;
+            for ky in 0..py {
+                let nky = (py - ky) % py;
+                for kx in 0..px {
+                    let nkx = (px - kx) % px;
+                    let i = idx(kx, ky, kz);
+                    let j = idx(nkx, nky, nkz);
                     let (a, b) = (f1[i], f1[j].conj());
                     // Unpack two real fields: Â = (Z + Z*(−k))/2, B̂ = (Z − Z*(−k))/(2i).
                     let m = C::new(0.5 * (a.re + b.re), 0.5 * (a.im + b.im));
