@@ -10,6 +10,7 @@ pub mod features;
 pub mod hash;
 pub mod inputs;
 pub mod io;
+pub mod merge;
 pub mod params;
 pub mod pipeline;
 pub mod preprocess;

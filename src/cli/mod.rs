@@ -2,6 +2,7 @@
 
 mod extract;
 mod inspect;
+mod merge;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,8 @@ pub enum Command {
     Extract(extract::ExtractArgs),
     /// Show the series (with contrast phase), segmentations and ROIs of a study folder.
     Inspect(inspect::InspectArgs),
+    /// Merge partial tables (e.g. `extract --shard` outputs) into one table.
+    Merge(merge::MergeArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -27,6 +30,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Merge(args) => merge::run(args),
     };
     match result {
         Ok(code) => code,
