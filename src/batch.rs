@@ -395,7 +395,7 @@ pub fn run(
         rows.extend(r.rows);
         failures.extend(r.failures);
     }
-    rows.sort_by(|a, b| row_sort_key(a).cmp(&row_sort_key(b)));
+    rows.sort_by_key(row_sort_key);
     let summary = Summary {
         cases: total,
         computed: done.load(Ordering::SeqCst) - reused.load(Ordering::SeqCst),

@@ -70,7 +70,10 @@ pub fn merge(parts: &[PathBuf], output: &Path, csv: Option<&Path>) -> Result<Mer
             )));
         }
     }
-    let mut summary = MergeSummary { parts: parts.len(), ..Default::default() };
+    let mut summary = MergeSummary {
+        parts: parts.len(),
+        ..Default::default()
+    };
     let mut read = Vec::with_capacity(parts.len());
     for p in parts {
         let part = read_part(p, &mut summary)?;
@@ -88,7 +91,10 @@ pub fn merge(parts: &[PathBuf], output: &Path, csv: Option<&Path>) -> Result<Mer
     let df = concat_rows(&read)?;
     let mut df = sort_like_batch(df)?;
 
-    let mut failures: Vec<Failure> = read.iter().flat_map(|p| p.failures.iter().cloned()).collect();
+    let mut failures: Vec<Failure> = read
+        .iter()
+        .flat_map(|p| p.failures.iter().cloned())
+        .collect();
     failures.sort_by(|a, b| a.study.cmp(&b.study));
 
     summary.studies = read.iter().map(|p| p.studies.len()).sum();
@@ -122,7 +128,8 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn read_part(path: &Path, summary: &mut MergeSummary) -> Result<Part> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let polars_err = |e: PolarsError| Error::format(path, format!("not a readable Parquet table: {e}"));
+    let polars_err =
+        |e: PolarsError| Error::format(path, format!("not a readable Parquet table: {e}"));
     let mut reader = ParquetReader::new(file);
     let kv: BTreeMap<String, String> = reader
         .get_metadata()
@@ -135,7 +142,10 @@ fn read_part(path: &Path, summary: &mut MergeSummary) -> Result<Part> {
     let df = reader.finish().map_err(polars_err)?;
     let meta = |k: &str| {
         kv.get(k).cloned().ok_or_else(|| {
-            Error::format(path, format!("no '{k}' in the file metadata: not a table written by `ctrad extract`"))
+            Error::format(
+                path,
+                format!("no '{k}' in the file metadata: not a table written by `ctrad extract`"),
+            )
         })
     };
     let version = meta("ctrad_version")?;
@@ -146,7 +156,12 @@ fn read_part(path: &Path, summary: &mut MergeSummary) -> Result<Part> {
     if df.height() > 0 {
         let col = df
             .column("study_id")
-            .map_err(|_| Error::format(path, "no 'study_id' column: not a batch table of `ctrad extract`"))?
+            .map_err(|_| {
+                Error::format(
+                    path,
+                    "no 'study_id' column: not a batch table of `ctrad extract`",
+                )
+            })?
             .cast(&DataType::String)
             .map_err(polars_err)?;
         for s in col.str().map_err(polars_err)?.iter() {
@@ -161,7 +176,15 @@ fn read_part(path: &Path, summary: &mut MergeSummary) -> Result<Part> {
         Vec::new()
     };
     studies.extend(failures.iter().map(|f| f.study.clone()));
-    Ok(Part { path: path.to_path_buf(), df, version, params_hash, params, failures, studies })
+    Ok(Part {
+        path: path.to_path_buf(),
+        df,
+        version,
+        params_hash,
+        params,
+        failures,
+        studies,
+    })
 }
 
 /// Read an errors file written by [`batch::write_failures`].
@@ -170,15 +193,28 @@ pub fn read_failures(path: &Path) -> Result<Vec<Failure>> {
     let mut rows = batch::parse_csv(&text).into_iter();
     match rows.next() {
         Some(h) if h == ["study", "file", "stage", "message"] => {}
-        _ => return Err(Error::format(path, "expected the header 'study,file,stage,message' of a ctrad errors file")),
+        _ => {
+            return Err(Error::format(
+                path,
+                "expected the header 'study,file,stage,message' of a ctrad errors file",
+            ))
+        }
     }
     let mut out = Vec::new();
     for (n, r) in rows.enumerate() {
         match <[String; 4]>::try_from(r) {
-            Ok([study, file, stage, message]) => out.push(Failure { study, file, stage, message }),
+            Ok([study, file, stage, message]) => out.push(Failure {
+                study,
+                file,
+                stage,
+                message,
+            }),
             Err(r) if r.iter().all(|c| c.is_empty()) => {}
             Err(r) => {
-                return Err(Error::format(path, format!("line {}: expected 4 fields, found {}", n + 2, r.len())));
+                return Err(Error::format(
+                    path,
+                    format!("line {}: expected 4 fields, found {}", n + 2, r.len()),
+                ));
             }
         }
     }
@@ -232,7 +268,12 @@ fn concat_rows(parts: &[Part]) -> Result<DataFrame> {
     let Some(reference) = full.first() else {
         return Ok(DataFrame::empty());
     };
-    let names: Vec<String> = reference.df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = reference
+        .df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let all_null = |c: &Column| c.null_count() == c.len();
     // The type of a column: the first (in study order) that is not all-null,
     // as one process would have chosen from the first non-null value.
@@ -241,7 +282,11 @@ fn concat_rows(parts: &[Part]) -> Result<DataFrame> {
         let mut chosen: Option<(&Part, DataType)> = None;
         for p in &full {
             let Ok(c) = p.df.column(name) else {
-                return Err(schema_error(reference, p, format!("column '{name}' is missing from the second")));
+                return Err(schema_error(
+                    reference,
+                    p,
+                    format!("column '{name}' is missing from the second"),
+                ));
             };
             if all_null(c) {
                 continue;
@@ -252,40 +297,60 @@ fn concat_rows(parts: &[Part]) -> Result<DataFrame> {
                     return Err(schema_error(
                         q,
                         p,
-                        format!("column '{name}' is {t} in the first and {} in the second", c.dtype()),
+                        format!(
+                            "column '{name}' is {t} in the first and {} in the second",
+                            c.dtype()
+                        ),
                     ));
                 }
                 _ => {}
             }
         }
-        types.push(chosen.map_or_else(|| reference.df.column(name).map(|c| c.dtype().clone()).unwrap_or(DataType::String), |(_, t)| t));
+        types.push(chosen.map_or_else(
+            || {
+                reference
+                    .df
+                    .column(name)
+                    .map(|c| c.dtype().clone())
+                    .unwrap_or(DataType::String)
+            },
+            |(_, t)| t,
+        ));
     }
     let mut out: Option<DataFrame> = None;
     for p in &full {
         if p.df.width() != names.len() {
-            let extra: Vec<String> = p
-                .df
-                .get_column_names()
-                .iter()
-                .filter(|n| !names.iter().any(|m| m == n.as_str()))
-                .map(|n| n.to_string())
-                .collect();
-            return Err(schema_error(reference, p, format!("the second has extra columns {}", extra.join(", "))));
+            let extra: Vec<String> =
+                p.df.get_column_names()
+                    .iter()
+                    .filter(|n| !names.iter().any(|m| m == n.as_str()))
+                    .map(|n| n.to_string())
+                    .collect();
+            return Err(schema_error(
+                reference,
+                p,
+                format!("the second has extra columns {}", extra.join(", ")),
+            ));
         }
         let mut columns = Vec::with_capacity(names.len());
         for (name, t) in names.iter().zip(&types) {
-            let c = p.df.column(name).map_err(|e| Error::Invalid(e.to_string()))?;
+            let c =
+                p.df.column(name)
+                    .map_err(|e| Error::Invalid(e.to_string()))?;
             columns.push(if c.dtype() == t {
                 c.clone()
             } else {
-                c.cast(t).map_err(|e| Error::format(&p.path, format!("column '{name}': {e}")))?
+                c.cast(t)
+                    .map_err(|e| Error::format(&p.path, format!("column '{name}': {e}")))?
             });
         }
-        let df = DataFrame::new(p.df.height(), columns).map_err(|e| Error::format(&p.path, e.to_string()))?;
+        let df = DataFrame::new(p.df.height(), columns)
+            .map_err(|e| Error::format(&p.path, e.to_string()))?;
         match &mut out {
             None => out = Some(df),
             Some(acc) => {
-                acc.vstack_mut_owned(df).map_err(|e| Error::format(&p.path, e.to_string()))?;
+                acc.vstack_mut_owned(df)
+                    .map_err(|e| Error::format(&p.path, e.to_string()))?;
             }
         }
     }
@@ -313,16 +378,27 @@ fn sort_like_batch(df: DataFrame) -> Result<DataFrame> {
         let values = match df.column(k) {
             Ok(c) => {
                 let c = c.cast(&DataType::String).map_err(err)?;
-                c.str().map_err(err)?.iter().map(|v| v.unwrap_or_default().to_string()).collect()
+                c.str()
+                    .map_err(err)?
+                    .iter()
+                    .map(|v| v.unwrap_or_default().to_string())
+                    .collect()
             }
             Err(_) => vec![String::new(); n],
         };
         texts.insert(k, values);
     }
-    let keys: Vec<_> = (0..n).map(|i| batch::sort_key_from(|k: &str| texts.get(k).map(|v| v[i].clone()).unwrap_or_default())).collect();
+    let keys: Vec<_> = (0..n)
+        .map(|i| {
+            batch::sort_key_from(|k: &str| texts.get(k).map(|v| v[i].clone()).unwrap_or_default())
+        })
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-    let idx = IdxCa::from_vec("idx".into(), order.into_iter().map(|i| i as IdxSize).collect());
+    let idx = IdxCa::from_vec(
+        "idx".into(),
+        order.into_iter().map(|i| i as IdxSize).collect(),
+    );
     let mut out = df.take(&idx).map_err(err)?;
     out.rechunk_mut();
     Ok(out)

@@ -26,7 +26,10 @@ pub fn run(args: MergeArgs) -> Result<i32> {
     let s = ctrad::merge::merge(&args.parts, &args.output, args.csv.as_deref())?;
     if !args.quiet {
         for p in &s.missing_errors {
-            eprintln!("note: {} has no errors file beside it; taken as without failures", p.display());
+            eprintln!(
+                "note: {} has no errors file beside it; taken as without failures",
+                p.display()
+            );
         }
         let (_, errors, _) = ctrad::batch::companion_paths(&args.output);
         eprintln!(
@@ -36,7 +39,11 @@ pub fn run(args: MergeArgs) -> Result<i32> {
             s.studies,
             s.rows,
             args.output.display(),
-            if s.failures > 0 { format!("; {} failures in {}", s.failures, errors.display()) } else { String::new() }
+            if s.failures > 0 {
+                format!("; {} failures in {}", s.failures, errors.display())
+            } else {
+                String::new()
+            }
         );
     }
     Ok(if s.failures > 0 { 2 } else { 0 })
