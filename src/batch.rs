@@ -196,7 +196,7 @@ pub fn cases_from_manifest(path: &Path) -> Result<Vec<Case>> {
 }
 
 /// Minimal RFC 4180 CSV parsing (quotes, doubled quotes, CRLF).
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut cur = String::new();
@@ -533,6 +533,13 @@ fn row_sort_key(r: &Row) -> (String, usize, String, String) {
             })
             .unwrap_or_default()
     };
+    sort_key_from(text)
+}
+
+/// The order of rows in a table: study, phase (acquisition order), ROI,
+/// series UID, from a lookup of a row's identifying columns as text.
+/// Shared with [`crate::merge`] so merged tables sort the same way.
+pub(crate) fn sort_key_from(text: impl Fn(&str) -> String) -> (String, usize, String, String) {
     let phase = Phase::parse(&text("phase")).map_or(99, |p| p as usize);
     (
         text("study_id"),

@@ -12,6 +12,7 @@ pub mod features;
 pub mod hash;
 pub mod inputs;
 pub mod io;
+pub mod merge;
 pub mod model;
 pub mod naming;
 pub mod params;

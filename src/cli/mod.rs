@@ -2,6 +2,7 @@
 
 mod extract;
 mod inspect;
+mod merge;
 mod model;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ pub enum Command {
     Model(model::ModelArgs),
     /// Draw a nomogram (SVG) of a fitted model.
     Nomogram(model::NomogramArgs),
+    /// Merge partial tables (e.g. `extract --shard` outputs) into one table.
+    Merge(merge::MergeArgs),
 }
 
 /// Run the CLI; returns the process exit code.
@@ -36,6 +39,7 @@ pub fn run() -> i32 {
         Command::Inspect(args) => inspect::run(args),
         Command::Model(args) => model::run(args),
         Command::Nomogram(args) => model::run_nomogram(args),
+        Command::Merge(args) => merge::run(args),
     };
     match result {
         Ok(code) => code,
