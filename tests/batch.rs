@@ -17,29 +17,12 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-            let mut perm = std::fs::metadata(&target).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            std::fs::set_permissions(&target, perm).unwrap();
-        }
-    }
-}
-
 /// Copies of the STS studies' DICOM folders (`STS_00N/{image,mask}`).
 fn sts_studies(dir: &Path, which: &[usize]) -> Option<PathBuf> {
     let td = common::shared_testdata()?;
     let studies = dir.join("studies");
     for &n in which {
-        copy_dir(
+        common::copy_dir(
             &td.join(format!("sts_ct/STS_00{n}/dicom")),
             &studies.join(format!("STS_00{n}")),
         );
@@ -247,7 +230,7 @@ fn a_killed_batch_resumes_to_the_same_table() {
 fn synthetic_multiphase_study_gives_one_row_per_phase_and_roi() {
     let d = temp_dir("synthetic");
     let studies = d.join("studies");
-    copy_dir(
+    common::copy_dir(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001"),
         &studies.join("SYNTH_001"),
     );

@@ -28,23 +28,6 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-            let mut perm = std::fs::metadata(&target).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            std::fs::set_permissions(&target, perm).unwrap();
-        }
-    }
-}
-
 fn show(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -176,7 +159,7 @@ fn assert_same_tables_with(single: &Path, merged: &Path, exact_errors: bool) {
 fn small_studies(d: &Path) -> PathBuf {
     let studies = d.join("studies");
     for id in ["SYN_A", "SYN_B", "SYN_C"] {
-        copy_dir(
+        common::copy_dir(
             &root().join("testdata/studies/SYNTH_PANNET_001"),
             &studies.join(id),
         );
@@ -456,7 +439,7 @@ fn snakemake_workflow_in_three_shards_equals_one_extract() {
     let d = temp_dir("workflow");
     let studies = d.join("studies");
     for n in 1..=5 {
-        copy_dir(
+        common::copy_dir(
             &td.join(format!("sts_ct/STS_00{n}/dicom")),
             &studies.join(format!("STS_00{n}")),
         );

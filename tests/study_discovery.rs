@@ -7,7 +7,7 @@ use ctrad::study::{
     apply_overrides, describe, discover, parse_override_list, Phase, PhaseSource, SegmentationKind,
     SeriesSource,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/studies/SYNTH_PANNET_001")
@@ -19,19 +19,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), t).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -98,7 +85,7 @@ fn synthetic_study_phases_and_links() {
 #[test]
 fn phases_yaml_overrides_and_order_reruns() {
     let dir = scratch("phases-yaml");
-    copy_dir(&testdata(), &dir);
+    common::copy_dir(&testdata(), &dir);
     // Swap two phases by number and by description.
     std::fs::write(
         dir.join("phases.yaml"),
@@ -264,7 +251,7 @@ fn linking_falls_back_to_instances_then_frame_of_reference() {
     let spec = SynthSpec::pannet();
     let synth = generate(&spec);
     let dir = scratch("link-fallback");
-    copy_dir(&testdata(), &dir);
+    common::copy_dir(&testdata(), &dir);
     std::fs::remove_file(dir.join("RS.dcm")).unwrap();
     // A structure set naming an unknown series (and therefore unknown
     // images) but the study's frame of reference, shared by all three series.
@@ -306,7 +293,7 @@ fn seg_objects_link_by_referenced_series() {
     use dicom_object::meta::FileMetaTableBuilder;
     use dicom_object::InMemDicomObject;
     let dir = scratch("seg-link");
-    copy_dir(&testdata(), &dir);
+    common::copy_dir(&testdata(), &dir);
     let art = discover(&dir).unwrap().series[1]
         .series_instance_uid
         .clone();
