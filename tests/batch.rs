@@ -309,3 +309,75 @@ fn a_second_run_on_the_same_output_fails_clearly() {
     assert_eq!(read_csv(&out).len(), 4);
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn ctrl_c_stops_cleanly_and_a_rerun_completes() {
+    let d = temp_dir("sigint");
+    let Some(studies) = sts_studies(&d, &[1, 2, 3, 4, 5]) else {
+        return;
+    };
+    let out = d.join("features.csv");
+    let mut child = ctrad()
+        .arg("extract")
+        .arg(&studies)
+        .arg("--params")
+        .arg(params())
+        .arg("-o")
+        .arg(&out)
+        .args(["--quiet", "--jobs", "1"])
+        .spawn()
+        .unwrap();
+    let state = d.join("features.ctrad-state");
+    let parts = || {
+        std::fs::read_dir(&state)
+            .map(|r| {
+                r.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "part"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while parts() < 1 && std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Ctrl-C: SIGINT to the process.
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let finished = parts();
+    if status.code() == Some(130) {
+        assert!(
+            !out.exists(),
+            "an interrupted run must not write the final table"
+        );
+        assert!(finished >= 1 && finished < 5, "{finished} studies kept");
+    } else {
+        // The run finished before the signal arrived.
+        assert_eq!(status.code(), Some(0));
+    }
+    let rerun = ctrad()
+        .arg("extract")
+        .arg(&studies)
+        .arg("--params")
+        .arg(params())
+        .arg("-o")
+        .arg(&out)
+        .args(["--jobs", "2"])
+        .output()
+        .unwrap();
+    assert!(rerun.status.success());
+    let log = String::from_utf8_lossy(&rerun.stderr);
+    assert!(
+        log.contains(&format!("{} reused", finished.min(5))),
+        "{log}"
+    );
+    assert_eq!(read_csv(&out).len(), 6);
+    std::fs::remove_dir_all(&d).unwrap();
+}
