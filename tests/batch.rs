@@ -357,7 +357,7 @@ fn ctrl_c_stops_cleanly_and_a_rerun_completes() {
             !out.exists(),
             "an interrupted run must not write the final table"
         );
-        assert!(finished >= 1 && finished < 5, "{finished} studies kept");
+        assert!((1..5).contains(&finished), "{finished} studies kept");
     } else {
         // The run finished before the signal arrived.
         assert_eq!(status.code(), Some(0));

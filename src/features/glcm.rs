@@ -352,28 +352,8 @@ fn moments(p: &[f64]) -> (f64, f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::test_support::{close, get, roi_with_levels as roi};
     use crate::features::Dimensionality;
-
-    fn roi(dims: [usize; 3], levels: Vec<u32>, n_levels: u32) -> DiscreteRoi {
-        DiscreteRoi {
-            dims,
-            spacing: [1.0; 3],
-            morph: levels.iter().map(|&l| l > 0).collect(),
-            levels,
-            n_levels,
-        }
-    }
-
-    fn get(f: &Features, tag: &str) -> f64 {
-        f.iter()
-            .find(|(t, _)| t == tag)
-            .unwrap_or_else(|| panic!("{tag} missing"))
-            .1
-    }
-
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
-    }
 
     /// One row `1 1 2 2`: along x the pairs (1,1), (1,2), (2,2) give the
     /// symmetric matrix [[2, 1], [1, 2]] / 6; the other in-plane directions

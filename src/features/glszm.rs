@@ -520,13 +520,7 @@ pub(crate) mod tests {
     /// A DiscreteRoi from levels (0 = outside); morph = levels > 0.
     pub(crate) fn roi(dims: [usize; 3], levels: Vec<u32>) -> DiscreteRoi {
         let n_levels = levels.iter().copied().max().unwrap_or(0).max(1);
-        DiscreteRoi {
-            dims,
-            spacing: [1.0; 3],
-            morph: levels.iter().map(|&l| l > 0).collect(),
-            levels,
-            n_levels,
-        }
+        crate::features::test_support::roi_with_levels(dims, levels, n_levels)
     }
 
     pub(crate) fn all_dims() -> TextureSettings {
@@ -536,12 +530,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn get(f: &Features, tag: &str) -> f64 {
-        f.iter()
-            .find(|(t, _)| t == tag)
-            .unwrap_or_else(|| panic!("no {tag}"))
-            .1
-    }
+    pub(crate) use crate::features::test_support::get;
 
     #[test]
     fn zones_link_diagonally_in_plane_and_across_slices_in_3d() {

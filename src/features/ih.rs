@@ -199,9 +199,7 @@ pub fn compute(levels: &[u32], n_levels: u32) -> Features {
 mod tests {
     use super::*;
 
-    fn get(f: &Features, tag: &str) -> f64 {
-        f.iter().find(|(t, _)| t == tag).unwrap().1
-    }
+    use crate::features::test_support::get;
 
     #[test]
     fn histogram_features_by_hand() {

@@ -218,9 +218,7 @@ pub fn compute(values: &[f64], disc: &IvhDiscretisation) -> Features {
 mod tests {
     use super::*;
 
-    fn get(f: &Features, tag: &str) -> f64 {
-        f.iter().find(|(t, _)| t == tag).unwrap().1
-    }
+    use crate::features::test_support::get;
 
     /// 10 voxels: 1×4, 2×1, 4×3, 5×2 on G = [1, 5] (3 absent).
     fn sample() -> Vec<f64> {

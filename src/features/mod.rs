@@ -16,6 +16,8 @@ pub mod morph;
 pub mod ngldm;
 pub mod ngtdm;
 pub mod stat;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 /// `(IBSI tag, value)` pairs.
 pub type Features = Vec<(String, f64)>;

@@ -235,9 +235,7 @@ pub fn compute(values: &[f64]) -> Features {
 mod tests {
     use super::*;
 
-    fn get(f: &Features, tag: &str) -> f64 {
-        f.iter().find(|(t, _)| t == tag).unwrap().1
-    }
+    use crate::features::test_support::get;
 
     #[test]
     fn percentiles_interpolate_linearly() {
