@@ -279,18 +279,38 @@ pub struct OutputLock {
 
 impl OutputLock {
     pub fn acquire(path: &Path) -> Result<OutputLock> {
+        let pid = std::process::id();
+        // Write the PID to a private file, then hard-link it into place: the
+        // lock appears atomically with its content, so no other run can read an
+        // empty lock and mistake it for a stale one.
+        let tmp = path.with_extension(format!("lock.{pid}.tmp"));
+        std::fs::write(&tmp, format!("{pid}\n")).map_err(|e| Error::io(&tmp, e))?;
+        let result = Self::link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        result
+    }
+
+    fn link(tmp: &Path, path: &Path) -> Result<OutputLock> {
         for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    let _ = writeln!(f, "{}", std::process::id());
+            let created = match std::fs::hard_link(tmp, path) {
+                // File systems without hard links: create-new, then write.
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                        .and_then(|mut f| {
+                            use std::io::Write;
+                            writeln!(f, "{}", std::process::id())
+                        })
+                }
+                other => other,
+            };
+            match created {
+                Ok(()) => {
                     return Ok(OutputLock {
                         path: path.to_path_buf(),
-                    });
+                    })
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let pid = std::fs::read_to_string(path)

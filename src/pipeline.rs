@@ -76,21 +76,7 @@ pub fn extract(
             mask_path.display()
         )));
     }
-    if let Some(i) = mask
-        .data
-        .iter()
-        .zip(&image.data)
-        .position(|(&m, v)| m && !v.is_finite())
-    {
-        let [x, y, z] = image.geometry.coords(i);
-        return Err(Error::format(
-            image_path,
-            format!(
-                "intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number",
-                image.data[i]
-            ),
-        ));
-    }
+    check_finite_in_roi(&image, &mask, image_path)?;
     let mut diag = Features::new();
     if params.round_intensities {
         resample::round_intensities(&mut image);
@@ -336,4 +322,31 @@ fn explain_nans(features: &Features, roi: &RoiShape) -> Vec<(String, String)> {
             (tag.clone(), reason)
         })
         .collect()
+}
+
+/// NaN or ±Inf inside the ROI is an error naming the image and the voxel
+/// (outside the ROI it is harmless and allowed).
+pub(crate) fn check_finite_in_roi(
+    image: &Volume<f32>,
+    mask: &Mask,
+    image_path: &Path,
+) -> Result<()> {
+    match mask
+        .data
+        .iter()
+        .zip(&image.data)
+        .position(|(&m, v)| m && !v.is_finite())
+    {
+        None => Ok(()),
+        Some(i) => {
+            let [x, y, z] = image.geometry.coords(i);
+            Err(Error::format(
+                image_path,
+                format!(
+                    "intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number",
+                    image.data[i]
+                ),
+            ))
+        }
+    }
 }

@@ -165,18 +165,7 @@ pub fn extract(
             mask_path.display()
         )));
     }
-    if let Some(i) = mask
-        .data
-        .iter()
-        .zip(&image.data)
-        .position(|(&m, v)| m && !v.is_finite())
-    {
-        let [x, y, z] = image.geometry.coords(i);
-        return Err(Error::format(
-            image_path,
-            format!("intensity at voxel ({x}, {y}, {z}) inside the ROI is not finite"),
-        ));
-    }
+    crate::pipeline::check_finite_in_roi(image, mask, image_path)?;
     let (lo, hi) = mask.bounding_box().expect("non-empty mask");
     let dims = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
     let roi_dims = dims.iter().filter(|&&d| d > 1).count();
