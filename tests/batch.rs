@@ -10,6 +10,18 @@ fn ctrad() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ctrad"))
 }
 
+/// `ctrad extract STUDIES --params PARAMS -o OUT`, to which tests add options.
+fn extract(studies: &Path, params: impl AsRef<std::ffi::OsStr>, out: &Path) -> Command {
+    let mut c = ctrad();
+    c.arg("extract")
+        .arg(studies)
+        .arg("--params")
+        .arg(params)
+        .arg("-o")
+        .arg(out);
+    c
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ctrad-batch-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -132,13 +144,7 @@ fn a_corrupt_study_does_not_stop_the_batch() {
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() / 3]).unwrap();
     let out = d.join("features.csv");
-    let status = ctrad()
-        .arg("extract")
-        .arg(&studies)
-        .arg("--params")
-        .arg(params())
-        .arg("-o")
-        .arg(&out)
+    let status = extract(&studies, params(), &out)
         .args(["--jobs", "2", "--quiet"])
         .status()
         .unwrap();
@@ -162,13 +168,7 @@ fn a_killed_batch_resumes_to_the_same_table() {
         return;
     };
     let run = |out: &Path, extra: &[&str]| {
-        ctrad()
-            .arg("extract")
-            .arg(&studies)
-            .arg("--params")
-            .arg(params())
-            .arg("-o")
-            .arg(out)
+        extract(&studies, params(), out)
             .args(["--quiet"])
             .args(extra)
             .status()
@@ -180,13 +180,7 @@ fn a_killed_batch_resumes_to_the_same_table() {
 
     // Kill -9 after two studies are persisted, then rerun.
     let out = d.join("resumed.csv");
-    let mut child = ctrad()
-        .arg("extract")
-        .arg(&studies)
-        .arg("--params")
-        .arg(params())
-        .arg("-o")
-        .arg(&out)
+    let mut child = extract(&studies, params(), &out)
         .args(["--quiet", "--jobs", "1"])
         .spawn()
         .unwrap();
@@ -235,16 +229,14 @@ fn synthetic_multiphase_study_gives_one_row_per_phase_and_roi() {
         &studies.join("SYNTH_001"),
     );
     let out = d.join("features.csv");
-    let o = ctrad()
-        .arg("extract")
-        .arg(&studies)
-        .arg("--params")
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pipelines/studies/pannet_ct.yaml"))
-        .arg("-o")
-        .arg(&out)
-        .args(["--quiet"])
-        .output()
-        .unwrap();
+    let o = extract(
+        &studies,
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pipelines/studies/pannet_ct.yaml"),
+        &out,
+    )
+    .args(["--quiet"])
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rows = read_csv(&out);
     let h = &rows[0];
@@ -271,13 +263,7 @@ fn a_second_run_on_the_same_output_fails_clearly() {
         return;
     };
     let out = d.join("features.csv");
-    let mut first = ctrad()
-        .arg("extract")
-        .arg(&studies)
-        .arg("--params")
-        .arg(params())
-        .arg("-o")
-        .arg(&out)
+    let mut first = extract(&studies, params(), &out)
         .args(["--quiet", "--jobs", "1"])
         .spawn()
         .unwrap();
@@ -288,13 +274,7 @@ fn a_second_run_on_the_same_output_fails_clearly() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(lock.exists(), "the first run never took the lock");
-    let second = ctrad()
-        .arg("extract")
-        .arg(&studies)
-        .arg("--params")
-        .arg(params())
-        .arg("-o")
-        .arg(&out)
+    let second = extract(&studies, params(), &out)
         .args(["--quiet", "--jobs", "1"])
         .output()
         .unwrap();
@@ -317,13 +297,7 @@ fn ctrl_c_stops_cleanly_and_a_rerun_completes() {
         return;
     };
     let out = d.join("features.csv");
-    let mut child = ctrad()
-        .arg("extract")
-        .arg(&studies)
-        .arg("--params")
-        .arg(params())
-        .arg("-o")
-        .arg(&out)
+    let mut child = extract(&studies, params(), &out)
         .args(["--quiet", "--jobs", "1"])
         .spawn()
         .unwrap();
@@ -362,13 +336,7 @@ fn ctrl_c_stops_cleanly_and_a_rerun_completes() {
         // The run finished before the signal arrived.
         assert_eq!(status.code(), Some(0));
     }
-    let rerun = ctrad()
-        .arg("extract")
-        .arg(&studies)
-        .arg("--params")
-        .arg(params())
-        .arg("-o")
-        .arg(&out)
+    let rerun = extract(&studies, params(), &out)
         .args(["--jobs", "2"])
         .output()
         .unwrap();
