@@ -59,26 +59,7 @@ fn config_a_matches_reference() {
     let Some(td) = common::shared_testdata() else {
         return;
     };
-    let dir = td.join("ibsi1/ct_phantom/nifti");
-    let image = ctrad::io::read_volume(&dir.join("phantom.nii.gz"))
-        .unwrap()
-        .map(|v: f32| v.round());
-    let morph_mask = ctrad::io::read_volume(&dir.join("mask.nii.gz"))
-        .unwrap()
-        .select(None);
-    // Re-segmentation to [-500, 400] HU for the intensity mask (inline here).
-    let intensity = Volume {
-        geometry: morph_mask.geometry.clone(),
-        data: morph_mask
-            .data
-            .iter()
-            .zip(&image.data)
-            .map(|(&m, &v)| m && (-500.0..=400.0).contains(&v))
-            .collect(),
-    };
-    assert_eq!(intensity.count(), 114_596);
-    let roi = Roi::new(&image, &morph_mask, &intensity).unwrap();
-    check("A", &roi, &td);
+    check("A", &common::config_a_roi(&td), &td);
 }
 
 /// A ROI on an isotropic grid from a predicate on voxel indices.

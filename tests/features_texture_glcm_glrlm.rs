@@ -5,8 +5,7 @@
 mod common;
 
 use ctrad::features::{glcm, glrlm, Dimensionality, Features, TextureSettings};
-use ctrad::roi::{DiscreteRoi, Roi};
-use ctrad::volume::Volume;
+use ctrad::roi::DiscreteRoi;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -82,22 +81,7 @@ fn digital_phantom_all_aggregations() {
     let Some(td) = common::shared_testdata() else {
         return;
     };
-    let (image, mask) = common::digital_phantom(&td);
-    let roi = Roi::new(&image, &mask, &mask).unwrap();
-    // The phantom's intensities 1..6 are its grey levels.
-    let levels = roi
-        .values
-        .iter()
-        .zip(&roi.intensity)
-        .map(|(&v, &m)| if m { v.round() as u32 } else { 0 })
-        .collect();
-    let droi = DiscreteRoi {
-        dims: roi.dims,
-        spacing: roi.spacing,
-        levels,
-        morph: roi.morph.clone(),
-        n_levels: 6,
-    };
+    let droi = common::digital_phantom_discrete(&td);
     let f = texture(&droi, &Dimensionality::ALL);
     let refs = common::reference_values(&td, "dig");
     assert_eq!(
@@ -118,44 +102,7 @@ fn ct_phantom_config_a() {
     let Some(td) = common::shared_testdata() else {
         return;
     };
-    let dir = td.join("ibsi1/ct_phantom/nifti");
-    let image = ctrad::io::read_volume(&dir.join("phantom.nii.gz")).unwrap();
-    let image: Volume<f32> = image.map(|v| v.round());
-    let mask = ctrad::io::read_volume(&dir.join("mask.nii.gz"))
-        .unwrap()
-        .select(None);
-    let intensity = Volume {
-        geometry: mask.geometry.clone(),
-        data: mask
-            .data
-            .iter()
-            .zip(&image.data)
-            .map(|(&m, &v)| m && (-500.0..=400.0).contains(&v))
-            .collect(),
-    };
-    let roi = Roi::new(&image, &mask, &intensity).unwrap();
-    let width = 25.0;
-    let levels: Vec<u32> = roi
-        .values
-        .iter()
-        .zip(&roi.intensity)
-        .map(|(&v, &m)| {
-            if m {
-                ((v + 500.0) / width).floor() as u32 + 1
-            } else {
-                0
-            }
-        })
-        .collect();
-    // N_g of FBS over the re-segmentation range [-500, 400].
-    let n_levels = ((400.0 - -500.0) / width).floor() as u32 + 1;
-    let droi = DiscreteRoi {
-        dims: roi.dims,
-        spacing: roi.spacing,
-        levels,
-        morph: roi.morph.clone(),
-        n_levels,
-    };
+    let droi = common::config_a_discrete(&td);
     let dims = [Dimensionality::D2, Dimensionality::D2_5];
     let t0 = Instant::now();
     let f = texture(&droi, &dims);

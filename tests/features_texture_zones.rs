@@ -4,8 +4,7 @@
 mod common;
 
 use ctrad::features::{gldzm, glszm, ngldm, ngtdm, Dimensionality, Features, TextureSettings};
-use ctrad::roi::{DiscreteRoi, Roi};
-use ctrad::volume::Mask;
+use ctrad::roi::DiscreteRoi;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -90,21 +89,7 @@ fn digital_phantom_all_variants() {
     let Some(td) = common::shared_testdata() else {
         return;
     };
-    let (image, mask) = common::digital_phantom(&td);
-    let roi = Roi::new(&image, &mask, &mask).unwrap();
-    let levels = roi
-        .values
-        .iter()
-        .zip(&roi.intensity)
-        .map(|(&v, &m)| if m { v.round() as u32 } else { 0 })
-        .collect();
-    let droi = DiscreteRoi {
-        dims: roi.dims,
-        spacing: roi.spacing,
-        levels,
-        morph: roi.morph.clone(),
-        n_levels: 6,
-    };
+    let droi = common::digital_phantom_discrete(&td);
     let settings = TextureSettings {
         dimensionalities: Dimensionality::ALL.to_vec(),
         ..Default::default()
@@ -120,47 +105,8 @@ fn config_a_2d_and_2_5d() {
     let Some(td) = common::shared_testdata() else {
         return;
     };
-    let dir = td.join("ibsi1/ct_phantom/nifti");
     let t = Instant::now();
-    let mut image = ctrad::io::read_volume(&dir.join("phantom.nii.gz")).unwrap();
-    for v in &mut image.data {
-        *v = v.round();
-    }
-    let morph: Mask = ctrad::io::read_volume(&dir.join("mask.nii.gz"))
-        .unwrap()
-        .select(None);
-    // Re-segmentation to [-500, 400] HU, inline (preprocess is separate work).
-    let intensity = Mask {
-        geometry: morph.geometry.clone(),
-        data: morph
-            .data
-            .iter()
-            .zip(&image.data)
-            .map(|(&m, &v)| m && (-500.0..=400.0).contains(&v))
-            .collect(),
-    };
-    let roi = Roi::new(&image, &morph, &intensity).unwrap();
-    // FBS, width 25 HU from -500: level = floor((X + 500) / 25) + 1.
-    let levels: Vec<u32> = roi
-        .values
-        .iter()
-        .zip(&roi.intensity)
-        .map(|(&v, &m)| {
-            if m {
-                ((v + 500.0) / 25.0).floor() as u32 + 1
-            } else {
-                0
-            }
-        })
-        .collect();
-    assert_eq!(levels.iter().filter(|&&l| l > 0).count(), 114_596);
-    let droi = DiscreteRoi {
-        dims: roi.dims,
-        spacing: roi.spacing,
-        levels,
-        morph: roi.morph.clone(),
-        n_levels: 37,
-    };
+    let droi = common::config_a_discrete(&td);
     eprintln!(
         "A: loading and preparing took {:.0} ms",
         t.elapsed().as_secs_f64() * 1e3

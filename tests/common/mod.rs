@@ -189,3 +189,68 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// IBSI configuration A on the CT phantom NIfTI, prepared inline (independent
+/// of the preprocessing module, so family tests do not depend on it): the image
+/// rounded to integer HU, morphological mask = every non-zero mask voxel (no
+/// interpolation), intensity mask = those voxels within [-500, 400] HU.
+pub fn config_a_roi(testdata: &std::path::Path) -> ctrad::roi::Roi {
+    let dir = testdata.join("ibsi1/ct_phantom/nifti");
+    let image = ctrad::io::read_volume(&dir.join("phantom.nii.gz"))
+        .unwrap()
+        .map(|v: f32| v.round());
+    let morph = ctrad::io::read_volume(&dir.join("mask.nii.gz"))
+        .unwrap()
+        .select(None);
+    let intensity = ctrad::volume::Volume {
+        geometry: morph.geometry.clone(),
+        data: morph
+            .data
+            .iter()
+            .zip(&image.data)
+            .map(|(&m, &v)| m && (-500.0..=400.0).contains(&v))
+            .collect(),
+    };
+    assert_eq!(
+        intensity.count(),
+        114_596,
+        "config A re-segmented voxel count"
+    );
+    ctrad::roi::Roi::new(&image, &morph, &intensity).unwrap()
+}
+
+/// [`config_a_roi`] discretised with FBS 25 HU from -500:
+/// level = floor((X + 500) / 25) + 1, N_g = 37 over the range [-500, 400].
+pub fn config_a_discrete(testdata: &std::path::Path) -> ctrad::roi::DiscreteRoi {
+    discrete_from(
+        &config_a_roi(testdata),
+        |v| ((v + 500.0) / 25.0).floor() as u32 + 1,
+        37,
+    )
+}
+
+/// The digital phantom as a discretised ROI: its intensities 1..6 are its grey levels.
+pub fn digital_phantom_discrete(testdata: &std::path::Path) -> ctrad::roi::DiscreteRoi {
+    let (image, mask) = digital_phantom(testdata);
+    let roi = ctrad::roi::Roi::new(&image, &mask, &mask).unwrap();
+    discrete_from(&roi, |v| v.round() as u32, 6)
+}
+
+fn discrete_from(
+    roi: &ctrad::roi::Roi,
+    level: impl Fn(f64) -> u32,
+    n_levels: u32,
+) -> ctrad::roi::DiscreteRoi {
+    ctrad::roi::DiscreteRoi {
+        dims: roi.dims,
+        spacing: roi.spacing,
+        levels: roi
+            .values
+            .iter()
+            .zip(&roi.intensity)
+            .map(|(&v, &m)| if m { level(v) } else { 0 })
+            .collect(),
+        morph: roi.morph.clone(),
+        n_levels,
+    }
+}
