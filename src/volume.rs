@@ -198,15 +198,17 @@ impl Mask {
         let mut lo = [usize::MAX; 3];
         let mut hi = [0usize; 3];
         let mut any = false;
-        for (i, &b) in self.data.iter().enumerate() {
-            if b {
-                any = true;
-                let c = self.geometry.coords(i);
-                for a in 0..3 {
-                    lo[a] = lo[a].min(c[a]);
-                    hi[a] = hi[a].max(c[a]);
-                }
-            }
+        let nx = self.geometry.dims[0].max(1);
+        for (r, row) in self.data.chunks_exact(nx).enumerate() {
+            // Row by row: the first and last voxel of a row bound x.
+            let Some(first) = row.iter().position(|&b| b) else {
+                continue;
+            };
+            let last = row.iter().rposition(|&b| b).unwrap_or(first);
+            let (y, z) = (r % self.geometry.dims[1], r / self.geometry.dims[1]);
+            any = true;
+            lo = [lo[0].min(first), lo[1].min(y), lo[2].min(z)];
+            hi = [hi[0].max(last), hi[1].max(y), hi[2].max(z)];
         }
         any.then_some((lo, hi))
     }
@@ -219,8 +221,11 @@ impl LabelVolume {
     /// Voxels equal to `label`, or every non-zero voxel when `label` is `None`.
     pub fn select(&self, label: Option<i64>) -> Mask {
         match label {
+            // |v − l| < 1e-3 ⇔ v rounds to l and lies within 1e-3 of it
+            // (false for NaN and ±Inf); no call to round() per voxel.
             Some(l) => {
-                self.map(|v| v.is_finite() && v.round() as i64 == l && (v - v.round()).abs() < 1e-3)
+                let l = l as f64;
+                self.map(|v| (v as f64 - l).abs() < 1e-3)
             }
             None => self.map(|v| v != 0.0 && !v.is_nan()),
         }

@@ -8,9 +8,9 @@
 //! p_{x+y}(k) for k = i + j, p_{x−y}(k) for k = |i − j|; eps = 2.2e-16.
 
 use super::linalg::symmetric_eigenvalues;
+use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean, EPS};
-use crate::features::DIRECTIONS_3D;
 
 /// Feature names, alphabetical (PyRadiomics order).
 const NAMES: [&str; 24] = [
@@ -40,36 +40,23 @@ const NAMES: [&str; 24] = [
     "SumSquares",
 ];
 
-/// Symmetric co-occurrence counts for one direction over the present levels.
-fn matrix(crop: &Crop, index: &[usize], n: usize, dir: [i32; 3]) -> Vec<f64> {
-    let [nx, ny, nz] = crop.dims;
-    let mut m = vec![0u64; n * n];
-    for z in 0..nz {
-        let z2 = z as i64 + dir[2] as i64;
-        if z2 < 0 || z2 >= nz as i64 {
-            continue;
-        }
-        for y in 0..ny {
-            let y2 = y as i64 + dir[1] as i64;
-            if y2 < 0 || y2 >= ny as i64 {
-                continue;
-            }
-            for x in 0..nx {
-                let x2 = x as i64 + dir[0] as i64;
-                if x2 < 0 || x2 >= nx as i64 {
-                    continue;
-                }
-                let a = crop.levels[x + nx * (y + ny * z)];
-                let b = crop.levels[x2 as usize + nx * (y2 as usize + ny * z2 as usize)];
-                if a > 0 && b > 0 {
-                    let (i, j) = (index[a as usize], index[b as usize]);
-                    m[i * n + j] += 1;
-                    m[j * n + i] += 1;
-                }
+/// Symmetric co-occurrence counts of the 13 directions over the present
+/// levels, built in one pass over the ROI.
+fn matrices(padded: &PaddedLevels, index: &[usize], n: usize) -> Vec<Vec<u64>> {
+    let forward = padded.forward();
+    let mut m = vec![vec![0u64; n * n]; forward.len()];
+    padded.for_each_voxel(|v, a| {
+        let i = index[a as usize];
+        for (md, &off) in m.iter_mut().zip(&forward) {
+            let b = padded.at(v, off);
+            if b > 0 {
+                let j = index[b as usize];
+                md[i * n + j] += 1;
+                md[j * n + i] += 1;
             }
         }
-    }
-    m.into_iter().map(|c| c as f64).collect()
+    });
+    m
 }
 
 /// The 24 features of one normalised matrix `p` (n × n over `levels`).
@@ -222,14 +209,14 @@ fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
 }
 
 /// All GLCM features (`original_glcm_*` without the prefix).
-pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
     let index = crop.level_index();
     let levels: Vec<f64> = crop.grey_levels.iter().map(|&l| l as f64).collect();
     let n = levels.len();
     let n_g = crop.n_g() as f64;
     let mut per_dir: Vec<[f64; 24]> = Vec::new();
-    for dir in DIRECTIONS_3D {
-        let m = matrix(crop, &index, n, dir);
+    for m in matrices(padded, &index, n) {
+        let m: Vec<f64> = m.into_iter().map(|c| c as f64).collect();
         let total: f64 = m.iter().sum();
         if total == 0.0 {
             continue;

@@ -1,43 +1,32 @@
 //! PyRadiomics `gldm` class (IBSI NGLDM, `ngl_*`): for every ROI voxel of
 //! level i, j is 1 plus the number of ROI neighbours (26-neighbourhood,
 //! distance 1) whose level differs by at most α (`gldm_a`, default 0).
-//! N_z is the number of ROI voxels. The IBSI neighbourhood iterator of
-//! [`crate::features::glszm`] is reused.
+//! N_z is the number of ROI voxels.
 
 use super::glszm::ZoneStats;
+use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
-use crate::features::glszm::{Block, Neighbourhood};
 use std::collections::BTreeMap;
 
 /// All 14 default GLDM features, alphabetical (`original_gldm_*`).
-pub(crate) fn compute(crop: &Crop, alpha: u32) -> Vec<(&'static str, f64)> {
-    let block = Block {
-        levels: &crop.levels,
-        morph: &crop.mask,
-        dims: crop.dims,
-        planar: false,
-    };
-    let hood = Neighbourhood::new(&block, 1);
-    let [nx, ny, nz] = crop.dims;
-    let mut cells: BTreeMap<(u32, u32), f64> = BTreeMap::new();
-    for z in 0..nz {
-        for y in 0..ny {
-            for x in 0..nx {
-                let l = crop.levels[x + nx * (y + ny * z)];
-                if l == 0 {
-                    continue;
-                }
-                let mut dep = 1u32;
-                hood.for_each(x, y, z, |n| {
-                    let m = crop.levels[n];
-                    if m > 0 && m.abs_diff(l) <= alpha {
-                        dep += 1;
-                    }
-                });
-                *cells.entry((l, dep)).or_default() += 1.0;
-            }
+pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels, alpha: u32) -> Vec<(&'static str, f64)> {
+    let hood = padded.neighbours();
+    // Dense counts: row = level, column = dependence (1..=27).
+    let mut counts = vec![0u64; (crop.n_g() as usize + 1) * 28];
+    padded.for_each_voxel(|i, l| {
+        let mut dep = 1usize;
+        for &off in &hood {
+            let m = padded.at(i, off);
+            dep += usize::from(m > 0 && m.abs_diff(l) <= alpha);
         }
-    }
+        counts[l as usize * 28 + dep] += 1;
+    });
+    let cells: BTreeMap<(u32, u32), f64> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(k, &c)| (((k / 28) as u32, (k % 28) as u32), c as f64))
+        .collect();
     let s = ZoneStats::new(cells);
     let nz = s.n_z;
     vec![

@@ -13,6 +13,35 @@ use super::{entropy_term, nanmean};
 use crate::features::DIRECTIONS_3D;
 use std::collections::BTreeMap;
 
+/// Run counts P(i, j) in a dense matrix: row = grey level, column = run length.
+struct RunMatrix {
+    lengths: usize,
+    counts: Vec<u64>,
+}
+
+impl RunMatrix {
+    fn new(levels: usize, lengths: usize) -> RunMatrix {
+        RunMatrix {
+            lengths,
+            counts: vec![0; levels * lengths],
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, level: u32, len: u32) {
+        self.counts[level as usize * self.lengths + len as usize] += 1;
+    }
+
+    /// Non-zero entries as ((level, length), count), level-major ascending.
+    fn entries(&self) -> impl Iterator<Item = ((u32, u32), u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(k, &c)| (((k / self.lengths) as u32, (k % self.lengths) as u32), c))
+    }
+}
+
 const NAMES: [&str; 16] = [
     "GrayLevelNonUniformity",
     "GrayLevelNonUniformityNormalized",
@@ -34,13 +63,14 @@ const NAMES: [&str; 16] = [
 
 /// Runs along `dir` as counts keyed by (level, length); `None` when no line
 /// holds two ROI voxels.
-fn runs(crop: &Crop, dir: [i32; 3]) -> Option<BTreeMap<(u32, u32), u64>> {
+fn runs(crop: &Crop, dir: [i32; 3]) -> Option<RunMatrix> {
     let [nx, ny, nz] = crop.dims;
     let inside = |x: i64, y: i64, z: i64| {
         x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64
     };
     let (dx, dy, dz) = (dir[0] as i64, dir[1] as i64, dir[2] as i64);
-    let mut counts: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+    let longest = nx.max(ny).max(nz);
+    let mut counts = RunMatrix::new(crop.n_g() as usize + 1, longest + 1);
     let mut multi = false;
     for z in 0..nz as i64 {
         for y in 0..ny as i64 {
@@ -60,7 +90,7 @@ fn runs(crop: &Crop, dir: [i32; 3]) -> Option<BTreeMap<(u32, u32), u64>> {
                         len += 1;
                     } else {
                         if level > 0 {
-                            *counts.entry((level, len)).or_default() += 1;
+                            counts.add(level, len);
                         }
                         level = l;
                         len = u32::from(l > 0);
@@ -70,7 +100,7 @@ fn runs(crop: &Crop, dir: [i32; 3]) -> Option<BTreeMap<(u32, u32), u64>> {
                     cz += dz;
                 }
                 if level > 0 {
-                    *counts.entry((level, len)).or_default() += 1;
+                    counts.add(level, len);
                 }
                 multi |= elements > 1;
             }
@@ -79,13 +109,13 @@ fn runs(crop: &Crop, dir: [i32; 3]) -> Option<BTreeMap<(u32, u32), u64>> {
     multi.then_some(counts)
 }
 
-fn features(counts: &BTreeMap<(u32, u32), u64>) -> [f64; 16] {
-    let nr: f64 = counts.values().map(|&c| c as f64).sum();
+fn features(counts: &RunMatrix) -> [f64; 16] {
+    let nr: f64 = counts.entries().map(|(_, c)| c as f64).sum();
     let mut pg: BTreeMap<u32, f64> = BTreeMap::new();
     let mut pr: BTreeMap<u32, f64> = BTreeMap::new();
     let (mut lglre, mut hglre, mut srlgle, mut srhgle, mut lrlgle, mut lrhgle, mut re) =
         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&(i, j), &c) in counts {
+    for ((i, j), c) in counts.entries() {
         let (i, jf, c) = (i as f64, j as f64, c as f64);
         *pg.entry(i as u32).or_default() += c;
         *pr.entry(j).or_default() += c;
@@ -138,7 +168,7 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     let per_dir: Vec<[f64; 16]> = DIRECTIONS_3D
         .iter()
         .filter_map(|&d| runs(crop, d))
-        .filter(|c| !c.is_empty())
+        .filter(|c| c.entries().next().is_some())
         .map(|c| features(&c))
         .collect();
     NAMES

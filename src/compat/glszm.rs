@@ -1,11 +1,9 @@
 //! PyRadiomics `glszm` class: one size-zone matrix over the volume, zones
-//! linked by 26-connectivity (the IBSI 3D zone builder of
-//! [`crate::features::glszm`] is reused). With P(i, j) the number of zones of
+//! linked by 26-connectivity. With P(i, j) the number of zones of
 //! level i and size j, N_z = ΣP zones, N_p = Σ j P(i, j) voxels.
 
 use super::entropy_term;
-use super::pyradiomics::Crop;
-use crate::features::glszm::{for_each_zone, Block};
+use super::padded::PaddedLevels;
 use std::collections::BTreeMap;
 
 /// Counts per (level, size) → the 16 features (shared with [`super::gldm`],
@@ -84,17 +82,32 @@ impl ZoneStats {
 }
 
 /// All GLSZM features, alphabetical (`original_glszm_*` without the prefix).
-pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
-    let block = Block {
-        levels: &crop.levels,
-        morph: &crop.mask,
-        dims: crop.dims,
-        planar: false,
-    };
-    let mut cells: BTreeMap<(u32, u32), f64> = BTreeMap::new();
-    for_each_zone(&block, |level, voxels| {
-        *cells.entry((level, voxels.len() as u32)).or_default() += 1.0;
+pub(crate) fn compute(padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+    let hood = padded.neighbours();
+    let mut seen = vec![false; padded.data.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut sizes: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+    padded.for_each_voxel(|start, level| {
+        if seen[start] {
+            return;
+        }
+        // Flood fill of the zone of `start` (26-connected, same level).
+        seen[start] = true;
+        stack.push(start);
+        let mut size = 0u32;
+        while let Some(v) = stack.pop() {
+            size += 1;
+            for &off in &hood {
+                let n = v.wrapping_add_signed(off);
+                if !seen[n] && padded.data[n] == level {
+                    seen[n] = true;
+                    stack.push(n);
+                }
+            }
+        }
+        *sizes.entry((level, size)).or_default() += 1;
     });
+    let cells: BTreeMap<(u32, u32), f64> = sizes.into_iter().map(|(k, c)| (k, c as f64)).collect();
     let s = ZoneStats::new(cells);
     let nz = s.n_z;
     vec![

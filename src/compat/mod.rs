@@ -13,6 +13,7 @@ mod glrlm;
 mod glszm;
 mod linalg;
 mod ngtdm;
+mod padded;
 pub mod pyradiomics;
 mod shape;
 

@@ -2,49 +2,33 @@
 //! |i − mean level of its ROI neighbours| (26-neighbourhood, distance 1).
 //! Unlike IBSI, voxels without any ROI neighbour still count in n_i (with a
 //! difference of 0). p_i = n_i / N_vp over the levels present, N_gp their
-//! number. The IBSI neighbourhood iterator is reused.
+//! number.
 
+use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
-use crate::features::glszm::{Block, Neighbourhood};
 
 /// The 5 NGTDM features, alphabetical (`original_ngtdm_*`).
-pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
-    let block = Block {
-        levels: &crop.levels,
-        morph: &crop.mask,
-        dims: crop.dims,
-        planar: false,
-    };
-    let hood = Neighbourhood::new(&block, 1);
-    let [nx, ny, nz] = crop.dims;
+pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+    let hood = padded.neighbours();
     let ng = crop.n_g() as usize;
     let mut n = vec![0.0f64; ng + 1];
     let mut s = vec![0.0f64; ng + 1];
-    for z in 0..nz {
-        for y in 0..ny {
-            for x in 0..nx {
-                let l = crop.levels[x + nx * (y + ny * z)];
-                if l == 0 {
-                    continue;
-                }
-                let (mut count, mut sum) = (0.0f64, 0.0f64);
-                hood.for_each(x, y, z, |j| {
-                    let m = crop.levels[j];
-                    if m > 0 {
-                        count += 1.0;
-                        sum += m as f64;
-                    }
-                });
-                let diff = if count == 0.0 {
-                    0.0
-                } else {
-                    (l as f64 - sum / count).abs()
-                };
-                n[l as usize] += 1.0;
-                s[l as usize] += diff;
-            }
+    padded.for_each_voxel(|i, l| {
+        // Integer sums: exact, whatever the neighbour order.
+        let (mut count, mut sum) = (0u32, 0u64);
+        for &off in &hood {
+            let m = padded.at(i, off);
+            count += u32::from(m > 0);
+            sum += u64::from(m);
         }
-    }
+        let diff = if count == 0 {
+            0.0
+        } else {
+            (l as f64 - sum as f64 / count as f64).abs()
+        };
+        n[l as usize] += 1.0;
+        s[l as usize] += diff;
+    });
     // Levels present only.
     let lv: Vec<usize> = (1..=ng).filter(|&l| n[l] > 0.0).collect();
     let nvp: f64 = lv.iter().map(|&l| n[l]).sum();

@@ -234,7 +234,8 @@ pub fn extract(
     };
 
     let wanted = |code: &str| params.families.contains(code);
-    let crop = &crop;
+    let padded = super::padded::PaddedLevels::new(&crop);
+    let (crop, padded) = (&crop, &padded);
     let mut jobs: Vec<(&str, Job<'_>)> = Vec::new();
     if wanted("morph") {
         jobs.push(("shape", Box::new(move || shape::compute(crop))));
@@ -247,20 +248,20 @@ pub fn extract(
         ));
     }
     if wanted("cm") {
-        jobs.push(("glcm", Box::new(move || glcm::compute(crop))));
+        jobs.push(("glcm", Box::new(move || glcm::compute(crop, padded))));
     }
     if wanted("rlm") {
         jobs.push(("glrlm", Box::new(move || glrlm::compute(crop))));
     }
     if wanted("szm") {
-        jobs.push(("glszm", Box::new(move || glszm::compute(crop))));
+        jobs.push(("glszm", Box::new(move || glszm::compute(padded))));
     }
     if wanted("ngl") {
         let alpha = params.texture.ngldm_alpha;
-        jobs.push(("gldm", Box::new(move || gldm::compute(crop, alpha))));
+        jobs.push(("gldm", Box::new(move || gldm::compute(crop, padded, alpha))));
     }
     if wanted("ngt") {
-        jobs.push(("ngtdm", Box::new(move || ngtdm::compute(crop))));
+        jobs.push(("ngtdm", Box::new(move || ngtdm::compute(crop, padded))));
     }
     let results: Vec<Vec<(&'static str, f64)>> = {
         use rayon::prelude::*;

@@ -13,19 +13,6 @@
 
 use super::linalg::symmetric_eigenvalues;
 use super::pyradiomics::Crop;
-use std::collections::HashMap;
-
-/// Cube corners as (z, y, x) offsets, in PyRadiomics' bit order.
-const CORNERS: [[usize; 3]; 8] = [
-    [0, 0, 0],
-    [0, 0, 1],
-    [0, 1, 1],
-    [0, 1, 0],
-    [1, 0, 0],
-    [1, 0, 1],
-    [1, 1, 1],
-    [1, 1, 0],
-];
 
 /// Edge midpoints (z, y, x) in cube units; edge e joins the corners listed in
 /// the comment.
@@ -219,107 +206,164 @@ impl Padded {
     }
 }
 
+/// Per-configuration contributions of one marching cube, for a given spacing:
+/// for a cube whose origin corner sits at `p` (mm), its triangles add
+/// `area[k]` to the area and `v0[k] + p · n[k]` to 6 × the volume.
+///
+/// Why this equals PyRadiomics' Σ ± (a × b) · c over absolute vertices: the
+/// triple product is multilinear, so det(a+p, b+p, c+p) = det(a, b, c) +
+/// p · ((b − a) × (c − a)); summing over a configuration's triangles gives a
+/// constant plus p dotted with the summed normals.
+struct CubeTable {
+    area: [f64; 256],
+    v0: [f64; 256],
+    n: [[f64; 3]; 256],
+}
+
+impl CubeTable {
+    fn new(sp: [f64; 3]) -> CubeTable {
+        let mut t = CubeTable {
+            area: [0.0; 256],
+            v0: [0.0; 256],
+            n: [[0.0; 3]; 256],
+        };
+        for cfg in 1..255usize {
+            let (idx, sign) = if cfg & 0x80 != 0 {
+                (cfg ^ 0xff, -1.0)
+            } else {
+                (cfg, 1.0)
+            };
+            if idx == 0 || idx >= 128 {
+                continue;
+            }
+            let pt = |e: usize| {
+                let m = EDGE_MID[e];
+                [m[0] * sp[0], m[1] * sp[1], m[2] * sp[2]]
+            };
+            for tri in triangles(idx) {
+                let (a, b, c) = (pt(tri[0]), pt(tri[1]), pt(tri[2]));
+                let ab = cross(a, b);
+                t.v0[cfg] += sign * (ab[0] * c[0] + ab[1] * c[1] + ab[2] * c[2]);
+                let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+                let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+                let n = cross(u, v);
+                for k in 0..3 {
+                    t.n[cfg][k] += sign * n[k];
+                }
+                t.area[cfg] += 0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            }
+        }
+        t
+    }
+}
+
 /// (surface area, volume) of the mesh, mm² and mm³. `sp` is (z, y, x) spacing.
 fn mesh(p: &Padded, sp: [f64; 3]) -> (f64, f64) {
+    let table = CubeTable::new(sp);
+    let [sz, sy, sx] = p.size;
     let mut area = 0.0;
     let mut volume = 0.0;
-    for iz in 0..p.size[0] - 1 {
-        for iy in 0..p.size[1] - 1 {
-            for ix in 0..p.size[2] - 1 {
-                let mut idx = 0usize;
-                for (a, c) in CORNERS.iter().enumerate() {
-                    if p.at(iz + c[0], iy + c[1], ix + c[2]) {
-                        idx |= 1 << a;
-                    }
-                }
-                let sign = if idx & 0x80 != 0 {
-                    idx ^= 0xff;
-                    -1.0
-                } else {
-                    1.0
-                };
-                if idx == 0 || idx >= 128 {
+    for iz in 0..sz - 1 {
+        for iy in 0..sy - 1 {
+            // The four rows of the cubes' corners, as in CORNERS.
+            let row = |dz: usize, dy: usize| {
+                let s = sx * ((iy + dy) + sy * (iz + dz));
+                &p.data[s..s + sx]
+            };
+            let (r00, r01, r10, r11) = (row(0, 0), row(0, 1), row(1, 0), row(1, 1));
+            let (pz, py) = (iz as f64 * sp[0], iy as f64 * sp[1]);
+            for ix in 0..sx - 1 {
+                let cfg = r00[ix] as usize
+                    | (r00[ix + 1] as usize) << 1
+                    | (r01[ix + 1] as usize) << 2
+                    | (r01[ix] as usize) << 3
+                    | (r10[ix] as usize) << 4
+                    | (r10[ix + 1] as usize) << 5
+                    | (r11[ix + 1] as usize) << 6
+                    | (r11[ix] as usize) << 7;
+                if cfg == 0 || cfg == 255 {
                     continue;
                 }
-                let base = [iz as f64, iy as f64, ix as f64];
-                for tri in triangles(idx) {
-                    let pt = |e: usize| {
-                        let m = EDGE_MID[e];
-                        [
-                            (base[0] + m[0]) * sp[0],
-                            (base[1] + m[1]) * sp[1],
-                            (base[2] + m[2]) * sp[2],
-                        ]
-                    };
-                    let (a, b, c) = (pt(tri[0]), pt(tri[1]), pt(tri[2]));
-                    let ab = cross(a, b);
-                    volume += sign * (ab[0] * c[0] + ab[1] * c[1] + ab[2] * c[2]);
-                    let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-                    let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-                    let n = cross(u, v);
-                    area += 0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-                }
+                let n = table.n[cfg];
+                area += table.area[cfg];
+                volume += table.v0[cfg] + pz * n[0] + py * n[1] + ix as f64 * sp[2] * n[2];
             }
         }
     }
     (area, volume / 6.0)
 }
 
-/// Mesh vertices: midpoints of the grid edges joining an ROI voxel and a
-/// background voxel, in doubled (z, y, x) voxel units (exact integers).
-fn vertices(p: &Padded) -> Vec<[i64; 3]> {
-    let mut out = Vec::new();
-    let [sz, sy, sx] = p.size;
-    for z in 0..sz {
-        for y in 0..sy {
-            for x in 0..sx {
-                let v = p.at(z, y, x);
-                let (z2, y2, x2) = (2 * z as i64, 2 * y as i64, 2 * x as i64);
-                if z + 1 < sz && p.at(z + 1, y, x) != v {
-                    out.push([z2 + 1, y2, x2]);
-                }
-                if y + 1 < sy && p.at(z, y + 1, x) != v {
-                    out.push([z2, y2 + 1, x2]);
-                }
-                if x + 1 < sx && p.at(z, y, x + 1) != v {
-                    out.push([z2, y2, x2 + 1]);
+/// Candidate points for the diameters, in doubled (z, y, x) voxel units.
+///
+/// The mesh vertices are the midpoints of grid edges joining an ROI voxel and
+/// a background voxel. A point between two others on a line is never farther
+/// from any point than the farther of the two, so only the extremes of every
+/// line matter: `along_x[(z2, y2)]` keeps the lowest and highest x2 of the
+/// vertices on that x-line, `along_y[(z2, x2)]` the same along y.
+struct Extremes {
+    /// Doubled grid size (z, y, x): coordinates run over 0..dims.
+    dims: [usize; 3],
+    along_x: Vec<(i32, i32)>,
+    along_y: Vec<(i32, i32)>,
+}
+
+const NONE: (i32, i32) = (i32::MAX, i32::MIN);
+
+impl Extremes {
+    fn new(p: &Padded) -> Extremes {
+        let [sz, sy, sx] = p.size;
+        let dims = [2 * sz, 2 * sy, 2 * sx];
+        let mut e = Extremes {
+            dims,
+            along_x: vec![NONE; dims[0] * dims[1]],
+            along_y: vec![NONE; dims[0] * dims[2]],
+        };
+        for z in 0..sz {
+            for y in 0..sy {
+                for x in 0..sx {
+                    let v = p.at(z, y, x);
+                    let (z2, y2, x2) = (2 * z, 2 * y, 2 * x);
+                    if z + 1 < sz && p.at(z + 1, y, x) != v {
+                        e.add([z2 + 1, y2, x2]);
+                    }
+                    if y + 1 < sy && p.at(z, y + 1, x) != v {
+                        e.add([z2, y2 + 1, x2]);
+                    }
+                    if x + 1 < sx && p.at(z, y, x + 1) != v {
+                        e.add([z2, y2, x2 + 1]);
+                    }
                 }
             }
         }
+        e
     }
-    out
-}
 
-/// Keep only the extreme points of every line parallel to `axis`: a point
-/// between two others on a line is never farther from any point than the
-/// farther of the two, so maximum distances are unchanged.
-fn line_extremes(points: Vec<[i64; 3]>, axis: usize) -> Vec<[i64; 3]> {
-    let key = |p: &[i64; 3]| {
-        let mut k = *p;
-        k[axis] = 0;
-        k
-    };
-    let mut ext: HashMap<[i64; 3], ([i64; 3], [i64; 3])> = HashMap::new();
-    for p in points {
-        ext.entry(key(&p))
-            .and_modify(|(lo, hi)| {
-                if p[axis] < lo[axis] {
-                    *lo = p;
-                }
-                if p[axis] > hi[axis] {
-                    *hi = p;
-                }
-            })
-            .or_insert((p, p));
+    #[inline]
+    fn add(&mut self, [z, y, x]: [usize; 3]) {
+        let widen = |slot: &mut (i32, i32), v: usize| {
+            slot.0 = slot.0.min(v as i32);
+            slot.1 = slot.1.max(v as i32);
+        };
+        widen(&mut self.along_x[z * self.dims[1] + y], x);
+        widen(&mut self.along_y[z * self.dims[2] + x], y);
     }
-    let mut out = Vec::with_capacity(ext.len() * 2);
-    for (lo, hi) in ext.into_values() {
-        out.push(lo);
-        if hi != lo {
-            out.push(hi);
+
+    /// The x-line extremes as points (each line's one or two ends).
+    fn x_points(&self) -> Vec<[i64; 3]> {
+        let mut out = Vec::new();
+        for z in 0..self.dims[0] {
+            for y in 0..self.dims[1] {
+                let (lo, hi) = self.along_x[z * self.dims[1] + y];
+                if lo <= hi {
+                    out.push([z as i64, y as i64, lo as i64]);
+                    if hi != lo {
+                        out.push([z as i64, y as i64, hi as i64]);
+                    }
+                }
+            }
         }
+        out
     }
-    out
 }
 
 #[inline]
@@ -339,20 +383,113 @@ fn max_dist2(points: &[[i64; 3]], half: [f64; 3]) -> f64 {
     best
 }
 
-/// Largest distance between vertices sharing the coordinate along `axis`.
-fn planar_diameter(points: &[[i64; 3]], axis: usize, half: [f64; 3]) -> f64 {
-    let mut groups: HashMap<i64, Vec<[i64; 3]>> = HashMap::new();
-    for p in points {
-        groups.entry(p[axis]).or_default().push(*p);
+/// Vertices of the 2D convex hull of integer points (Andrew's monotone
+/// chain, exact): the farthest pair of a planar set is among them.
+fn hull_2d(mut pts: Vec<[i64; 2]>) -> Vec<[i64; 2]> {
+    pts.sort_unstable();
+    pts.dedup();
+    if pts.len() < 3 {
+        return pts;
     }
+    let turn = |o: [i64; 2], a: [i64; 2], b: [i64; 2]| {
+        (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    };
+    let mut hull: Vec<[i64; 2]> = Vec::with_capacity(2 * pts.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let ordered: Box<dyn Iterator<Item = &[i64; 2]>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
+        for &p in ordered {
+            while hull.len() >= start + 2
+                && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop(); // the last point starts the other chain
+    }
+    hull
+}
+
+/// Largest distance between vertices sharing the coordinate along `axis`
+/// (0 = z: slice, 1 = y, 2 = x), from each plane's 2D hull.
+fn planar_diameter(e: &Extremes, axis: usize, half: [f64; 3]) -> f64 {
+    let [dz, dy, dx] = e.dims;
+    let planes = e.dims[axis];
     let mut best = 0.0f64;
-    for (_, g) in groups {
-        // Within a plane, the in-plane line extremes suffice as well.
-        let others: Vec<usize> = (0..3).filter(|&k| k != axis).collect();
-        let g = line_extremes(line_extremes(g, others[0]), others[1]);
-        best = best.max(max_dist2(&g, half));
+    let mut pts: Vec<[i64; 2]> = Vec::new();
+    for c in 0..planes {
+        pts.clear();
+        // In-plane (u, v) coordinates with their half-spacings.
+        let push = |pts: &mut Vec<[i64; 2]>, u: usize, (lo, hi): (i32, i32)| {
+            if lo <= hi {
+                pts.push([u as i64, lo as i64]);
+                pts.push([u as i64, hi as i64]);
+            }
+        };
+        let scale = match axis {
+            // Slice z = c: lines along x for every y.
+            0 => {
+                for y in 0..dy {
+                    push(&mut pts, y, e.along_x[c * dy + y]);
+                }
+                [half[1], half[2]]
+            }
+            // Plane y = c: lines along x for every z.
+            1 => {
+                for z in 0..dz {
+                    push(&mut pts, z, e.along_x[z * dy + c]);
+                }
+                [half[0], half[2]]
+            }
+            // Plane x = c: lines along y for every z.
+            _ => {
+                for z in 0..dz {
+                    push(&mut pts, z, e.along_y[z * dx + c]);
+                }
+                [half[0], half[1]]
+            }
+        };
+        let h = hull_2d(std::mem::take(&mut pts));
+        for (i, a) in h.iter().enumerate() {
+            for b in &h[i + 1..] {
+                let du = (a[0] - b[0]) as f64 * scale[0];
+                let dv = (a[1] - b[1]) as f64 * scale[1];
+                best = best.max(du * du + dv * dv);
+            }
+        }
+        pts = h;
     }
     best.sqrt()
+}
+
+/// Largest distance between any two mesh vertices: the farthest pair is
+/// among the vertices of the (exact, integer) 3D convex hull.
+fn diameter_3d(e: &Extremes, half: [f64; 3]) -> f64 {
+    let cand = e.x_points();
+    match crate::features::morph::hull::convex_hull(&cand) {
+        Some(tris) => {
+            let mut used = vec![false; cand.len()];
+            for t in &tris {
+                for &i in t {
+                    used[i as usize] = true;
+                }
+            }
+            let verts: Vec<[i64; 3]> = cand
+                .iter()
+                .zip(&used)
+                .filter(|(_, &u)| u)
+                .map(|(&p, _)| p)
+                .collect();
+            max_dist2(&verts, half).sqrt()
+        }
+        // Coplanar candidates: all pairs (only for tiny, flat inputs).
+        None => max_dist2(&cand, half).sqrt(),
+    }
 }
 
 /// The 14 default shape features, alphabetical (PyRadiomics order).
@@ -361,13 +498,12 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     let padded = Padded::new(crop);
     let (area, volume) = mesh(&padded, sp);
 
-    let verts = vertices(&padded);
+    let extremes = Extremes::new(&padded);
     let half = [sp[0] / 2.0, sp[1] / 2.0, sp[2] / 2.0];
-    let d_slice = planar_diameter(&verts, 0, half);
-    let d_column = planar_diameter(&verts, 1, half);
-    let d_row = planar_diameter(&verts, 2, half);
-    let hull = line_extremes(line_extremes(line_extremes(verts, 0), 1), 2);
-    let d_3d = max_dist2(&hull, half).sqrt();
+    let d_slice = planar_diameter(&extremes, 0, half);
+    let d_column = planar_diameter(&extremes, 1, half);
+    let d_row = planar_diameter(&extremes, 2, half);
+    let d_3d = diameter_3d(&extremes, half);
 
     // Covariance of the physical voxel coordinates (population, / N).
     let [nx, ny, _] = crop.dims;

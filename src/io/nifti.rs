@@ -43,6 +43,9 @@ pub fn read(path: &Path) -> Result<Volume<f32>> {
 
 /// Read a NIfTI file as a float volume with explicit limits.
 pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
+    if let Some(v) = read_gz_in_one_go(path, limits)? {
+        return Ok(v);
+    }
     let mut src = open_maybe_gz(path)?;
     let head = read_head(&mut *src, path)?;
     let h = Header::parse(&head, path)?;
@@ -73,6 +76,74 @@ pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
     };
     let data = h.dtype.decode(&raw, h.big, h.slope, h.inter);
     Volume::from_vec(geometry, data)
+}
+
+/// Fast path for a single-file `.nii.gz`: the header is inflated first (and
+/// checked against `limits`), then the whole stream in one call of libdeflate
+/// into a buffer of the expected size — about twice as fast as streaming.
+/// `None` when the file does not fit that path (not gzip, a `.hdr` pair, a
+/// multi-member or padded stream, a short stream): the streaming reader then
+/// handles it and reports any error.
+fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<Volume<f32>>> {
+    /// Compressed files above this size are streamed rather than held whole.
+    const MAX_IN_MEMORY: u64 = 1 << 30;
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    if len < 18 || len > MAX_IN_MEMORY {
+        return Ok(None);
+    }
+    let gz = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if !gz.starts_with(&[0x1f, 0x8b]) {
+        return Ok(None);
+    }
+    let head = read_head(&mut flate2::bufread::GzDecoder::new(&gz[..]), path)?;
+    let h = Header::parse(&head, path)?;
+    if h.pair {
+        return Ok(None);
+    }
+    let n = limits.check(path, h.dims)?;
+    let offset = h.vox_offset.max(h.header_size as u64 + 4) as usize;
+    let Some(need) = n
+        .checked_mul(h.dtype.size())
+        .and_then(|b| b.checked_add(offset))
+    else {
+        return Ok(None);
+    };
+    // The gzip trailer's ISIZE (length mod 2³²) allows a little trailing data.
+    let isize = u32::from_le_bytes(gz[gz.len() - 4..].try_into().expect("4 bytes")) as usize;
+    let size = if isize > need && isize - need <= 1 << 20 {
+        isize
+    } else {
+        need
+    };
+    // Inflate into f32 storage so that little-endian float32 data (the usual
+    // CT case) becomes the volume without a second buffer.
+    let mut words = vec![0f32; size.div_ceil(4)];
+    // SAFETY: any byte pattern is a valid f32, and u8 has alignment 1; the
+    // byte view covers exactly the vector's initialised storage.
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 4) };
+    match libdeflater::Decompressor::new().gzip_decompress(&gz, &mut bytes[..size]) {
+        Ok(got) if got >= need => {}
+        _ => return Ok(None),
+    }
+    drop(gz);
+    let geometry = h.geometry(path)?;
+    let data = if h.dtype == DataType::F32 && !h.big && offset % 4 == 0 {
+        words.copy_within(offset / 4..need / 4, 0);
+        words.truncate(n);
+        if h.slope != 1.0 || h.inter != 0.0 {
+            for v in &mut words {
+                *v = (*v as f64 * h.slope + h.inter) as f32;
+            }
+        }
+        words
+    } else {
+        h.dtype
+            .decode(&bytes[offset..need], h.big, h.slope, h.inter)
+    };
+    Volume::from_vec(geometry, data).map(Some)
 }
 
 /// Read up to the NIfTI-2 header size (fewer bytes for a short file).
