@@ -8,6 +8,7 @@
 //! length j, N_r = ΣP runs, N_p = Σ j P(i, j) voxels, p_g(i) = Σ_j P(i, j),
 //! p_r(j) = Σ_i P(i, j); i are the grey levels themselves.
 
+use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean};
 use crate::features::DIRECTIONS_3D;
@@ -163,11 +164,40 @@ fn features(counts: &RunMatrix) -> [f64; 16] {
     ]
 }
 
+/// Runs along `dir` from the padded levels: a run starts at an ROI voxel
+/// whose predecessor along `dir` has another level and is walked to its end.
+/// When no run is longer than one voxel, whether some line holds two ROI
+/// voxels is decided by the line scan of [`runs`].
+fn runs_padded(crop: &Crop, padded: &PaddedLevels, dir: [i32; 3]) -> Option<RunMatrix> {
+    let off = padded.offset(dir);
+    let [nx, ny, nz] = crop.dims;
+    let mut counts = RunMatrix::new(crop.n_g() as usize + 1, nx.max(ny).max(nz) + 1);
+    let mut longest = 0u32;
+    padded.for_each_voxel(|v, l| {
+        if padded.at(v, -off) == l {
+            return;
+        }
+        let mut len = 1u32;
+        let mut w = v.wrapping_add_signed(off);
+        while u32::from(padded.data[w]) == l {
+            len += 1;
+            w = w.wrapping_add_signed(off);
+        }
+        longest = longest.max(len);
+        counts.add(l, len);
+    });
+    if longest > 1 {
+        Some(counts)
+    } else {
+        runs(crop, dir)
+    }
+}
+
 /// All GLRLM features (`original_glrlm_*` without the prefix).
-pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
     let per_dir: Vec<[f64; 16]> = DIRECTIONS_3D
         .iter()
-        .filter_map(|&d| runs(crop, d))
+        .filter_map(|&d| runs_padded(crop, padded, d))
         .filter(|c| c.entries().next().is_some())
         .map(|c| features(&c))
         .collect();

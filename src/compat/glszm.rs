@@ -81,33 +81,58 @@ impl ZoneStats {
     }
 }
 
-/// All GLSZM features, alphabetical (`original_glszm_*` without the prefix).
-pub(crate) fn compute(padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
-    let hood = padded.neighbours();
-    let mut seen = vec![false; padded.data.len()];
-    let mut stack: Vec<usize> = Vec::new();
-    let mut sizes: BTreeMap<(u32, u32), u64> = BTreeMap::new();
-    padded.for_each_voxel(|start, level| {
-        if seen[start] {
-            return;
+/// Number of zones per (level, size). Zones are the 26-connected components
+/// of equal level, found with union–find in one raster pass: each voxel is
+/// joined to its 13 already-visited neighbours of the same level (the
+/// negated [`PaddedLevels::forward`] offsets), then sizes are counted per root.
+fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
+    let back = padded.forward().map(|o| -o);
+    // parent[v] for ROI voxels; u32::MAX elsewhere.
+    let mut parent: Vec<u32> = vec![u32::MAX; padded.data.len()];
+    fn find(parent: &mut [u32], mut v: u32) -> u32 {
+        while parent[v as usize] != v {
+            let up = parent[parent[v as usize] as usize];
+            parent[v as usize] = up; // path halving
+            v = up;
         }
-        // Flood fill of the zone of `start` (26-connected, same level).
-        seen[start] = true;
-        stack.push(start);
-        let mut size = 0u32;
-        while let Some(v) = stack.pop() {
-            size += 1;
-            for &off in &hood {
-                let n = v.wrapping_add_signed(off);
-                if !seen[n] && padded.data[n] == level {
-                    seen[n] = true;
-                    stack.push(n);
+        v
+    }
+    padded.for_each_voxel(|v, level| {
+        parent[v] = v as u32;
+        for &off in &back {
+            let n = v.wrapping_add_signed(off);
+            if u32::from(padded.data[n]) == level {
+                let (a, b) = (find(&mut parent, v as u32), find(&mut parent, n as u32));
+                if a != b {
+                    // The smaller index becomes the root: deterministic.
+                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                    parent[hi as usize] = lo;
                 }
             }
         }
-        *sizes.entry((level, size)).or_default() += 1;
     });
-    let cells: BTreeMap<(u32, u32), f64> = sizes.into_iter().map(|(k, c)| (k, c as f64)).collect();
+    let mut size: Vec<u32> = vec![0; padded.data.len()];
+    let mut roots: Vec<u32> = Vec::new();
+    padded.for_each_voxel(|v, _| {
+        let r = find(&mut parent, v as u32);
+        if size[r as usize] == 0 {
+            roots.push(r);
+        }
+        size[r as usize] += 1;
+    });
+    let mut out: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+    for r in roots {
+        *out.entry((u32::from(padded.data[r as usize]), size[r as usize])).or_default() += 1;
+    }
+    out
+}
+
+/// All GLSZM features, alphabetical (`original_glszm_*` without the prefix).
+pub(crate) fn compute(padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+    let cells: BTreeMap<(u32, u32), f64> = zones(padded)
+        .into_iter()
+        .map(|(k, c)| (k, c as f64))
+        .collect();
     let s = ZoneStats::new(cells);
     let nz = s.n_z;
     vec![

@@ -6,8 +6,10 @@ use super::pyradiomics::Crop;
 use crate::features::DIRECTIONS_3D;
 
 pub(crate) struct PaddedLevels {
-    /// Levels (0 = outside the ROI or the crop), x fastest.
-    pub data: Vec<u32>,
+    /// Levels (0 = outside the ROI or the crop), x fastest. `u16` (levels
+    /// are capped at [`crate::pipeline::MAX_GREY_LEVELS`]) keeps the block
+    /// small enough for the caches along the strided directions.
+    pub data: Vec<u16>,
     /// Padded size (x, y, z).
     pub dims: [usize; 3],
 }
@@ -16,12 +18,14 @@ impl PaddedLevels {
     pub fn new(crop: &Crop) -> PaddedLevels {
         let [nx, ny, nz] = crop.dims;
         let dims = [nx + 2, ny + 2, nz + 2];
-        let mut data = vec![0u32; dims[0] * dims[1] * dims[2]];
+        let mut data = vec![0u16; dims[0] * dims[1] * dims[2]];
         for z in 0..nz {
             for y in 0..ny {
                 let src = nx * (y + ny * z);
                 let dst = 1 + dims[0] * ((y + 1) + dims[1] * (z + 1));
-                data[dst..dst + nx].copy_from_slice(&crop.levels[src..src + nx]);
+                for (d, &l) in data[dst..dst + nx].iter_mut().zip(&crop.levels[src..src + nx]) {
+                    *d = l as u16;
+                }
             }
         }
         PaddedLevels { data, dims }
@@ -54,7 +58,7 @@ impl PaddedLevels {
                 for i in row + 1..row + px - 1 {
                     let l = self.data[i];
                     if l > 0 {
-                        f(i, l);
+                        f(i, u32::from(l));
                     }
                 }
             }
@@ -65,6 +69,6 @@ impl PaddedLevels {
     /// neighbours of interior voxels).
     #[inline]
     pub fn at(&self, i: usize, off: isize) -> u32 {
-        self.data[i.wrapping_add_signed(off)]
+        u32::from(self.data[i.wrapping_add_signed(off)])
     }
 }

@@ -251,7 +251,7 @@ pub fn extract(
         jobs.push(("glcm", Box::new(move || glcm::compute(crop, padded))));
     }
     if wanted("rlm") {
-        jobs.push(("glrlm", Box::new(move || glrlm::compute(crop))));
+        jobs.push(("glrlm", Box::new(move || glrlm::compute(crop, padded))));
     }
     if wanted("szm") {
         jobs.push(("glszm", Box::new(move || glszm::compute(padded))));
@@ -340,6 +340,13 @@ fn bin(values: &[f64], mask: &[bool], d: &Discretisation) -> Result<(Vec<u32>, V
         .collect();
     if grey.is_empty() {
         return Err(Error::Invalid("no grey level after binning".into()));
+    }
+    let top = grey.last().copied().unwrap_or(0);
+    if top > crate::pipeline::MAX_GREY_LEVELS {
+        return Err(Error::Invalid(format!(
+            "the binning gives grey level {top}, more than the supported {}: use a larger 'binWidth'",
+            crate::pipeline::MAX_GREY_LEVELS
+        )));
     }
     Ok((levels, grey))
 }
