@@ -516,11 +516,7 @@ fn discover_dicom(study: &mut Study, infos: Vec<FileInfo>) -> Result<()> {
 }
 
 fn items(obj: &InMemDicomObject, tag: Tag) -> &[InMemDicomObject] {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.items())
-        .unwrap_or(&[])
+    obj.get(tag).and_then(|e| e.items()).unwrap_or(&[])
 }
 
 /// Read ROI names and references of an RTSTRUCT or SEG (header only).

@@ -122,7 +122,8 @@ fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
     });
     let mut out: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for r in roots {
-        *out.entry((u32::from(padded.data[r as usize]), size[r as usize])).or_default() += 1;
+        *out.entry((u32::from(padded.data[r as usize]), size[r as usize]))
+            .or_default() += 1;
     }
     out
 }

@@ -23,7 +23,10 @@ impl PaddedLevels {
             for y in 0..ny {
                 let src = nx * (y + ny * z);
                 let dst = 1 + dims[0] * ((y + 1) + dims[1] * (z + 1));
-                for (d, &l) in data[dst..dst + nx].iter_mut().zip(&crop.levels[src..src + nx]) {
+                for (d, &l) in data[dst..dst + nx]
+                    .iter_mut()
+                    .zip(&crop.levels[src..src + nx])
+                {
                     *d = l as u16;
                 }
             }

@@ -28,11 +28,13 @@ pub struct FileInfo {
     pub series_number: Option<i64>,
 }
 
+// Attribute look-ups use `get` (an Option), never `element`/`element_opt`
+// or failing conversions: dicom-rs's error values capture a stack trace each
+// (snafu), which made reading a series several times slower.
+
 /// Read a string attribute, trimmed; empty when absent.
 pub fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
+    obj.get(tag)
         .and_then(|e| {
             e.to_str().ok().map(|s| {
                 s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
@@ -136,7 +138,7 @@ impl AsRef<Path> for FileInfo {
 
 /// Numeric values of an attribute (DS, IS, FD, US, ...); `None` when absent or unparsable.
 pub fn floats(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Vec<f64>> {
-    let e = obj.element_opt(tag).ok().flatten()?;
+    let e = obj.get(tag)?;
     let v = e.to_multi_float64().ok()?;
     (!v.is_empty() && v.iter().all(|x| x.is_finite())).then_some(v)
 }
@@ -148,19 +150,24 @@ pub fn float(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<f64> {
 
 /// Integer value of an attribute; `None` when absent or unparsable.
 pub fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
-    let e = obj.element_opt(tag).ok().flatten()?;
-    e.to_int::<i64>()
-        .ok()
-        .or_else(|| e.to_float64().ok().map(|f| f.round() as i64))
+    let e = obj.get(tag)?;
+    let s = e.to_str().ok()?;
+    let first = s
+        .split('\\')
+        .next()?
+        .trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    first.parse::<i64>().ok().or_else(|| {
+        first
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && f.abs() < 9.2e18)
+            .map(|f| f.round() as i64)
+    })
 }
 
 /// Items of a sequence attribute (empty when absent or not a sequence).
 pub fn items(obj: &InMemDicomObject, tag: dicom_core::Tag) -> &[InMemDicomObject] {
-    obj.element_opt(tag)
-        .ok()
-        .flatten()
-        .and_then(|e| e.items())
-        .unwrap_or(&[])
+    obj.get(tag).and_then(|e| e.items()).unwrap_or(&[])
 }
 
 /// First item of a sequence attribute.

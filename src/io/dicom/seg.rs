@@ -239,9 +239,7 @@ fn read_pixels(
 ) -> std::result::Result<Vec<u8>, String> {
     let total = npix * n_frames;
     let elem = obj
-        .element_opt(tags::PIXEL_DATA)
-        .ok()
-        .flatten()
+        .get(tags::PIXEL_DATA)
         .ok_or("missing pixel data (no Pixel Data element)")?;
     let native = elem.fragments().is_none();
     if bits == 1 {

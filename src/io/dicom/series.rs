@@ -352,7 +352,7 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
             supported.join(", ")
         )));
     }
-    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+    if obj.get(tags::PIXEL_DATA).is_none() {
         return Err(ferr("missing pixel data (no Pixel Data element)".into()));
     }
     let rows = int(&obj, tags::ROWS)
@@ -440,45 +440,9 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
         ));
     }
 
-    let decoded = obj
-        .decode_pixel_data()
-        .map_err(|e| ferr(format!("cannot decode pixel data: {e}")))?;
-    let bits_alloc = decoded.bits_allocated();
-    let bits_stored = decoded.bits_stored().clamp(1, bits_alloc.max(1));
-    let signed = decoded.pixel_representation() == dicom_pixeldata::PixelRepresentation::Signed;
-    if decoded.number_of_frames() as usize != n_frames {
-        return Err(ferr(format!(
-            "pixel data has {} frames, Number of Frames says {n_frames}",
-            decoded.number_of_frames()
-        )));
-    }
     let npix = rows * cols;
     let mut frames = Vec::with_capacity(n_frames);
-    for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
-        let bytes = decoded.frame_data(f as u32).map_err(|e| {
-            ferr(format!(
-                "truncated or invalid pixel data (frame {}): {e}",
-                f + 1
-            ))
-        })?;
-        let bpp = (bits_alloc as usize).div_ceil(8);
-        if bytes.len() < npix * bpp {
-            return Err(ferr(format!(
-                "truncated pixel data: frame {} has {} bytes, expected {}",
-                f + 1,
-                bytes.len(),
-                npix * bpp
-            )));
-        }
-        let hu = to_hu(
-            &bytes[..npix * bpp],
-            bits_alloc,
-            bits_stored,
-            signed,
-            slope,
-            intercept,
-        )
-        .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_alloc}")))?;
+    let mut push = |f: usize, hu: Vec<f32>, (ipp, iop, ps): ([f64; 3], [f64; 6], [f64; 2])| {
         frames.push(Frame {
             file,
             frame_number: (n_frames > 1 || enhanced).then_some(f as u32 + 1),
@@ -491,8 +455,73 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
             cols,
             hu,
         });
+    };
+    if let Some(native) = native_pixels(&obj, bits_header as u16) {
+        // Uncompressed pixel data whose values dicom-rs already holds in
+        // native byte order: convert directly (dicom-pixeldata's decoder
+        // would copy them once more and look up optional attributes in a way
+        // that builds an error value, with a stack trace, per file).
+        let bits_stored =
+            int(&obj, tags::BITS_STORED).map_or(bits_header, |b| b.clamp(1, bits_header)) as u16;
+        let signed = int(&obj, tags::PIXEL_REPRESENTATION) == Some(1);
+        let bpp = bits_header as usize / 8;
+        for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
+            let bytes = native
+                .get(f * npix * bpp..(f + 1) * npix * bpp)
+                .ok_or_else(|| ferr(format!("truncated pixel data (frame {})", f + 1)))?;
+            let hu = to_hu(
+                bytes,
+                bits_header as u16,
+                bits_stored,
+                signed,
+                slope,
+                intercept,
+            )
+            .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_header}")))?;
+            push(f, hu, (ipp, iop, ps));
+        }
+    } else {
+        let decoded = obj
+            .decode_pixel_data()
+            .map_err(|e| ferr(format!("cannot decode pixel data: {e}")))?;
+        let bits_alloc = decoded.bits_allocated();
+        let bits_stored = decoded.bits_stored().clamp(1, bits_alloc.max(1));
+        let signed = decoded.pixel_representation() == dicom_pixeldata::PixelRepresentation::Signed;
+        if decoded.number_of_frames() as usize != n_frames {
+            return Err(ferr(format!(
+                "pixel data has {} frames, Number of Frames says {n_frames}",
+                decoded.number_of_frames()
+            )));
+        }
+        for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
+            let bytes = decoded.frame_data(f as u32).map_err(|e| {
+                ferr(format!(
+                    "truncated or invalid pixel data (frame {}): {e}",
+                    f + 1
+                ))
+            })?;
+            let bpp = (bits_alloc as usize).div_ceil(8);
+            if bytes.len() < npix * bpp {
+                return Err(ferr(format!(
+                    "truncated pixel data: frame {} has {} bytes, expected {}",
+                    f + 1,
+                    bytes.len(),
+                    npix * bpp
+                )));
+            }
+            let hu = to_hu(
+                &bytes[..npix * bpp],
+                bits_alloc,
+                bits_stored,
+                signed,
+                slope,
+                intercept,
+            )
+            .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_alloc}")))?;
+            push(f, hu, (ipp, iop, ps));
+        }
+        drop(decoded);
     }
-    drop(decoded);
     let mut meta = series_meta(&obj);
     meta.transfer_syntax_uid = ts;
     let spacing_hint = float(&obj, tags::SPACING_BETWEEN_SLICES)
@@ -505,6 +534,20 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
     })
 }
 
+/// The Pixel Data bytes of native (uncompressed) data, in native byte order,
+/// when dicom-rs parsed them as values of `bits` bits (OW as 16-bit words, OB
+/// as bytes); `None` for encapsulated data or any other representation, which
+/// go through dicom-pixeldata's decoder. Callers have checked the length.
+fn native_pixels(obj: &InMemDicomObject, bits: u16) -> Option<std::borrow::Cow<'_, [u8]>> {
+    use dicom_core::value::PrimitiveValue as P;
+    let value = obj.get(tags::PIXEL_DATA)?.value().primitive()?;
+    let fits = matches!(
+        (bits, value),
+        (8, P::U8(_)) | (16, P::U16(_) | P::I16(_)) | (32, P::U32(_) | P::I32(_))
+    );
+    fits.then(|| value.to_bytes())
+}
+
 /// For native (uncompressed) pixel data, the Pixel Data element must hold at
 /// least `voxels × bytes_per_voxel` bytes: a tiny file declaring huge
 /// dimensions is a format error before decoding allocates for it.
@@ -514,7 +557,7 @@ pub(crate) fn check_native_length(
     voxels: usize,
     bytes_per_voxel: usize,
 ) -> Result<()> {
-    let Some(elem) = obj.element_opt(tags::PIXEL_DATA).ok().flatten() else {
+    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
         return Ok(());
     };
     let Some(value) = elem.value().primitive() else {
