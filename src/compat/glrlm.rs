@@ -164,40 +164,57 @@ fn features(counts: &RunMatrix) -> [f64; 16] {
     ]
 }
 
-/// Runs along `dir` from the padded levels: a run starts at an ROI voxel
-/// whose predecessor along `dir` has another level and is walked to its end.
-/// When no run is longer than one voxel, whether some line holds two ROI
-/// voxels is decided by the line scan of [`runs`].
-fn runs_padded(crop: &Crop, padded: &PaddedLevels, dir: [i32; 3]) -> Option<RunMatrix> {
-    let off = padded.offset(dir);
+/// Run matrices of all 13 directions in one raster pass over the padded
+/// levels. Every direction's offset is positive, so the predecessor of a
+/// voxel along it was visited before: the length of the run so far is that
+/// of the predecessor plus one when the levels agree (kept in a ring buffer
+/// one z-plane deep per direction), and a run is counted where the next voxel
+/// along the direction has another level. A direction whose runs are all of
+/// length one is decided by the line scan of [`runs`] (is it flat?).
+fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
+    let forward = padded.forward();
     let [nx, ny, nz] = crop.dims;
-    let mut counts = RunMatrix::new(crop.n_g() as usize + 1, nx.max(ny).max(nz) + 1);
-    let mut longest = 0u32;
-    padded.for_each_voxel(|v, l| {
-        if padded.at(v, -off) == l {
-            return;
-        }
-        let mut len = 1u32;
-        let mut w = v.wrapping_add_signed(off);
-        while u32::from(padded.data[w]) == l {
-            len += 1;
-            w = w.wrapping_add_signed(off);
-        }
-        longest = longest.max(len);
-        counts.add(l, len);
-    });
-    if longest > 1 {
-        Some(counts)
-    } else {
-        runs(crop, dir)
+    let (levels, lengths) = (crop.n_g() as usize + 1, nx.max(ny).max(nz) + 1);
+    if lengths > u16::MAX as usize {
+        // Run lengths would overflow the ring buffer's u16.
+        return DIRECTIONS_3D.iter().map(|&d| runs(crop, d)).collect();
     }
+    let mut counts: Vec<RunMatrix> = forward.iter().map(|_| RunMatrix::new(levels, lengths)).collect();
+    let window = forward.iter().copied().max().unwrap_or(1).unsigned_abs() + 1;
+    let ring_len = window.next_power_of_two();
+    let mask = ring_len - 1;
+    let mut ring = vec![0u16; ring_len * forward.len()];
+    let mut longest = [0u16; 13];
+    let data = &padded.data;
+    padded.for_each_voxel(|v, l| {
+        let l16 = l as u16;
+        for (k, &off) in forward.iter().enumerate() {
+            let prev = v.wrapping_add_signed(-off);
+            let run = if data[prev] == l16 {
+                ring[k * ring_len + (prev & mask)] + 1
+            } else {
+                1
+            };
+            ring[k * ring_len + (v & mask)] = run;
+            if data[v.wrapping_add_signed(off)] != l16 {
+                counts[k].add(l, u32::from(run));
+                longest[k] = longest[k].max(run);
+            }
+        }
+    });
+    counts
+        .into_iter()
+        .zip(DIRECTIONS_3D)
+        .zip(longest)
+        .map(|((c, dir), long)| if long > 1 { Some(c) } else { runs(crop, dir) })
+        .collect()
 }
 
 /// All GLRLM features (`original_glrlm_*` without the prefix).
 pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
-    let per_dir: Vec<[f64; 16]> = DIRECTIONS_3D
-        .iter()
-        .filter_map(|&d| runs_padded(crop, padded, d))
+    let per_dir: Vec<[f64; 16]> = all_runs(crop, padded)
+        .into_iter()
+        .flatten()
         .filter(|c| c.entries().next().is_some())
         .map(|c| features(&c))
         .collect();
