@@ -19,7 +19,6 @@ use crate::io::dicom::series;
 use crate::params::Params;
 use crate::study::{self, Phase, SegmentationKind, SeriesSource, Study};
 use crate::table::{self, Cell, Row};
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -344,6 +343,35 @@ impl Drop for OutputLock {
 
 /// The cache key of a case: id, every input file's relative path, size and
 /// content hash, the parameter hash and the ctrad version.
+/// Indices of `cases`, largest input first (bytes on disk of the image
+/// series or file; unreadable inputs count as 0 and fail later with a message).
+fn largest_first(cases: &[Case]) -> Vec<usize> {
+    let size = |p: &Path| -> u64 {
+        if p.is_dir() {
+            crate::io::dicom::scan::list_files(p)
+                .map(|fs| {
+                    fs.iter()
+                        .filter_map(|f| f.metadata().ok())
+                        .map(|m| m.len())
+                        .sum()
+                })
+                .unwrap_or(0)
+        } else {
+            p.metadata().map_or(0, |m| m.len())
+        }
+    };
+    let cost: Vec<u64> = cases
+        .iter()
+        .map(|c| match &c.input {
+            CaseInput::Study(dir) => size(dir),
+            CaseInput::Pair { image, .. } => size(image),
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(cost[i]));
+    order
+}
+
 fn case_key(case: &Case, params: &Params) -> Result<String> {
     let mut h = Fnv64::new();
     h.field(&case.id)
@@ -372,7 +400,7 @@ fn case_key(case: &Case, params: &Params) -> Result<String> {
         let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
         h.field(&f.to_string_lossy())
             .update(&(bytes.len() as u64).to_le_bytes())
-            .update(&bytes);
+            .update_words(&bytes);
     }
     Ok(h.hex())
 }
@@ -427,80 +455,92 @@ pub fn run(
         .build()
         .map_err(|e| Error::Invalid(format!("cannot start {} worker threads: {e}", opts.jobs)))?;
 
-    pool.install(|| {
-        cases.par_iter().with_max_len(1).for_each(|case| {
-            if interrupt.load(Ordering::SeqCst) {
-                return;
-            }
-            let start = std::time::Instant::now();
-            let part_path = state_dir.join(format!("{}.part", sanitize(&case.id)));
-            let (result, was_reused) = match case_key(case, &opts.params) {
-                Err(e) => (
+    // Largest studies first, handed out one at a time from a shared counter
+    // (longest-processing-time scheduling): a big study started last would
+    // otherwise leave the other workers idle at the end of the batch.
+    let order = largest_first(&cases);
+    let next = AtomicUsize::new(0);
+    let work = |case: &Case| {
+        if interrupt.load(Ordering::SeqCst) {
+            return;
+        }
+        let start = std::time::Instant::now();
+        let part_path = state_dir.join(format!("{}.part", sanitize(&case.id)));
+        let (result, was_reused) = match case_key(case, &opts.params) {
+            Err(e) => (
+                CaseResult {
+                    rows: vec![],
+                    failures: vec![failure(&case.id, &e, "input")],
+                },
+                false,
+            ),
+            Ok(key) => match (!opts.force).then(|| read_part(&part_path, &key)).flatten() {
+                Some(rows) => (
                     CaseResult {
-                        rows: vec![],
-                        failures: vec![failure(&case.id, &e, "input")],
+                        rows,
+                        failures: vec![],
                     },
-                    false,
+                    true,
                 ),
-                Ok(key) => match (!opts.force).then(|| read_part(&part_path, &key)).flatten() {
-                    Some(rows) => (
-                        CaseResult {
-                            rows,
-                            failures: vec![],
-                        },
-                        true,
-                    ),
-                    None => {
-                        let r = process_case(case, opts);
-                        if r.failures.is_empty() {
-                            if let Err(e) = write_part(&part_path, &key, &r.rows) {
-                                let mut r = r;
-                                r.failures.push(failure(&case.id, &e, "state"));
-                                (r, false)
-                            } else {
-                                (r, false)
-                            }
+                None => {
+                    let r = process_case(case, opts);
+                    if r.failures.is_empty() {
+                        if let Err(e) = write_part(&part_path, &key, &r.rows) {
+                            let mut r = r;
+                            r.failures.push(failure(&case.id, &e, "state"));
+                            (r, false)
                         } else {
-                            let _ = std::fs::remove_file(&part_path);
                             (r, false)
                         }
+                    } else {
+                        let _ = std::fs::remove_file(&part_path);
+                        (r, false)
                     }
-                },
-            };
-            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-            if was_reused {
-                reused.fetch_add(1, Ordering::SeqCst);
-            }
-            if !result.failures.is_empty() {
-                failed.fetch_add(1, Ordering::SeqCst);
-            }
-            let status = if !result.failures.is_empty() {
-                format!("FAILED ({})", result.failures[0].message)
-            } else if was_reused {
-                format!("done earlier, {} rows", result.rows.len())
-            } else {
-                format!(
-                    "{} rows in {:.1} s",
-                    result.rows.len(),
-                    start.elapsed().as_secs_f64()
-                )
-            };
-            match (&bar, opts.progress) {
-                (Some(b), _) => {
-                    b.set_message(format!("{} failed", failed.load(Ordering::SeqCst)));
-                    if !result.failures.is_empty() {
-                        b.println(format!("{}: {status}", case.id));
-                    }
-                    b.inc(1);
                 }
-                (None, Progress::Log) => eprintln!("[{n}/{total}] {}: {status}", case.id),
-                _ => {}
+            },
+        };
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        if was_reused {
+            reused.fetch_add(1, Ordering::SeqCst);
+        }
+        if !result.failures.is_empty() {
+            failed.fetch_add(1, Ordering::SeqCst);
+        }
+        let status = if !result.failures.is_empty() {
+            format!("FAILED ({})", result.failures[0].message)
+        } else if was_reused {
+            format!("done earlier, {} rows", result.rows.len())
+        } else {
+            format!(
+                "{} rows in {:.1} s",
+                result.rows.len(),
+                start.elapsed().as_secs_f64()
+            )
+        };
+        match (&bar, opts.progress) {
+            (Some(b), _) => {
+                b.set_message(format!("{} failed", failed.load(Ordering::SeqCst)));
+                if !result.failures.is_empty() {
+                    b.println(format!("{}: {status}", case.id));
+                }
+                b.inc(1);
             }
-            results
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((case.id.clone(), result));
-        })
+            (None, Progress::Log) => eprintln!("[{n}/{total}] {}: {status}", case.id),
+            _ => {}
+        }
+        results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((case.id.clone(), result));
+    };
+    pool.scope(|s| {
+        for _ in 0..opts.jobs.max(1) {
+            s.spawn(|_| {
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    work(&cases[i]);
+                }
+            });
+        }
     });
     if let Some(b) = &bar {
         b.finish_and_clear();

@@ -179,7 +179,10 @@ fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
         // Run lengths would overflow the ring buffer's u16.
         return DIRECTIONS_3D.iter().map(|&d| runs(crop, d)).collect();
     }
-    let mut counts: Vec<RunMatrix> = forward.iter().map(|_| RunMatrix::new(levels, lengths)).collect();
+    let mut counts: Vec<RunMatrix> = forward
+        .iter()
+        .map(|_| RunMatrix::new(levels, lengths))
+        .collect();
     let window = forward.iter().copied().max().unwrap_or(1).unsigned_abs() + 1;
     let ring_len = window.next_power_of_two();
     let mask = ring_len - 1;
