@@ -20,9 +20,11 @@ child's own ``ru_maxrss``). Both tools run single-threaded: ``RAYON_NUM_THREADS=
 for ctrad; PyRadiomics is single-threaded (its numpy/BLAS pools are pinned to 1).
 
 Settings: native grid, label 1, fixed bin width 25 HU, 3D; classes shape,
-firstorder, glcm, glrlm, glszm, gldm, ngtdm (ctrad: the equivalent IBSI
-families, ``pipelines/bench/pyradiomics_equivalent.yaml``; with ``--compat``,
-a copy with ``compat: pyradiomics``).
+firstorder, glcm, glrlm, glszm, gldm, ngtdm. By default ctrad runs
+``pipelines/bench/pyradiomics_equivalent.yaml`` with ``compat: pyradiomics``
+added: the same 107 features as PyRadiomics, by its definitions. With
+``--ibsi`` it computes the equivalent IBSI families instead (more features,
+among them the exact Moran's I and Geary's C).
 
 The PyRadiomics virtualenv is created on first use (``pyradiomics-bhklab==3.1.4``
 and, for the DICOM mode, ``rt-utils``) at ``--venv`` (default
@@ -34,6 +36,7 @@ Example::
     cargo build --release
     python3 benches/vs_pyradiomics.py --reps 3
     python3 benches/vs_pyradiomics.py --venv /work/venv-pyrad --mode nifti --reps 5
+    python3 benches/vs_pyradiomics.py --mode nifti --ibsi
 """
 
 import argparse
@@ -216,7 +219,9 @@ def main():
     ap.add_argument("--data", help="test data root holding sts_ct/ (default: $CTRAD_TESTDATA or ../shared/testdata)")
     ap.add_argument("--studies", default="STS_001,STS_002,STS_003,STS_004,STS_005")
     ap.add_argument("--reps", type=int, default=3, help="alternating repetitions per study")
-    ap.add_argument("--compat", action="store_true", help="run ctrad with 'compat: pyradiomics'")
+    ap.add_argument("--ibsi", action="store_true",
+                    help="run ctrad's IBSI families instead of 'compat: pyradiomics' (the same features)")
+    ap.add_argument("--compat", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old command lines
     ap.add_argument("--params", type=Path, default=REPO / "pipelines/bench/pyradiomics_equivalent.yaml")
     args = ap.parse_args()
 
@@ -227,7 +232,7 @@ def main():
     modes = ["nifti", "dicom", "batch"] if args.mode == "all" else [args.mode]
     tmp = Path(tempfile.mkdtemp(prefix="ctrad-vs-pyrad-"))
     params = args.params
-    if args.compat:
+    if not args.ibsi:
         params = tmp / "ctrad_compat.yaml"
         params.write_text(args.params.read_text() + "compat: pyradiomics\n")
     pyparams = REPO / "benches/pyradiomics_params.yaml"

@@ -173,14 +173,14 @@ pub fn load_mask(
             })
         }
         MaskKind::LabelMap => {
-            let labels = crate::io::read_volume(mask_path)?;
-            check_same_grid(geometry, &image.path, &labels.geometry, mask_path)?;
+            let mask = crate::io::read_label_mask(mask_path, label)?;
+            check_same_grid(geometry, &image.path, &mask.geometry, mask_path)?;
             let name = roi.map(str::to_string).unwrap_or_else(|| match label {
                 Some(l) => format!("label_{l}"),
                 None => mask_stem(mask_path),
             });
             Ok(RoiMask {
-                mask: labels.select(label),
+                mask,
                 roi: name,
                 path: mask_path.to_path_buf(),
                 segmentation_uid: mask_path.display().to_string(),

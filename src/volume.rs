@@ -220,15 +220,18 @@ pub type LabelVolume = Volume<f32>;
 impl LabelVolume {
     /// Voxels equal to `label`, or every non-zero voxel when `label` is `None`.
     pub fn select(&self, label: Option<i64>) -> Mask {
-        match label {
-            // |v − l| < 1e-3 ⇔ v rounds to l and lies within 1e-3 of it
-            // (false for NaN and ±Inf); no call to round() per voxel.
-            Some(l) => {
-                let l = l as f64;
-                self.map(|v| (v as f64 - l).abs() < 1e-3)
-            }
-            None => self.map(|v| v != 0.0 && !v.is_nan()),
-        }
+        self.map(label_predicate(label))
+    }
+}
+
+/// Whether a label-map value belongs to the mask of `label`: within 1e-3 of
+/// it (so it rounds to it; false for NaN and ±Inf), or any non-zero, non-NaN
+/// value when `label` is `None`.
+pub fn label_predicate(label: Option<i64>) -> impl Fn(f32) -> bool + Copy {
+    let l = label.map(|l| l as f64);
+    move |v: f32| match l {
+        Some(l) => (v as f64 - l).abs() < 1e-3,
+        None => v != 0.0 && !v.is_nan(),
     }
 }
 

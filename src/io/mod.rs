@@ -108,6 +108,19 @@ impl DataType {
 
     /// Decode `raw` samples (`big`: big-endian) to `v * slope + inter` as f32.
     pub(crate) fn decode(self, raw: &[u8], big: bool, slope: f64, inter: f64) -> Vec<f32> {
+        self.decode_with(raw, big, slope, inter, |v| v)
+    }
+
+    /// [`DataType::decode`], each f32 then mapped by `f` (e.g. to a mask bit)
+    /// without storing the floats.
+    pub(crate) fn decode_with<U>(
+        self,
+        raw: &[u8],
+        big: bool,
+        slope: f64,
+        inter: f64,
+        f: impl Fn(f32) -> U + Copy,
+    ) -> Vec<U> {
         macro_rules! conv {
             ($t:ty) => {{
                 const N: usize = std::mem::size_of::<$t>();
@@ -120,11 +133,11 @@ impl DataType {
                         } else {
                             <$t>::from_le_bytes(a)
                         };
-                        if scaled {
+                        f(if scaled {
                             (v as f64 * slope + inter) as f32
                         } else {
                             v as f32
-                        }
+                        })
                     })
                     .collect()
             }};
@@ -245,6 +258,27 @@ pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>> {
 /// (`.nii`, `.nii.gz`, `.hdr`, `.nrrd`, `.nhdr`), with limits from the environment.
 pub fn read_volume(path: &Path) -> Result<Volume<f32>> {
     read_volume_with(path, &ReadLimits::from_env()?)
+}
+
+/// The mask of `label` (every non-zero voxel when `None`) of a label-map
+/// file, as [`read_volume`] followed by [`crate::volume::Volume::select`] would
+/// give it; NIfTI label maps skip the float volume in between.
+pub fn read_label_mask(path: &Path, label: Option<i64>) -> Result<crate::volume::Mask> {
+    let limits = ReadLimits::from_env()?;
+    std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if [".nii", ".nii.gz", ".hdr", ".hdr.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
+    {
+        nifti::read_mask_with(path, &limits, label)
+    } else {
+        Ok(read_volume_with(path, &limits)?.select(label))
+    }
 }
 
 /// [`read_volume`] with explicit limits.

@@ -25,7 +25,7 @@
 
 use super::{open_maybe_gz, read_bounded, skip_bytes, DataType, ReadLimits};
 use crate::error::{Error, Result};
-use crate::volume::{Geometry, Volume};
+use crate::volume::{label_predicate, Geometry, Mask, Volume};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -43,14 +43,66 @@ pub fn read(path: &Path) -> Result<Volume<f32>> {
 
 /// Read a NIfTI file as a float volume with explicit limits.
 pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
-    if let Some(v) = read_gz_in_one_go(path, limits)? {
-        return Ok(v);
+    let (h, samples) = read_samples(path, limits)?;
+    let data = match samples {
+        Samples::Floats(v) => v,
+        Samples::Raw(raw) => h.dtype.decode(raw.bytes(), h.big, h.slope, h.inter),
+    };
+    Volume::from_vec(h.geometry(path)?, data)
+}
+
+/// Read a NIfTI label map as the mask of the voxels [`Volume::select`] would
+/// pick for `label`, without building the float volume in between.
+pub fn read_mask_with(path: &Path, limits: &ReadLimits, label: Option<i64>) -> Result<Mask> {
+    let (h, samples) = read_samples(path, limits)?;
+    let pick = label_predicate(label);
+    let data = match samples {
+        Samples::Floats(v) => v.into_iter().map(pick).collect(),
+        Samples::Raw(raw) => h
+            .dtype
+            .decode_with(raw.bytes(), h.big, h.slope, h.inter, pick),
+    };
+    Volume::from_vec(h.geometry(path)?, data)
+}
+
+/// Voxel samples as read: already scaled floats (little-endian float32 read
+/// in place), or the raw stored bytes.
+enum Samples {
+    Floats(Vec<f32>),
+    Raw(RawBytes),
+}
+
+/// Stored sample bytes: a plain buffer, or a range of a word buffer that the
+/// one-call inflater filled.
+enum RawBytes {
+    Plain(Vec<u8>),
+    InWords(Vec<f32>, std::ops::Range<usize>),
+}
+
+impl RawBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            RawBytes::Plain(v) => v,
+            RawBytes::InWords(w, r) => &f32_bytes(w)[r.clone()],
+        }
+    }
+}
+
+/// The bytes of an f32 buffer.
+fn f32_bytes(w: &[f32]) -> &[u8] {
+    // SAFETY: u8 has alignment 1 and the view covers exactly `w`'s storage.
+    unsafe { std::slice::from_raw_parts(w.as_ptr() as *const u8, std::mem::size_of_val(w)) }
+}
+
+/// The header and the samples of a NIfTI file (single file, or a pair).
+fn read_samples(path: &Path, limits: &ReadLimits) -> Result<(Header, Samples)> {
+    if let Some(r) = read_gz_in_one_go(path, limits)? {
+        return Ok(r);
     }
     let mut src = open_maybe_gz(path)?;
     let head = read_head(&mut *src, path)?;
     let h = Header::parse(&head, path)?;
     let n = limits.check(path, h.dims)?;
-    let geometry = h.geometry(path)?;
     let nbytes = n
         .checked_mul(h.dtype.size())
         .ok_or_else(|| Error::ResourceLimit {
@@ -74,8 +126,7 @@ pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
         let prefix = &prefix[..prefix.len().min(nbytes)];
         read_bounded(&mut prefix.chain(&mut *src), nbytes, path, "voxel data")?
     };
-    let data = h.dtype.decode(&raw, h.big, h.slope, h.inter);
-    Volume::from_vec(geometry, data)
+    Ok((h, Samples::Raw(RawBytes::Plain(raw))))
 }
 
 /// Fast path for a single-file `.nii.gz`: the header is inflated first (and
@@ -84,7 +135,7 @@ pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
 /// `None` when the file does not fit that path (not gzip, a `.hdr` pair, a
 /// multi-member or padded stream, a short stream): the streaming reader then
 /// handles it and reports any error.
-fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<Volume<f32>>> {
+fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header, Samples)>> {
     /// Compressed files above this size are streamed rather than held whole.
     const MAX_IN_MEMORY: u64 = 1 << 30;
     let len = std::fs::metadata(path)
@@ -129,8 +180,7 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<Volume<f
         _ => return Ok(None),
     }
     drop(gz);
-    let geometry = h.geometry(path)?;
-    let data = if h.dtype == DataType::F32 && !h.big && offset % 4 == 0 {
+    let samples = if h.dtype == DataType::F32 && !h.big && offset % 4 == 0 {
         words.copy_within(offset / 4..need / 4, 0);
         words.truncate(n);
         if h.slope != 1.0 || h.inter != 0.0 {
@@ -138,12 +188,11 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<Volume<f
                 *v = (*v as f64 * h.slope + h.inter) as f32;
             }
         }
-        words
+        Samples::Floats(words)
     } else {
-        h.dtype
-            .decode(&bytes[offset..need], h.big, h.slope, h.inter)
+        Samples::Raw(RawBytes::InWords(words, offset..need))
     };
-    Volume::from_vec(geometry, data).map(Some)
+    Ok(Some((h, samples)))
 }
 
 /// Read up to the NIfTI-2 header size (fewer bytes for a short file).
