@@ -1,4 +1,8 @@
+mod alloc;
 mod cli;
+
+#[global_allocator]
+static GLOBAL: alloc::Allocator = alloc::Allocator;
 
 fn main() {
     // dicom-rs builds its errors with snafu, which captures a stack trace in
