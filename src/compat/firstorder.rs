@@ -6,13 +6,19 @@
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean};
 
-/// `numpy.percentile` with linear interpolation on sorted data.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * q / 100.0;
+/// `numpy.percentile` with linear interpolation. `v` is reordered: the two
+/// order statistics needed are found by selection, O(N) instead of a sort.
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    let h = (v.len() - 1) as f64 * q / 100.0;
     let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
+    let hi = (lo + 1).min(v.len() - 1);
     let t = h - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
+    let (_, &mut a, right) = v.select_nth_unstable_by(lo, f64::total_cmp);
+    let b = if hi == lo {
+        a
+    } else {
+        right.iter().copied().min_by(f64::total_cmp).unwrap_or(a)
+    };
     // numpy's _lerp: a + t (b - a), evaluated from b for t ≥ 0.5.
     if t >= 0.5 {
         b - (b - a) * (1.0 - t)
@@ -25,8 +31,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
     let x = crop.roi_values();
     let n = x.len() as f64;
-    let mut sorted = x.clone();
-    sorted.sort_by(f64::total_cmp);
+    let mut order = x.clone();
     let mean = x.iter().sum::<f64>() / n;
     let moment = |k: i32| x.iter().map(|v| (v - mean).powi(k)).sum::<f64>() / n;
     let m2 = moment(2);
@@ -35,8 +40,13 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
     let m2d = if m2 == 0.0 { 1.0 } else { m2 };
     let energy: f64 = x.iter().map(|v| (v + shift).powi(2)).sum();
     let voxel_volume: f64 = crop.spacing.iter().product();
-    let p10 = percentile(&sorted, 10.0);
-    let p90 = percentile(&sorted, 90.0);
+    let p10 = percentile(&mut order, 10.0);
+    let p90 = percentile(&mut order, 90.0);
+    let (p25, p50, p75) = (
+        percentile(&mut order, 25.0),
+        percentile(&mut order, 50.0),
+        percentile(&mut order, 75.0),
+    );
     // Robust MAD: voxels with p10 ≤ X ≤ p90, mean absolute deviation from their mean.
     let robust: Vec<f64> = x
         .iter()
@@ -55,8 +65,8 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
         .filter(|&&c| c > 0)
         .map(|&c| c as f64 / n)
         .collect();
-    let min = sorted[0];
-    let max = sorted[sorted.len() - 1];
+    let min = x.iter().copied().min_by(f64::total_cmp).unwrap_or(f64::NAN);
+    let max = x.iter().copied().max_by(f64::total_cmp).unwrap_or(f64::NAN);
     vec![
         // stat_p10
         ("10Percentile", p10),
@@ -67,10 +77,7 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
         // ih_entropy-like, on the binned histogram: -Σ p log2(p + eps)
         ("Entropy", p.iter().map(|&p| entropy_term(p)).sum()),
         // stat_iqr
-        (
-            "InterquartileRange",
-            percentile(&sorted, 75.0) - percentile(&sorted, 25.0),
-        ),
+        ("InterquartileRange", p75 - p25),
         // stat_kurt without the -3: m4 / m2²
         ("Kurtosis", m4 / (m2d * m2d)),
         ("Maximum", max),
@@ -80,7 +87,7 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
             x.iter().map(|v| (v - mean).abs()).sum::<f64>() / n,
         ),
         ("Mean", mean),
-        ("Median", percentile(&sorted, 50.0)),
+        ("Median", p50),
         ("Minimum", min),
         ("Range", max - min),
         // stat_rmad

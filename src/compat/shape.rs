@@ -505,23 +505,29 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     let d_row = planar_diameter(&extremes, 2, half);
     let d_3d = diameter_3d(&extremes, half);
 
-    // Covariance of the physical voxel coordinates (population, / N).
+    // Covariance of the physical voxel coordinates (population, / N), in two
+    // passes over the mask (mean, then centred products) without storing them.
     let [nx, ny, _] = crop.dims;
-    let mut pts: Vec<[f64; 3]> = Vec::new();
-    for (i, _) in crop.shape_mask.iter().enumerate().filter(|(_, &m)| m) {
-        let (x, y, z) = (i % nx, (i / nx) % ny, i / (nx * ny));
-        pts.push([z as f64 * sp[0], y as f64 * sp[1], x as f64 * sp[2]]);
-    }
-    let np = pts.len() as f64;
+    let roi_points = || {
+        crop.shape_mask
+            .iter()
+            .enumerate()
+            .filter(|(_, &m)| m)
+            .map(|(i, _)| {
+                let (x, y, z) = (i % nx, (i / nx) % ny, i / (nx * ny));
+                [z as f64 * sp[0], y as f64 * sp[1], x as f64 * sp[2]]
+            })
+    };
+    let np = roi_points().count() as f64;
     let mut mean = [0.0; 3];
-    for p in &pts {
+    for p in roi_points() {
         for k in 0..3 {
             mean[k] += p[k];
         }
     }
     mean.iter_mut().for_each(|m| *m /= np);
     let mut cov = vec![0.0; 9];
-    for p in &pts {
+    for p in roi_points() {
         let d = [p[0] - mean[0], p[1] - mean[1], p[2] - mean[2]];
         for r in 0..3 {
             for c in 0..3 {
