@@ -161,12 +161,18 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header,
     else {
         return Ok(None);
     };
-    // The gzip trailer's ISIZE (length mod 2³²) allows a little trailing data.
-    let isize = u32::from_le_bytes(gz[gz.len() - 4..].try_into().expect("4 bytes")) as usize;
-    let size = if isize > need && isize - need <= 1 << 20 {
-        isize
-    } else {
-        need
+    // Allocate only what the file can hold: deflate expands at most ~1032:1,
+    // and the gzip trailer's ISIZE (length mod 2³²) must agree with the
+    // header (a little trailing data allowed). Anything else is streamed, so
+    // that memory grows with the data actually present.
+    if need as u64 > len.saturating_mul(1032) {
+        return Ok(None);
+    }
+    let isize = u32::from_le_bytes(gz[gz.len() - 4..].try_into().expect("4 bytes")) as u64;
+    let want = need as u64 & 0xffff_ffff;
+    let size = match isize.checked_sub(want) {
+        Some(extra) if extra <= 1 << 20 => need + extra as usize,
+        _ => return Ok(None),
     };
     // Inflate into f32 storage so that little-endian float32 data (the usual
     // CT case) becomes the volume without a second buffer.
