@@ -1,6 +1,8 @@
 //! Whole-study benches: files in, feature row out (`ctrad::pipeline::extract`
 //! after reading the inputs), for STS_001 (NIfTI and DICOM + RTSTRUCT) and the
-//! IBSI CT phantom. Single-threaded texture families when `RAYON_NUM_THREADS=1`.
+//! IBSI CT phantom, and STS_001 in PyRadiomics compatibility mode (the 107
+//! features PyRadiomics computes by default). Single-threaded texture families
+//! when `RAYON_NUM_THREADS=1`.
 //!
 //! `cargo bench --bench end_to_end`; quick: `CTRAD_BENCH_QUICK=1` or `-- --quick`.
 
@@ -41,6 +43,18 @@ fn main() {
                 )
                 .unwrap()
             })
+        });
+    }
+    if let Some(sts) = cases.iter().find(|c| c.name == "sts001") {
+        let compat = ctrad::params::Params::from_file(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/bench/pyradiomics_compat.yaml"),
+        )
+        .expect("compat params");
+        g.bench_function("compat_nifti/sts001", |b| {
+            b.iter(|| study(&sts.nifti.0, &sts.nifti.1, &compat))
+        });
+        g.bench_function("compat_dicom_rtstruct/sts001", |b| {
+            b.iter(|| study(&sts.dicom.0, &sts.dicom.1, &compat))
         });
     }
     g.finish();

@@ -21,10 +21,11 @@ for ctrad; PyRadiomics is single-threaded (its numpy/BLAS pools are pinned to 1)
 
 Settings: native grid, label 1, fixed bin width 25 HU, 3D; classes shape,
 firstorder, glcm, glrlm, glszm, gldm, ngtdm. By default ctrad runs
-``pipelines/bench/pyradiomics_equivalent.yaml`` with ``compat: pyradiomics``
-added: the same 107 features as PyRadiomics, by its definitions. With
-``--ibsi`` it computes the equivalent IBSI families instead (more features,
-among them the exact Moran's I and Geary's C).
+``pipelines/bench/pyradiomics_compat.yaml`` (``compat: pyradiomics``): the
+same 107 features as PyRadiomics, by its definitions. With
+``--ibsi`` it runs ``pipelines/bench/pyradiomics_equivalent.yaml``: the
+equivalent IBSI families instead (more features, among them the exact Moran's
+I and Geary's C).
 
 The PyRadiomics virtualenv is created on first use (``pyradiomics-bhklab==3.1.4``
 and, for the DICOM mode, ``rt-utils``) at ``--venv`` (default
@@ -51,6 +52,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PYRAD_PIN = "pyradiomics-bhklab==3.1.4"
+IBSI_PARAMS = REPO / "pipelines/bench/pyradiomics_equivalent.yaml"
+COMPAT_PARAMS = REPO / "pipelines/bench/pyradiomics_compat.yaml"
 SINGLE_THREAD = {
     "RAYON_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
@@ -222,7 +225,9 @@ def main():
     ap.add_argument("--ibsi", action="store_true",
                     help="run ctrad's IBSI families instead of 'compat: pyradiomics' (the same features)")
     ap.add_argument("--compat", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old command lines
-    ap.add_argument("--params", type=Path, default=REPO / "pipelines/bench/pyradiomics_equivalent.yaml")
+    ap.add_argument("--params", type=Path, default=IBSI_PARAMS,
+                    help="ctrad parameter file (default: the PyRadiomics-equivalent settings; "
+                         "pipelines/bench/pyradiomics_compat.yaml unless --ibsi)")
     args = ap.parse_args()
 
     if not args.ctrad.exists():
@@ -232,9 +237,8 @@ def main():
     modes = ["nifti", "dicom", "batch"] if args.mode == "all" else [args.mode]
     tmp = Path(tempfile.mkdtemp(prefix="ctrad-vs-pyrad-"))
     params = args.params
-    if not args.ibsi:
-        params = tmp / "ctrad_compat.yaml"
-        params.write_text(args.params.read_text() + "compat: pyradiomics\n")
+    if not args.ibsi and args.params == IBSI_PARAMS:
+        params = COMPAT_PARAMS
     pyparams = REPO / "benches/pyradiomics_params.yaml"
     py = None
     if "nifti" in modes or "dicom" in modes:
