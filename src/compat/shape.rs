@@ -247,8 +247,8 @@ impl CubeTable {
                 let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
                 let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
                 let n = cross(u, v);
-                for k in 0..3 {
-                    t.n[cfg][k] += sign * n[k];
+                for (acc, nk) in t.n[cfg].iter_mut().zip(n) {
+                    *acc += sign * nk;
                 }
                 t.area[cfg] += 0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
             }

@@ -141,7 +141,7 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header,
     let len = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .len();
-    if len < 18 || len > MAX_IN_MEMORY {
+    if !(18..=MAX_IN_MEMORY).contains(&len) {
         return Ok(None);
     }
     let gz = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -186,7 +186,7 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header,
         _ => return Ok(None),
     }
     drop(gz);
-    let samples = if h.dtype == DataType::F32 && !h.big && offset % 4 == 0 {
+    let samples = if h.dtype == DataType::F32 && !h.big && offset.is_multiple_of(4) {
         words.copy_within(offset / 4..need / 4, 0);
         words.truncate(n);
         if h.slope != 1.0 || h.inter != 0.0 {
