@@ -331,12 +331,18 @@ pub(crate) fn check_finite_in_roi(
     mask: &Mask,
     image_path: &Path,
 ) -> Result<()> {
-    match mask
-        .data
-        .iter()
-        .zip(&image.data)
-        .position(|(&m, v)| m && !v.is_finite())
-    {
+    // Only rows inside the mask's bounding box can hold ROI voxels; scanning
+    // them in storage order finds the same first offender as a full pass.
+    let Some((lo, hi)) = mask.bounding_box() else {
+        return Ok(());
+    };
+    let [nx, ny, _] = image.geometry.dims;
+    let bad = (lo[2]..=hi[2])
+        .flat_map(|z| (lo[1]..=hi[1]).map(move |y| (lo[0] + nx * (y + ny * z), hi[0] - lo[0] + 1)))
+        .find_map(|(row, len)| {
+            (row..row + len).find(|&i| mask.data[i] && !image.data[i].is_finite())
+        });
+    match bad {
         None => Ok(()),
         Some(i) => {
             let [x, y, z] = image.geometry.coords(i);

@@ -157,16 +157,14 @@ pub fn extract(
     }
     let extra = extra_settings(params)?;
     check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
-    let n_roi = mask.count();
-    if n_roi == 0 {
+    let Some((lo, hi)) = mask.bounding_box() else {
         return Err(Error::EmptyRoi(format!(
             "label {} not present in mask {}",
             params.label.unwrap_or(1),
             mask_path.display()
         )));
-    }
+    };
     crate::pipeline::check_finite_in_roi(image, mask, image_path)?;
-    let (lo, hi) = mask.bounding_box().expect("non-empty mask");
     let dims = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
     let roi_dims = dims.iter().filter(|&&d| d > 1).count();
     if roi_dims < extra.minimum_roi_dimensions {
