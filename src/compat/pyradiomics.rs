@@ -261,9 +261,13 @@ pub fn extract(
     if wanted("ngt") {
         jobs.push(("ngtdm", Box::new(move || ngtdm::compute(crop, padded))));
     }
-    let results: Vec<Vec<(&'static str, f64)>> = {
+    // One thread: run the classes here rather than hand them to the pool's
+    // single worker (no hand-off, and memory freed here is reused here).
+    let results: Vec<Vec<(&'static str, f64)>> = if rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
         jobs.par_iter().map(|(_, f)| f()).collect()
+    } else {
+        jobs.iter().map(|(_, f)| f()).collect()
     };
     let mut out = Features::new();
     for ((class, _), feats) in jobs.iter().zip(results) {
