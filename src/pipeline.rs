@@ -331,11 +331,22 @@ pub(crate) fn check_finite_in_roi(
     mask: &Mask,
     image_path: &Path,
 ) -> Result<()> {
-    // Only rows inside the mask's bounding box can hold ROI voxels; scanning
-    // them in storage order finds the same first offender as a full pass.
-    let Some((lo, hi)) = mask.bounding_box() else {
-        return Ok(());
-    };
+    match mask.bounding_box() {
+        Some((lo, hi)) => check_finite_in_box(image, mask, lo, hi, image_path),
+        None => Ok(()),
+    }
+}
+
+/// [`check_finite_in_roi`] for a mask whose bounding box `lo..=hi` is known:
+/// only rows inside it can hold ROI voxels, and scanning them in storage
+/// order finds the same first offender as a full pass.
+pub(crate) fn check_finite_in_box(
+    image: &Volume<f32>,
+    mask: &Mask,
+    lo: [usize; 3],
+    hi: [usize; 3],
+    image_path: &Path,
+) -> Result<()> {
     let [nx, ny, _] = image.geometry.dims;
     let bad = (lo[2]..=hi[2])
         .flat_map(|z| (lo[1]..=hi[1]).map(move |y| (lo[0] + nx * (y + ny * z), hi[0] - lo[0] + 1)))

@@ -164,7 +164,7 @@ pub fn extract(
             mask_path.display()
         )));
     };
-    crate::pipeline::check_finite_in_roi(image, mask, image_path)?;
+    crate::pipeline::check_finite_in_box(image, mask, lo, hi, image_path)?;
     let dims = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
     let roi_dims = dims.iter().filter(|&&d| d > 1).count();
     if roi_dims < extra.minimum_roi_dimensions {
