@@ -186,22 +186,24 @@ fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
     let window = forward.iter().copied().max().unwrap_or(1).unsigned_abs() + 1;
     let ring_len = window.next_power_of_two();
     let mask = ring_len - 1;
-    let mut ring = vec![0u16; ring_len * forward.len()];
+    // ring[slot][k]: the 13 run lengths of a voxel side by side.
+    let mut ring = vec![[0u16; 13]; ring_len];
     let mut longest = [0u16; 13];
     let data = &padded.data;
     padded.for_each_voxel(|v, l| {
         let l16 = l as u16;
+        let mut here = [0u16; 13];
         for (k, &off) in forward.iter().enumerate() {
             let prev = v.wrapping_add_signed(-off);
-            let run = if data[prev] == l16 {
-                ring[k * ring_len + (prev & mask)] + 1
-            } else {
-                1
-            };
-            ring[k * ring_len + (v & mask)] = run;
+            // Branch-free: the predecessor's run continues when levels agree.
+            let same = u16::from(data[prev] == l16);
+            here[k] = same * ring[prev & mask][k] + 1;
+        }
+        ring[v & mask] = here;
+        for (k, &off) in forward.iter().enumerate() {
             if data[v.wrapping_add_signed(off)] != l16 {
-                counts[k].add(l, u32::from(run));
-                longest[k] = longest[k].max(run);
+                counts[k].add(l, u32::from(here[k]));
+                longest[k] = longest[k].max(here[k]);
             }
         }
     });
