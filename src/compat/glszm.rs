@@ -98,19 +98,27 @@ fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
         v
     }
     padded.for_each_voxel(|v, level| {
-        parent[v] = v as u32;
+        // `root` is v's root so far: v itself until joined to a neighbour's zone.
+        let mut root = v as u32;
+        parent[v] = root;
         for &off in &back {
             let n = v.wrapping_add_signed(off);
             if u32::from(padded.data[n]) == level {
-                let (a, b) = (find(&mut parent, v as u32), find(&mut parent, n as u32));
-                if a != b {
+                let other = find(&mut parent, n as u32);
+                if other != root {
                     // The smaller index becomes the root: deterministic.
-                    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                    let (lo, hi) = if other < root {
+                        (other, root)
+                    } else {
+                        (root, other)
+                    };
                     parent[hi as usize] = lo;
+                    root = lo;
                 }
             }
         }
     });
+    // Zone sizes, counted at the roots.
     let mut size: Vec<u32> = vec![0; padded.data.len()];
     let mut roots: Vec<u32> = Vec::new();
     padded.for_each_voxel(|v, _| {
