@@ -199,11 +199,6 @@ impl Padded {
         }
         Padded { size, data }
     }
-
-    #[inline]
-    fn at(&self, z: usize, y: usize, x: usize) -> bool {
-        self.data[x + self.size[2] * (y + self.size[1] * z)]
-    }
 }
 
 /// Per-configuration contributions of one marching cube, for a given spacing:
@@ -318,19 +313,23 @@ impl Extremes {
             along_x: vec![NONE; dims[0] * dims[1]],
             along_y: vec![NONE; dims[0] * dims[2]],
         };
-        for z in 0..sz {
-            for y in 0..sy {
-                for x in 0..sx {
-                    let v = p.at(z, y, x);
-                    let (z2, y2, x2) = (2 * z, 2 * y, 2 * x);
-                    if z + 1 < sz && p.at(z + 1, y, x) != v {
-                        e.add([z2 + 1, y2, x2]);
+        // The padding is background, so the last row, column and slice hold
+        // no ROI voxel: comparing each voxel with its +x, +y and +z
+        // neighbours inside the grid finds every ROI/background edge.
+        let row = |z: usize, y: usize| &p.data[sx * (y + sy * z)..sx * (y + sy * z + 1)];
+        for z in 0..sz - 1 {
+            for y in 0..sy - 1 {
+                let (r, ry, rz) = (row(z, y), row(z, y + 1), row(z + 1, y));
+                for x in 0..sx - 1 {
+                    let v = r[x];
+                    if rz[x] != v {
+                        e.add([2 * z + 1, 2 * y, 2 * x]);
                     }
-                    if y + 1 < sy && p.at(z, y + 1, x) != v {
-                        e.add([z2, y2 + 1, x2]);
+                    if ry[x] != v {
+                        e.add([2 * z, 2 * y + 1, 2 * x]);
                     }
-                    if x + 1 < sx && p.at(z, y, x + 1) != v {
-                        e.add([z2, y2, x2 + 1]);
+                    if r[x + 1] != v {
+                        e.add([2 * z, 2 * y, 2 * x + 1]);
                     }
                 }
             }
