@@ -76,15 +76,14 @@ const TOKENS: [&[u8]; 18] = [
 /// (FFFE,E000/E00D/E0DD) or after a 32-bit-length explicit VR.
 fn length_fields(b: &[u8], from: usize) -> Option<usize> {
     let long_vrs: [&[u8; 2]; 8] = [b"OB", b"OW", b"SQ", b"UN", b"UT", b"UC", b"OF", b"OD"];
-    (from..b.len().saturating_sub(8)).find_map(|p| {
-        if b[p] == 0xFE && b[p + 1] == 0xFF && b[p + 3] == 0xE0 {
-            Some(p + 4)
-        } else if long_vrs.iter().any(|v| b[p..p + 2] == v[..]) && b[p + 2] == 0 && b[p + 3] == 0 {
-            Some(p + 4)
-        } else {
-            None
-        }
-    })
+    (from..b.len().saturating_sub(8))
+        .find(|&p| {
+            let item = b[p] == 0xFE && b[p + 1] == 0xFF && b[p + 3] == 0xE0;
+            let long_vr =
+                long_vrs.iter().any(|v| b[p..p + 2] == v[..]) && b[p + 2..p + 4] == [0, 0];
+            item || long_vr
+        })
+        .map(|p| p + 4)
 }
 
 /// One mutated input derived from `corpus` (1–4 stacked mutations).
