@@ -140,3 +140,43 @@ fn huge_declared_element_length_is_refused_before_parsing() {
     );
     let _ = meta;
 }
+
+/// Found by the `csv` smoke (tests/fuzz_smoke.rs): a clinical table whose
+/// last byte opens a quoted field (`1,"` at the end of the file) made Polars'
+/// CSV parser slice out of bounds (undefined behaviour; an abort in debug
+/// builds, which no `catch_unwind` can stop). Unterminated quoted fields are
+/// now refused before Polars sees the file. Reproducers:
+/// fuzz/regressions/csv/.
+#[test]
+fn csv_with_a_quote_left_open_is_a_typed_error() {
+    let d = temp_dir("fr-csv-quote");
+    for (name, text) in [
+        ("eof.csv", &b"a,b\n1,\""[..]),
+        ("eof_cr.csv", b"a,b\n1,\"\r"),
+        ("header.csv", b"a,\""),
+        ("long.csv", b"id,x\n1,\"open\n2,3\n"),
+    ] {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        let e = ctrad::model::data::read_table(&p).unwrap_err();
+        assert!(matches!(e, ctrad::Error::Format { .. }), "{name}: {e:?}");
+        assert!(e.to_string().contains("is never closed"), "{name}: {e}");
+    }
+    // Closed and escaped quotes still read.
+    let p = d.join("ok.csv");
+    std::fs::write(&p, "id,note\n1,\"a, \"\"b\"\"\"\n3,\"\"\n").unwrap();
+    let t = ctrad::model::data::read_table(&p).unwrap();
+    assert_eq!(t.nrows, 2);
+    assert_eq!(t.columns[1].label(0).as_deref(), Some("a, \"b\""));
+}
+
+/// Found by the `nrrd` smoke: `space origin: (-4,-4,1e309)` parsed to an
+/// infinite origin that reached the volume's geometry. Now a format error.
+#[test]
+fn nrrd_origin_overflowing_to_infinity_is_refused() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/nrrd/origin_overflows_to_inf.nrrd");
+    let e = ctrad::io::nrrd::read_with(&p, &ctrad::io::ReadLimits::default()).unwrap_err();
+    assert!(matches!(e, ctrad::Error::Format { .. }), "{e:?}");
+    assert!(e.to_string().contains("space origin"), "{e}");
+}
