@@ -145,8 +145,8 @@ fn huge_declared_element_length_is_refused_before_parsing() {
 /// last byte opens a quoted field (`1,"` at the end of the file) made Polars'
 /// CSV parser slice out of bounds (undefined behaviour; an abort in debug
 /// builds, which no `catch_unwind` can stop). Unterminated quoted fields are
-/// now refused before Polars sees the file. Reproducers:
-/// fuzz/regressions/csv/.
+/// now refused before Polars sees the file, and the data handed to Polars
+/// always ends with a newline. Reproducers: fuzz/regressions/csv/.
 #[test]
 fn csv_with_a_quote_left_open_is_a_typed_error() {
     let d = temp_dir("fr-csv-quote");
@@ -162,6 +162,15 @@ fn csv_with_a_quote_left_open_is_a_typed_error() {
         assert!(matches!(e, ctrad::Error::Format { .. }), "{name}: {e:?}");
         assert!(e.to_string().contains("is never closed"), "{name}: {e}");
     }
+    // Balanced quotes with no final newline read as RFC 4180 says.
+    let p = d.join("balanced.csv");
+    std::fs::write(&p, "study_id,x\ncase2,\",Tumour\ncase2,\"").unwrap();
+    let t = ctrad::model::data::read_table(&p).unwrap();
+    assert_eq!(t.columns[1].label(0).as_deref(), Some(",Tumour\ncase2,"));
+    // The reproducer found by the smoke: no crash, a typed result.
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/csv/lone_quote_found_by_smoke_2.csv");
+    let _ = ctrad::model::data::read_table(&p);
     // Closed and escaped quotes still read.
     let p = d.join("ok.csv");
     std::fs::write(&p, "id,note\n1,\"a, \"\"b\"\"\"\n3,\"\"\n").unwrap();

@@ -7,7 +7,8 @@
 //! inserts, deletes, splices between seeds, length-field-sized integers
 //! (0xFFFFFFFF, 0x7FFFFFF0, ...) and DICOM length-field rewrites. Any panic of
 //! a reader fails the test; the offending input is saved under
-//! target/fuzz-smoke/ for `fuzz/run.sh`-style reproduction.
+//! target/fuzz-smoke/<target>-<input> (an abort, which cannot be caught,
+//! leaves it in target/fuzz-smoke/<target>-last-input).
 //!
 //! `FUZZ_SMOKE_ITERS` overrides the number of mutations per target (default:
 //! a few seconds per target in the debug profile).
@@ -222,8 +223,15 @@ fn smoke(target: &str, f: fn(&[u8]), iters: usize, seed: u64) -> Result<usize, S
         corpus.push(Vec::new());
     }
     let mut rng = Rng(seed);
+    // An abort (e.g. a non-unwinding panic) ends the process: the input is
+    // then left in this file.
+    let last = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/fuzz-smoke")
+        .join(format!("{target}-last-input"));
+    let _ = std::fs::create_dir_all(last.parent().unwrap());
     for i in 0..iters {
         let input = mutate(&mut rng, &corpus);
+        let _ = std::fs::write(&last, &input);
         guarded(target, &format!("mutation-{i}"), f, &input)?;
     }
     Ok(seeds.len() + regressions.len() + iters)

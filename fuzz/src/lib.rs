@@ -86,9 +86,11 @@ pub fn remove(t: &str, name: &str) {
     let _ = std::fs::remove_file(dir(t).join(name));
 }
 
-/// Remove the scratch folder of target `t`.
+/// Remove the scratch folder of target `t`, and the process's scratch
+/// folder once no target uses it.
 pub fn cleanup(t: &str) {
     let _ = std::fs::remove_dir_all(scratch().join(t));
+    let _ = std::fs::remove_dir(scratch());
 }
 
 /// Split `data` at every [`SPLIT`] (at most `max` parts; the last keeps the rest).
