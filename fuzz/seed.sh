@@ -35,6 +35,8 @@ if [ -d "$shared" ]; then
     copy_small nifti "$shared"/ibsi1/digital_phantom/*.nii.gz "$shared"/ibsi2/digital_phantom/nifti/*/*/*.nii.gz
     copy_small nrrd $(find "$shared" -name '*.nrrd' -o -name '*.nhdr' 2>/dev/null)
     copy_small csv $(find "$shared" -name '*.csv' 2>/dev/null)
+    # A few small implicit VR CT slices (the project's own files are explicit VR).
+    copy_small dicom_series $(find "$shared" -name '*.dcm' -size -64k 2>/dev/null | sort | head -4)
 else
     echo "seed.sh: shared test data not found at $shared; using the project's seeds only" >&2
 fi
