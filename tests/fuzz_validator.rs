@@ -74,6 +74,16 @@ fn every_transfer_syntax_passes() {
             obj.write_to_file(&out).unwrap();
             validate_file(&out, false).unwrap_or_else(|e| panic!("{ts}: {e}"));
             validate_file(&out, true).unwrap_or_else(|e| panic!("{ts}: {e}"));
+            // And ctrad's readers (which run the validator first) read it.
+            if src == &files[0] {
+                ctrad::io::dicom::series::load_series(&[out.clone()])
+                    .unwrap_or_else(|e| panic!("{ts}: {e}"));
+            } else if src == &rs {
+                ctrad::io::dicom::rtstruct::read_rtstruct(&out)
+                    .unwrap_or_else(|e| panic!("{ts}: {e}"));
+            } else {
+                ctrad::io::dicom::seg::read_seg(&out).unwrap_or_else(|e| panic!("{ts}: {e}"));
+            }
             n += 1;
         }
     }
