@@ -488,3 +488,42 @@ fn walk_is_linear_and_terminates() {
     check(&part10(EXPLICIT, &ds)).unwrap();
     assert!(t.elapsed().as_secs_f64() < 1.0, "{:?}", t.elapsed());
 }
+
+/// Found by `dicom_series` (out-of-memory, 2.6 GB for a 6 KB input that
+/// passed the length checks): Columns written as UL of length 2. dicom-rs
+/// reads `length / 4` values (none) but advances its position by 2, so it
+/// reads the next headers from the wrong bytes and allocates garbage
+/// lengths. Binary values must have a length that is a multiple of their
+/// size, in implicit VR too (VR from the dictionary, as dicom-rs does).
+#[test]
+fn binary_value_of_partial_length_is_refused() {
+    let mut ds = Vec::new();
+    short(&mut ds, 0x0028, 0x0010, b"US", &[8, 0]);
+    let at = ds.len();
+    short(&mut ds, 0x0028, 0x0011, b"UL", &[8, 0]);
+    refused(
+        &part10(EXPLICIT, &ds),
+        ds_start() + at,
+        "element (0028,0011) of VR UL has length 2, not a multiple of 4",
+    );
+    let mut ds = Vec::new();
+    short(&mut ds, 0x0018, 0x0050, b"FD", &[0; 6]);
+    refused(&part10(EXPLICIT, &ds), ds_start(), "VR FD has length 6");
+    // Implicit VR: Rows (US in the dictionary) of length 3.
+    let mut ds = Vec::new();
+    tag(&mut ds, 0x0028, 0x0010);
+    ds.extend_from_slice(&3u32.to_le_bytes());
+    ds.extend_from_slice(&[8, 0, 0]);
+    let ts = "1.2.840.10008.1.2";
+    refused(
+        &part10(ts, &ds),
+        part10(ts, &[]).len(),
+        "element (0028,0010) of VR US has length 3",
+    );
+    // Whole values and text of any length pass.
+    let mut ds = Vec::new();
+    short(&mut ds, 0x0028, 0x0011, b"US", &[8, 0]);
+    short(&mut ds, 0x0028, 0x0034, b"IS", b"1\\1 ");
+    short(&mut ds, 0x0029, 0x0010, b"LO", b"odd");
+    check(&part10(EXPLICIT, &ds)).unwrap();
+}

@@ -28,6 +28,9 @@
 //!   its delimitation item; no other (FFFE,xxxx) tag appears;
 //! - explicit VRs are the 34 of PS3.5 (dicom-rs would read an unknown one
 //!   as UN with a 4-byte length);
+//! - the length of a binary value (US, SS, OW: 2; AT, FL, OF, SL, UL, OL: 4;
+//!   FD, OD, SV, UV, OV: 8) is a multiple of its size; in implicit VR the VR
+//!   is the dictionary's, as dicom-rs resolves it;
 //! - sequences nest at most [`MAX_DEPTH`] levels.
 //!
 //! dicom-rs reads the contents of an undefined-length UN with the data set's
@@ -400,12 +403,19 @@ impl Walker<'_> {
                     ),
                 ));
             }
-            let sequence = match vr.as_ref() {
-                Some(v) => v == b"SQ",
-                None => implicit_is_sequence(tag),
-            };
-            if sequence {
+            let vr = vr.unwrap_or_else(|| implicit_vr(tag));
+            if &vr == b"SQ" {
                 self.items(value, value + len, false, tag, syntax, depth + 1)?;
+            } else if len % value_unit(vr) != 0 {
+                return Err(self.err(
+                    pos,
+                    format!(
+                        "element {} of VR {} has length {len}, not a multiple of {}",
+                        show(tag),
+                        String::from_utf8_lossy(&vr),
+                        value_unit(vr)
+                    ),
+                ));
             }
             pos = value + len;
         }
@@ -561,14 +571,29 @@ impl Walker<'_> {
     }
 }
 
-/// Whether the implicit VR reader takes `tag` as a sequence (dicom-rs: the
-/// standard dictionary's VR, relaxed).
-fn implicit_is_sequence(tag: Tag) -> bool {
+/// The VR the implicit VR reader gives `tag` (dicom-rs: OW for pixel and
+/// overlay data, else the standard dictionary's VR, relaxed; UN if unknown).
+fn implicit_vr(tag: Tag) -> [u8; 2] {
     use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
     if tag == PIXEL_DATA || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
-        return false; // read as OW by dicom-rs
+        return *b"OW";
     }
     dicom_dictionary_std::StandardDataDictionary
         .by_tag(dicom_core::Tag(tag.0, tag.1))
-        .is_some_and(|e| e.vr().relaxed() == dicom_core::VR::SQ)
+        .map(|e| e.vr().relaxed().to_bytes())
+        .unwrap_or(*b"UN")
+}
+
+/// Size of one value of a binary VR (1 for text and bytes). dicom-rs reads
+/// `length / unit` values but advances its position by `length`: a length
+/// that is not a multiple desynchronises it from the file, and it then reads
+/// value bytes as headers (found by the `dicom_series` fuzz target: Columns
+/// as UL of length 2 led to a 1.5 GB allocation).
+fn value_unit(vr: [u8; 2]) -> usize {
+    match &vr {
+        b"US" | b"SS" | b"OW" => 2,
+        b"AT" | b"FL" | b"OF" | b"SL" | b"UL" | b"OL" => 4,
+        b"FD" | b"OD" | b"SV" | b"UV" | b"OV" => 8,
+        _ => 1,
+    }
 }
