@@ -11,7 +11,10 @@
 //! leaves it in target/fuzz-smoke/<target>-last-input).
 //!
 //! `FUZZ_SMOKE_ITERS` overrides the number of mutations per target (default:
-//! a few seconds per target in the debug profile).
+//! a few seconds per target in the debug profile on an idle machine);
+//! `FUZZ_SMOKE_MAX_SECS` (default 90) caps the mutation loop of one target
+//! on a loaded machine — the input sequence stays the same, it only stops
+//! early, which the test output says.
 
 #[path = "../fuzz/src/lib.rs"]
 #[allow(dead_code)]
@@ -229,7 +232,19 @@ fn smoke(target: &str, f: fn(&[u8]), iters: usize, seed: u64) -> Result<usize, S
         .join("target/fuzz-smoke")
         .join(format!("{target}-last-input"));
     let _ = std::fs::create_dir_all(last.parent().unwrap());
+    let started = std::time::Instant::now();
+    let budget = std::time::Duration::from_secs(
+        std::env::var("FUZZ_SMOKE_MAX_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(90),
+    );
     for i in 0..iters {
+        if started.elapsed() > budget {
+            // A loaded machine: the sequence is fixed, only its length shrinks.
+            eprintln!("fuzz smoke {target}: time budget reached after {i} mutations");
+            return Ok(seeds.len() + regressions.len() + i);
+        }
         let input = mutate(&mut rng, &corpus);
         let _ = std::fs::write(&last, &input);
         guarded(target, &format!("mutation-{i}"), f, &input)?;
@@ -257,12 +272,12 @@ fn run_target(target: &str, f: fn(&[u8]), default_iters: usize) {
 
 #[test]
 fn smoke_nifti() {
-    run_target("nifti", harness::nifti, 50000);
+    run_target("nifti", harness::nifti, 30000);
 }
 
 #[test]
 fn smoke_nrrd() {
-    run_target("nrrd", harness::nrrd, 30000);
+    run_target("nrrd", harness::nrrd, 20000);
 }
 
 #[test]
@@ -272,7 +287,7 @@ fn smoke_dicom_series() {
 
 #[test]
 fn smoke_rtstruct() {
-    run_target("rtstruct", harness::rtstruct, 30000);
+    run_target("rtstruct", harness::rtstruct, 20000);
 }
 
 #[test]
@@ -311,13 +326,15 @@ fn every_target_is_covered() {
 #[test]
 fn smoke_detects_a_panicking_reader() {
     fn fragile(data: &[u8]) {
-        // Panics on any length field set to "undefined" — which mutations produce.
+        // Panics on a length of 0x7FFFFFF0, which no seed holds and the
+        // length-field mutations write.
         assert!(
-            !data.windows(4).any(|w| w == [0xFF; 4]),
-            "fragile reader met 0xFFFFFFFF"
+            !data.windows(4).any(|w| w == 0x7FFF_FFF0u32.to_le_bytes()),
+            "fragile reader met 0x7FFFFFF0"
         );
     }
     let e = smoke("rtstruct", fragile, 5000, 1).unwrap_err();
-    assert!(e.contains("fragile reader met 0xFFFFFFFF"), "{e}");
+    assert!(e.contains("fragile reader met 0x7FFFFFF0"), "{e}");
+    assert!(e.contains("panicked on mutation-"), "{e}");
     assert!(e.contains("saved to"), "{e}");
 }
