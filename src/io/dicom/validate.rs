@@ -406,7 +406,7 @@ impl Walker<'_> {
             let vr = vr.unwrap_or_else(|| implicit_vr(tag));
             if &vr == b"SQ" {
                 self.items(value, value + len, false, tag, syntax, depth + 1)?;
-            } else if len % value_unit(vr) != 0 {
+            } else if !len.is_multiple_of(value_unit(vr)) {
                 return Err(self.err(
                     pos,
                     format!(
