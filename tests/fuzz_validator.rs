@@ -76,7 +76,7 @@ fn every_transfer_syntax_passes() {
             validate_file(&out, true).unwrap_or_else(|e| panic!("{ts}: {e}"));
             // And ctrad's readers (which run the validator first) read it.
             if src == &files[0] {
-                ctrad::io::dicom::series::load_series(&[out.clone()])
+                ctrad::io::dicom::series::load_series(std::slice::from_ref(&out))
                     .unwrap_or_else(|e| panic!("{ts}: {e}"));
             } else if src == &rs {
                 ctrad::io::dicom::rtstruct::read_rtstruct(&out)
