@@ -189,3 +189,29 @@ fn nrrd_origin_overflowing_to_infinity_is_refused() {
     assert!(matches!(e, ctrad::Error::Format { .. }), "{e:?}");
     assert!(e.to_string().contains("space origin"), "{e}");
 }
+
+/// Found by `params` (panic "attempt to add with overflow"): a re-segmentation
+/// range starting at -7e52 with bin width 83 put the fixed-bin-size level
+/// `⌊(x − x_min)/w⌋ + 1` past u64 (the float-to-integer cast saturates, the
+/// `+ 1` overflowed; in release builds it wrapped to level 0). The level now
+/// saturates, and the pipeline refuses the resulting number of grey levels.
+#[test]
+fn fbs_level_beyond_u64_is_refused_not_wrapped() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/params/fbs_origin_minus_7e52_level_overflow.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let p = ctrad::params::Params::from_yaml(&text, &path).unwrap();
+    let g = ctrad::volume::Geometry::new([6, 5, 4], [1.0, 1.2, 2.0], [0.0, 0.0, 0.0]);
+    let mut image = ctrad::volume::Volume::filled(g.clone(), -50.0f32);
+    let mut mask = ctrad::volume::Volume::filled(g, false);
+    for (i, x) in [(1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 2)]
+        .into_iter()
+        .enumerate()
+    {
+        image.set(x.0, x.1, x.2, 10.0 * i as f32);
+        mask.set(x.0, x.1, x.2, true);
+    }
+    let e =
+        ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask")).unwrap_err();
+    assert!(e.to_string().contains("grey levels"), "{e}");
+}
