@@ -13,7 +13,7 @@ export RUSTC_BOOTSTRAP=1
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
-targets=(nifti nrrd dicom_series rtstruct seg params)
+targets=(nifti nrrd dicom_series rtstruct seg params csv)
 [ "$target" = all ] || targets=("$target")
 bash "$here/seed.sh" >/dev/null
 cargo fuzz build -s "${FUZZ_SANITIZER:-none}"

@@ -140,3 +140,78 @@ fn huge_declared_element_length_is_refused_before_parsing() {
     );
     let _ = meta;
 }
+
+/// Found by the `csv` smoke (tests/fuzz_smoke.rs): a clinical table whose
+/// last byte opens a quoted field (`1,"` at the end of the file) made Polars'
+/// CSV parser slice out of bounds (undefined behaviour; an abort in debug
+/// builds, which no `catch_unwind` can stop). Unterminated quoted fields are
+/// now refused before Polars sees the file, and the data handed to Polars
+/// always ends with a newline. Reproducers: fuzz/regressions/csv/.
+#[test]
+fn csv_with_a_quote_left_open_is_a_typed_error() {
+    let d = temp_dir("fr-csv-quote");
+    for (name, text) in [
+        ("eof.csv", &b"a,b\n1,\""[..]),
+        ("eof_cr.csv", b"a,b\n1,\"\r"),
+        ("header.csv", b"a,\""),
+        ("long.csv", b"id,x\n1,\"open\n2,3\n"),
+    ] {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        let e = ctrad::model::data::read_table(&p).unwrap_err();
+        assert!(matches!(e, ctrad::Error::Format { .. }), "{name}: {e:?}");
+        assert!(e.to_string().contains("is never closed"), "{name}: {e}");
+    }
+    // Balanced quotes with no final newline read as RFC 4180 says.
+    let p = d.join("balanced.csv");
+    std::fs::write(&p, "study_id,x\ncase2,\",Tumour\ncase2,\"").unwrap();
+    let t = ctrad::model::data::read_table(&p).unwrap();
+    assert_eq!(t.columns[1].label(0).as_deref(), Some(",Tumour\ncase2,"));
+    // The reproducer found by the smoke: no crash, a typed result.
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/csv/lone_quote_found_by_smoke_2.csv");
+    let _ = ctrad::model::data::read_table(&p);
+    // Closed and escaped quotes still read.
+    let p = d.join("ok.csv");
+    std::fs::write(&p, "id,note\n1,\"a, \"\"b\"\"\"\n3,\"\"\n").unwrap();
+    let t = ctrad::model::data::read_table(&p).unwrap();
+    assert_eq!(t.nrows, 2);
+    assert_eq!(t.columns[1].label(0).as_deref(), Some("a, \"b\""));
+}
+
+/// Found by the `nrrd` smoke: `space origin: (-4,-4,1e309)` parsed to an
+/// infinite origin that reached the volume's geometry. Now a format error.
+#[test]
+fn nrrd_origin_overflowing_to_infinity_is_refused() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/nrrd/origin_overflows_to_inf.nrrd");
+    let e = ctrad::io::nrrd::read_with(&p, &ctrad::io::ReadLimits::default()).unwrap_err();
+    assert!(matches!(e, ctrad::Error::Format { .. }), "{e:?}");
+    assert!(e.to_string().contains("space origin"), "{e}");
+}
+
+/// Found by `params` (panic "attempt to add with overflow"): a re-segmentation
+/// range starting at -7e52 with bin width 83 put the fixed-bin-size level
+/// `⌊(x − x_min)/w⌋ + 1` past u64 (the float-to-integer cast saturates, the
+/// `+ 1` overflowed; in release builds it wrapped to level 0). The level now
+/// saturates, and the pipeline refuses the resulting number of grey levels.
+#[test]
+fn fbs_level_beyond_u64_is_refused_not_wrapped() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/params/fbs_origin_minus_7e52_level_overflow.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let p = ctrad::params::Params::from_yaml(&text, &path).unwrap();
+    let g = ctrad::volume::Geometry::new([6, 5, 4], [1.0, 1.2, 2.0], [0.0, 0.0, 0.0]);
+    let mut image = ctrad::volume::Volume::filled(g.clone(), -50.0f32);
+    let mut mask = ctrad::volume::Volume::filled(g, false);
+    for (i, x) in [(1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 2)]
+        .into_iter()
+        .enumerate()
+    {
+        image.set(x.0, x.1, x.2, 10.0 * i as f32);
+        mask.set(x.0, x.1, x.2, true);
+    }
+    let e =
+        ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask")).unwrap_err();
+    assert!(e.to_string().contains("grey levels"), "{e}");
+}

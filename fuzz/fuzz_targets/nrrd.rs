@@ -1,38 +1,4 @@
-//! NRRD header + data: attached `.nrrd` files and detached `.nhdr` headers
-//! (the second part of the input is the file `data.raw`).
+//! NRRD header + data: attached .nrrd and detached .nhdr + data.raw.
+//! The body is `ctrad_fuzz::nrrd` (fuzz/src/lib.rs), shared with tests/fuzz_smoke.rs.
 #![no_main]
-use ctrad::io::{nrrd, ReadLimits};
-use ctrad_fuzz::{put, remove, split, MAX_VOXELS};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let limits = ReadLimits {
-        max_voxels: MAX_VOXELS,
-    };
-    let parts = split(data, 2);
-    let path = if parts.len() == 2 {
-        put("data.raw", parts[1]);
-        put("detached.nhdr", parts[0])
-    } else {
-        remove("data.raw");
-        put("attached.nrrd", parts[0])
-    };
-    if let Ok(v) = nrrd::read_with(&path, &limits) {
-        assert_eq!(v.data.len(), v.geometry.len());
-        assert!(
-            v.geometry.spacing.iter().all(|s| s.is_finite() && *s > 0.0),
-            "{:?}",
-            v.geometry
-        );
-        assert!(
-            v.geometry.origin.iter().all(|s| s.is_finite()),
-            "{:?}",
-            v.geometry
-        );
-        assert!(
-            v.geometry.direction.iter().flatten().all(|s| s.is_finite()),
-            "{:?}",
-            v.geometry
-        );
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ctrad_fuzz::nrrd(data));

@@ -430,7 +430,7 @@ impl Header {
                 .map_err(|e| bad(format!("space origin: {e}")))?
                 .as_slice()
             {
-                [Some(o)] => origin = *o,
+                [Some(o)] if o.iter().all(|v| v.is_finite()) => origin = *o,
                 _ => return Err(bad(format!("invalid space origin '{s}'"))),
             }
         }

@@ -146,28 +146,46 @@ pub fn read_dataframe(path: &Path) -> Result<DataFrame> {
     let fmt = |e: PolarsError| Error::format(path, e.to_string());
     match ext.as_deref() {
         Some("csv") => {
-            if !path.exists() {
-                return Err(Error::io(
+            let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            if let Some(at) = unterminated_quote(&bytes) {
+                return Err(Error::format(
                     path,
-                    std::io::Error::from(std::io::ErrorKind::NotFound),
+                    format!("quoted field opened at byte {at} is never closed"),
                 ));
             }
-            CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(None)
-                .with_parse_options(
-                    CsvParseOptions::default()
-                        .with_missing_is_null(true)
-                        .with_null_values(Some(NullValues::AllColumns(vec![
-                            "NA".into(),
-                            "NaN".into(),
-                            "nan".into(),
-                        ]))),
-                )
-                .try_into_reader_with_file_path(Some(path.to_path_buf()))
-                .map_err(fmt)?
-                .finish()
-                .map_err(fmt)
+            // Polars 0.55 slices a field that is a lone `"` ending the data out
+            // of bounds (undefined behaviour, found by the `csv` fuzz target);
+            // its tokenizer reaches that state even where RFC 4180 quoting is
+            // balanced. Ending the data with a newline makes such a field at
+            // least `"\n`, which Polars reports as an error.
+            if bytes.last() != Some(&b'\n') {
+                bytes.push(b'\n');
+            }
+            let read = || {
+                CsvReadOptions::default()
+                    .with_has_header(true)
+                    .with_infer_schema_length(None)
+                    .with_parse_options(
+                        CsvParseOptions::default()
+                            .with_missing_is_null(true)
+                            .with_null_values(Some(NullValues::AllColumns(vec![
+                                "NA".into(),
+                                "NaN".into(),
+                                "nan".into(),
+                            ]))),
+                    )
+                    .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+                    .finish()
+            };
+            // Last line of defence: a panic inside Polars on a malformed file
+            // becomes a typed error (the CLI must never crash on user input).
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+                Ok(r) => r.map_err(fmt),
+                Err(_) => Err(Error::format(
+                    path,
+                    "malformed CSV: the CSV reader failed on this file",
+                )),
+            }
         }
         Some("parquet") | Some("pq") => {
             let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
@@ -178,6 +196,35 @@ pub fn read_dataframe(path: &Path) -> Result<DataFrame> {
             path.display()
         ))),
     }
+}
+
+/// Byte offset of a quoted field still open at the end of `csv` (RFC 4180
+/// quoting: a field starting with `"`, inside which `""` is a literal quote).
+/// Such files are refused with this offset before Polars sees them.
+fn unterminated_quote(csv: &[u8]) -> Option<usize> {
+    let mut open = None;
+    let mut field_start = true;
+    let mut i = 0;
+    while i < csv.len() {
+        let c = csv[i];
+        if open.is_some() {
+            if c == b'"' {
+                if csv.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                open = None;
+            }
+            field_start = false;
+        } else {
+            if c == b'"' && field_start {
+                open = Some(i);
+            }
+            field_start = open.is_none() && (c == b',' || c == b'\n');
+        }
+        i += 1;
+    }
+    open
 }
 
 /// Read a CSV or Parquet file into a [`Table`].

@@ -135,7 +135,7 @@ fn snapped_floor(q: f64) -> f64 {
 #[inline]
 fn fbs_level(x: f64, x_min: f64, width: f64) -> u32 {
     let q = snapped_floor((x - x_min) / width).max(0.0);
-    (q as u64 + 1).min(u32::MAX as u64) as u32
+    (q as u64).saturating_add(1).min(u32::MAX as u64) as u32
 }
 
 /// FBN level of `x`: `⌊N_g (x − x_min) / (x_max − x_min)⌋ + 1`, clipped to `N_g`

@@ -10,4 +10,5 @@ pub mod rtstruct;
 pub mod scan;
 pub mod seg;
 pub mod series;
+pub mod validate;
 pub mod write;
