@@ -300,17 +300,7 @@ fn intensity_mean(roi: &Roi) -> (f64, usize) {
 
 /// Moran's I (N365) and Geary's C (NPT7) over the intensity-mask voxels.
 fn moran_geary(roi: &Roi) -> (f64, f64) {
-    let mut pts = Vec::new();
-    let mut vals = Vec::new();
-    let nx = roi.dims[0];
-    let ny = roi.dims[1];
-    for (i, (&v, &m)) in roi.values.iter().zip(&roi.intensity).enumerate() {
-        if m {
-            pts.push([i % nx, (i / nx) % ny, i / (nx * ny)]);
-            vals.push(v);
-        }
-    }
-    spatial::moran_geary(&pts, &vals, roi.spacing)
+    spatial::moran_geary_grid(roi.dims, &roi.values, &roi.intensity, roi.spacing)
 }
 
 /// Eigenvalues (descending) of the covariance matrix of the morphological
