@@ -10,6 +10,7 @@
 //! Aggregation over slices and directions is in [`super::directional`].
 
 use super::directional::{self, DirectionalMatrix, MatrixBuilder};
+use super::padded::PaddedLevels;
 use super::{Features, TextureSettings};
 use crate::roi::DiscreteRoi;
 
@@ -63,6 +64,8 @@ impl DirectionalMatrix for Glrlm {
 
 struct GlrlmBuilder<'a> {
     roi: &'a DiscreteRoi,
+    /// The levels with a zero border: runs end at the border without bounds checks.
+    padded: PaddedLevels,
     n: usize,
     /// Longest possible run: the largest crop dimension.
     width: usize,
@@ -73,6 +76,7 @@ impl<'a> GlrlmBuilder<'a> {
         let max_level = roi.levels.iter().copied().max().unwrap_or(0);
         GlrlmBuilder {
             roi,
+            padded: PaddedLevels::new(&roi.levels, roi.dims, [true; 3]),
             n: max_level.max(roi.n_levels) as usize,
             width: roi.dims.iter().copied().max().unwrap_or(0),
         }
@@ -90,41 +94,28 @@ impl<'a> GlrlmBuilder<'a> {
     /// directions (dz = 0) runs stay in their slice.
     fn runs(&self, dir: [i32; 3], z0: usize, z1: usize) -> Glrlm {
         let mut m = self.empty_matrix();
-        let dims = self.roi.dims.map(|d| d as isize);
-        let d = dir.map(|c| c as isize);
-        let step = d[0] + dims[0] * (d[1] + dims[1] * d[2]);
-        let inside = |x: isize, y: isize, z: isize| {
-            x >= 0 && y >= 0 && z >= 0 && x < dims[0] && y < dims[1] && z < dims[2]
-        };
-        let levels = &self.roi.levels;
+        let p = &self.padded;
+        let step = p.step(dir.map(|c| c as isize));
+        let levels = &p.data;
+        let nx = self.roi.dims[0];
         for z in z0..z1 {
             for y in 0..self.roi.dims[1] {
-                let row = self.roi.index(0, y, z);
-                for x in 0..self.roi.dims[0] {
-                    let i = row + x;
-                    let l = levels[i];
+                let row = p.index(0, y, z);
+                for (i, &l) in levels.iter().enumerate().skip(row).take(nx) {
                     if l == 0 {
                         continue;
                     }
                     m.n_v += 1;
-                    let (xi, yi, zi) = (x as isize, y as isize, z as isize);
-                    // Only the first voxel of a run starts a walk.
-                    if inside(xi - d[0], yi - d[1], zi - d[2])
-                        && levels[(i as isize - step) as usize] == l
-                    {
+                    // Only the first voxel of a run starts a walk; the zero
+                    // border ends every walk inside the padded grid.
+                    if levels[i.wrapping_add_signed(-step)] == l {
                         continue;
                     }
                     let mut len = 1;
-                    let (mut cx, mut cy, mut cz, mut ci) = (xi, yi, zi, i as isize);
-                    loop {
-                        cx += d[0];
-                        cy += d[1];
-                        cz += d[2];
-                        ci += step;
-                        if !inside(cx, cy, cz) || levels[ci as usize] != l {
-                            break;
-                        }
+                    let mut c = i.wrapping_add_signed(step);
+                    while levels[c] == l {
                         len += 1;
+                        c = c.wrapping_add_signed(step);
                     }
                     m.counts[(l as usize - 1) * self.width + len - 1] += 1;
                 }

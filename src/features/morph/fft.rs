@@ -109,9 +109,68 @@ impl Plan {
     /// works on contiguous runs of `stride * batch` values (vectorisable, no
     /// transposes). The last stage has unit twiddles and skips the products.
     pub fn forward_rows(&self, x: &mut [C], scratch: &mut [C], batch: usize) {
+        let scratch = &mut scratch[..x.len()];
+        if self.transform(x, scratch, batch, self.n) {
+            x.copy_from_slice(scratch);
+        }
+    }
+
+    /// [`Plan::forward_rows`] where only the first `rows_in` rows of `x` hold
+    /// data: the other rows are taken as zero whatever they contain (no need
+    /// to clear the padding). The spectrum ends up in `x` or in `scratch`,
+    /// whichever the last stage wrote (the two are swapped then, which saves
+    /// a copy); both must have length `n * batch`.
+    pub fn forward_rows_padded(
+        &self,
+        x: &mut Vec<C>,
+        scratch: &mut Vec<C>,
+        batch: usize,
+        rows_in: usize,
+    ) {
+        assert_eq!(scratch.len(), x.len(), "FFT scratch size");
+        if self.transform(x, scratch, batch, rows_in) {
+            std::mem::swap(x, scratch);
+        }
+    }
+
+    /// Run the stages; true when the result is in `scratch`.
+    fn transform(&self, x: &mut [C], scratch: &mut [C], batch: usize, rows_in: usize) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU supports AVX (checked just above).
+            return unsafe { self.transform_avx(x, scratch, batch, rows_in) };
+        }
+        self.transform_portable(x, scratch, batch, rows_in)
+    }
+
+    /// [`Plan::transform`] compiled for AVX: two complex values per
+    /// instruction. The operations and their order are the same as in the
+    /// portable build (no fused multiply-add), so results are bit-identical.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn transform_avx(
+        &self,
+        x: &mut [C],
+        scratch: &mut [C],
+        batch: usize,
+        rows_in: usize,
+    ) -> bool {
+        self.transform_portable(x, scratch, batch, rows_in)
+    }
+
+    #[inline(always)]
+    fn transform_portable(
+        &self,
+        x: &mut [C],
+        scratch: &mut [C],
+        batch: usize,
+        rows_in: usize,
+    ) -> bool {
         let n = self.n;
         assert_eq!(x.len(), n * batch, "FFT input size");
         let scratch = &mut scratch[..n * batch];
+        // Stands in for the input rows past `rows_in` in the first stage.
+        let zeros = vec![C::default(); if rows_in < n { batch } else { 0 }];
         let mut stride = 1; // s: number of interleaved sub-sequences
         let mut len = n; // current sub-sequence length
         let mut in_x = true;
@@ -136,7 +195,12 @@ impl Plan {
                     }
                 });
                 let a = |j: usize| {
-                    let o = stride * (p + j * m) * batch;
+                    let row = stride * (p + j * m);
+                    if stride == 1 && row >= rows_in {
+                        // First stage (stride 1): a padding row.
+                        return &zeros[..];
+                    }
+                    let o = row * batch;
                     &src[o..o + run]
                 };
                 let out = &mut dst[stride * r * p * batch..stride * r * (p + 1) * batch];
@@ -188,9 +252,7 @@ impl Plan {
             len = m;
             in_x = !in_x;
         }
-        if !in_x {
-            x.copy_from_slice(scratch);
-        }
+        !in_x
     }
 }
 
@@ -345,6 +407,25 @@ mod tests {
                     assert!(d.norm2().sqrt() < 1e-9, "n={n} b={b} k={k}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn padding_rows_are_ignored() {
+        for (n, batch, rows_in) in [(8, 3, 3), (12, 2, 7), (60, 5, 31), (200, 4, 98)] {
+            let mut x: Vec<C> = (0..n * batch)
+                .map(|i| C::new((i as f64 * 0.3).sin(), (i as f64 * 0.8).cos()))
+                .collect();
+            let mut clean = x.clone();
+            clean[rows_in * batch..].fill(C::default());
+            // Garbage in the padding rows and in the scratch.
+            x[rows_in * batch..].fill(C::new(1e9, -1e9));
+            let mut s = vec![C::new(7.0, 7.0); n * batch];
+            let plan = Plan::new(n);
+            plan.forward_rows_padded(&mut x, &mut s, batch, rows_in);
+            let mut s2 = vec![C::default(); n * batch];
+            plan.forward_rows(&mut clean, &mut s2, batch);
+            assert_eq!(x, clean, "n={n}");
         }
     }
 

@@ -348,40 +348,40 @@ fn fft_pair_sums(
     let mut partial: Vec<[f64; 3]> = Vec::with_capacity(hx);
     for k0 in (0..hx).step_by(block) {
         let nb = block.min(hx - k0);
-        fields.clear();
+        // Every value is overwritten below: no need to clear between blocks.
         fields.resize(nz * nb * row, C::default());
         fields.par_chunks_mut(nb * row).enumerate().for_each_init(
             || {
-                let len = px * ny.max(1);
-                (
-                    vec![C::default(); len],
-                    vec![C::default(); px * qy],
-                    vec![C::default(); len],
-                )
+                let (a, b) = (px * ny, px * qy);
+                let z = C::default();
+                (vec![z; a], vec![z; a], vec![z; b], vec![z; b])
             },
-            |(mg, qq, scratch), (z, out)| {
-                // Z = M + iG with y as the batch; Q packed two y-lines per column.
-                mg.fill(C::default());
-                qq.fill(C::default());
-                for y in 0..ny {
-                    let base = grid.index(lo[0], lo[1] + y, lo[2] + z);
-                    let vals = &grid.values[base..base + nx];
-                    let inside = &grid.mask[base..base + nx];
-                    for (x, (&v, &m)) in vals.iter().zip(inside).enumerate() {
-                        if m {
-                            let g = v - mu;
-                            mg[x * ny + y] = C::new(1.0, g);
+            |(mg, mg_s, qq, qq_s), (z, out)| {
+                // Z = M + iG with y as the batch; Q packed two y-lines per
+                // column. Rows x ≥ n_x are padding (ignored by the FFT). Tiles
+                // of 4 y-lines keep the transposed writes in few cache lines.
+                for y0 in (0..ny).step_by(4) {
+                    let y1 = (y0 + 4).min(ny);
+                    for x in 0..nx {
+                        for y in y0..y1 {
+                            let i = grid.index(lo[0] + x, lo[1] + y, lo[2] + z);
+                            let (m, g) = if grid.mask[i] {
+                                (1.0, grid.values[i] - mu)
+                            } else {
+                                (0.0, 0.0)
+                            };
+                            mg[x * ny + y] = C::new(m, g);
                             let c = &mut qq[x * qy + y / 2];
                             if y.is_multiple_of(2) {
-                                c.re = g * g;
+                                *c = C::new(g * g, 0.0);
                             } else {
                                 c.im = g * g;
                             }
                         }
                     }
                 }
-                plan_x.forward_rows(mg, scratch, ny);
-                plan_x.forward_rows(qq, scratch, qy);
+                plan_x.forward_rows_padded(mg, mg_s, ny, nx);
+                plan_x.forward_rows_padded(qq, qq_s, qy, nx);
                 for (kr, o) in out.chunks_exact_mut(row).enumerate() {
                     let kx = k0 + kr;
                     let nk = (px - kx) % px;
@@ -408,22 +408,19 @@ fn fft_pair_sums(
             .into_par_iter()
             .map_init(
                 || {
-                    (
-                        vec![C::default(); pz * row],
-                        vec![C::default(); py * 3 * pz],
-                        vec![C::default(); (pz * row).max(py * 3 * pz)],
-                        vec![0.0; hy * hz],
-                    )
+                    let (a, b) = (pz * row, py * 3 * pz);
+                    let z = C::default();
+                    (vec![z; a], vec![z; a], vec![z; b], vec![z; b])
                 },
-                |(zb, yb, scratch, kp), kx| {
-                    // z transforms of the plane's (field, y) lines.
+                |(zb, zb_s, yb, yb_s), kx| {
+                    // z transforms of the plane's (field, y) lines; rows
+                    // z ≥ n_z are padding.
                     let kr = kx - k0;
                     for z in 0..nz {
                         let src = &fields[(z * nb + kr) * row..(z * nb + kr + 1) * row];
                         zb[z * row..(z + 1) * row].copy_from_slice(src);
                     }
-                    zb[nz * row..].fill(C::default());
-                    plan_z.forward_rows(zb, scratch, row);
+                    plan_z.forward_rows_padded(zb, zb_s, row, nz);
                     // Transpose to (y; field, kz) rows, then y transforms. Tiles
                     // of 4 y (one cache line of source) keep the writes local.
                     for y0 in (0..ny).step_by(4) {
@@ -437,14 +434,9 @@ fn fft_pair_sums(
                             }
                         }
                     }
-                    yb[ny * 3 * pz..].fill(C::default());
-                    plan_y.forward_rows(yb, scratch, 3 * pz);
+                    plan_y.forward_rows_padded(yb, yb_s, 3 * pz, ny);
                     // ŵ(kx, ·, ·) on the (ky, kz) octant.
-                    for kyf in 0..hy {
-                        for kzf in 0..hz {
-                            kp[kyf * hz + kzf] = kernel[(kzf * hx + kx) * hy + kyf];
-                        }
-                    }
+                    let kp = &kernel[kx * hy * hz..(kx + 1) * hy * hz];
                     let (mut sw, mut sm, mut sq) = (0.0, 0.0, 0.0);
                     for (ky, line) in yb.chunks_exact(3 * pz).enumerate() {
                         let kyf = ky.min(py - ky);
@@ -485,7 +477,7 @@ fn unpack(zk: C, zmk: C) -> (C, C) {
     )
 }
 
-/// ŵ on the octant kx ≤ P_x/2, ky ≤ P_y/2, kz ≤ P_z/2, layout [kz][kx][ky], of
+/// ŵ on the octant kx ≤ P_x/2, ky ≤ P_y/2, kz ≤ P_z/2, layout [kx][ky][kz], of
 /// the kernel w(d) = 1/|d| (mm; w(0) = 0) for offsets |d_a| < n_a on the grid
 /// `p` (wrapped). w is even in each axis, so ŵ is real and even: each axis is
 /// a transform of even real lines (the mirrored octant), two lines packed into
@@ -505,76 +497,76 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
         );
         1.0 / (fx * fx + fy * fy + fz * fz).sqrt()
     };
-    // z first: lines over dz for every (dy, dx) column, column pairs packed.
-    // Result layout [column][kz] so each chunk of columns is contiguous.
+    // x first: lines over dx for every (dz, dy) column, column pairs packed.
+    // Result layout [column][kx] so each chunk of columns is contiguous.
     const PAIRS: usize = 256;
-    let ncol = nx * ny;
-    let plan_z = Plan::new(pz);
-    let mut k1 = vec![0.0; ncol.next_multiple_of(2) * hz];
-    k1.par_chunks_mut(2 * PAIRS * hz)
+    let ncol = ny * nz;
+    let plan_x = Plan::new(px);
+    let mut k1 = vec![0.0; ncol.next_multiple_of(2) * hx];
+    k1.par_chunks_mut(2 * PAIRS * hx)
         .enumerate()
         .for_each(|(chunk, out)| {
-            let pairs = out.len() / (2 * hz);
-            let mut buf = vec![C::default(); pz * pairs];
+            let pairs = out.len() / (2 * hx);
+            let mut buf = vec![C::default(); px * pairs];
             let mut scratch = buf.clone();
-            let col_w = |col: usize, dz: usize| {
+            let c0 = 2 * chunk * PAIRS;
+            let col_w = |col: usize, dx: usize| {
                 if col < ncol {
-                    w(col % nx, col / nx, dz)
+                    w(dx, col % ny, col / ny)
                 } else {
                     0.0
                 }
             };
-            for dz in 0..nz {
+            for dx in 0..nx {
                 for c in 0..pairs {
-                    let col = 2 * (chunk * PAIRS + c);
-                    let v = C::new(col_w(col, dz), col_w(col + 1, dz));
-                    buf[dz * pairs + c] = v;
-                    if dz > 0 {
-                        buf[(pz - dz) * pairs + c] = v;
+                    let v = C::new(col_w(c0 + 2 * c, dx), col_w(c0 + 2 * c + 1, dx));
+                    buf[dx * pairs + c] = v;
+                    if dx > 0 {
+                        buf[(px - dx) * pairs + c] = v;
                     }
                 }
             }
-            plan_z.forward_rows(&mut buf, &mut scratch, pairs);
+            plan_x.forward_rows(&mut buf, &mut scratch, pairs);
             for c in 0..pairs {
-                for kz in 0..hz {
-                    let v = buf[kz * pairs + c];
-                    out[2 * c * hz + kz] = v.re;
-                    out[(2 * c + 1) * hz + kz] = v.im;
+                for kx in 0..hx {
+                    let v = buf[kx * pairs + c];
+                    out[2 * c * hx + kx] = v.re;
+                    out[(2 * c + 1) * hx + kx] = v.im;
                 }
             }
         });
-    // Then y and x within each kz-plane.
-    let (plan_y, plan_x) = (Plan::new(py), Plan::new(px));
-    let (qx, qy) = (nx.div_ceil(2), hy.div_ceil(2));
-    let mut out = vec![0.0; hz * hx * hy];
-    out.par_chunks_mut(hx * hy)
+    // Then y and z within each kx-plane.
+    let (plan_y, plan_z) = (Plan::new(py), Plan::new(pz));
+    let (qz, qy) = (nz.div_ceil(2), hy.div_ceil(2));
+    let mut out = vec![0.0; hx * hy * hz];
+    out.par_chunks_mut(hy * hz)
         .enumerate()
-        .for_each(|(kz, plane)| {
-            let mut scratch = vec![C::default(); (py * qx).max(px * qy)];
-            // y: lines over dy for every dx, dx pairs packed.
-            let mut by = vec![C::default(); py * qx];
-            let k1_at = |dy: usize, dx: usize| {
-                if dx < nx {
-                    k1[(dy * nx + dx) * hz + kz]
+        .for_each(|(kx, plane)| {
+            let mut scratch = vec![C::default(); (py * qz).max(pz * qy)];
+            // y: lines over dy for every dz, dz pairs packed.
+            let mut by = vec![C::default(); py * qz];
+            let k1_at = |dz: usize, dy: usize| {
+                if dz < nz {
+                    k1[(dz * ny + dy) * hx + kx]
                 } else {
                     0.0
                 }
             };
             for dy in 0..ny {
-                for c in 0..qx {
-                    let v = C::new(k1_at(dy, 2 * c), k1_at(dy, 2 * c + 1));
-                    by[dy * qx + c] = v;
+                for c in 0..qz {
+                    let v = C::new(k1_at(2 * c, dy), k1_at(2 * c + 1, dy));
+                    by[dy * qz + c] = v;
                     if dy > 0 {
-                        by[(py - dy) * qx + c] = v;
+                        by[(py - dy) * qz + c] = v;
                     }
                 }
             }
-            plan_y.forward_rows(&mut by, &mut scratch, qx);
-            // x: lines over dx for every ky ≤ P_y/2, ky pairs packed.
-            let k2_at = |ky: usize, dx: usize| {
+            plan_y.forward_rows(&mut by, &mut scratch, qz);
+            // z: lines over dz for every ky ≤ P_y/2, ky pairs packed.
+            let k2_at = |ky: usize, dz: usize| {
                 if ky < hy {
-                    let v = by[ky * qx + dx / 2];
-                    if dx.is_multiple_of(2) {
+                    let v = by[ky * qz + dz / 2];
+                    if dz.is_multiple_of(2) {
                         v.re
                     } else {
                         v.im
@@ -583,23 +575,23 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
                     0.0
                 }
             };
-            let mut bx = vec![C::default(); px * qy];
-            for dx in 0..nx {
+            let mut bz = vec![C::default(); pz * qy];
+            for dz in 0..nz {
                 for c in 0..qy {
-                    let v = C::new(k2_at(2 * c, dx), k2_at(2 * c + 1, dx));
-                    bx[dx * qy + c] = v;
-                    if dx > 0 {
-                        bx[(px - dx) * qy + c] = v;
+                    let v = C::new(k2_at(2 * c, dz), k2_at(2 * c + 1, dz));
+                    bz[dz * qy + c] = v;
+                    if dz > 0 {
+                        bz[(pz - dz) * qy + c] = v;
                     }
                 }
             }
-            plan_x.forward_rows(&mut bx, &mut scratch, qy);
-            for kx in 0..hx {
+            plan_z.forward_rows(&mut bz, &mut scratch, qy);
+            for kz in 0..hz {
                 for c in 0..qy {
-                    let v = bx[kx * qy + c];
-                    plane[kx * hy + 2 * c] = v.re;
+                    let v = bz[kz * qy + c];
+                    plane[2 * c * hz + kz] = v.re;
                     if 2 * c + 1 < hy {
-                        plane[kx * hy + 2 * c + 1] = v.im;
+                        plane[(2 * c + 1) * hz + kz] = v.im;
                     }
                 }
             }
