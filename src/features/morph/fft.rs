@@ -430,6 +430,31 @@ mod tests {
     }
 
     #[test]
+    fn avx_build_is_bit_identical() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            for (n, batch) in [(64, 7), (200, 3), (192, 5), (75, 2)] {
+                let x: Vec<C> = (0..n * batch)
+                    .map(|i| C::new((i as f64 * 0.13).sin() * 1e3, (i as f64 * 0.7).cos()))
+                    .collect();
+                let plan = Plan::new(n);
+                let (mut a, mut b) = (x.clone(), x);
+                let mut s = vec![C::default(); n * batch];
+                let in_a = plan.transform_portable(&mut a, &mut s, batch, n);
+                let a = if in_a { s.clone() } else { a };
+                // SAFETY: AVX is available (checked above).
+                let in_b = unsafe { plan.transform_avx(&mut b, &mut s, batch, n) };
+                let b = if in_b { s } else { b };
+                assert!(a
+                    .iter()
+                    .zip(&b)
+                    .all(|(p, q)| p.re.to_bits() == q.re.to_bits()
+                        && p.im.to_bits() == q.im.to_bits()));
+            }
+        }
+    }
+
+    #[test]
     fn good_sizes() {
         assert_eq!(good_size(199), 200);
         assert_eq!(good_size(51), 54);
