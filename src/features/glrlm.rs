@@ -92,35 +92,47 @@ impl<'a> GlrlmBuilder<'a> {
 
     /// Runs along `dir` that start at voxels with z in `z0..z1`. For in-plane
     /// directions (dz = 0) runs stay in their slice.
+    ///
+    /// One pass in storage order without branches on run ends (runs of noisy
+    /// levels are short, so such branches would mispredict at almost every
+    /// run): the run length so far at voxel i is
+    /// `len(i − step) + 1` when the level repeats, else 1, and a run ends
+    /// where the next voxel along `dir` has another level. `step` is
+    /// positive for every direction of the half neighbourhood, so voxel
+    /// i − step comes first; lengths live in a ring buffer longer than `step`.
     fn runs(&self, dir: [i32; 3], z0: usize, z1: usize) -> Glrlm {
         let mut m = self.empty_matrix();
         let p = &self.padded;
         let step = p.step(dir.map(|c| c as isize));
-        let levels = &p.data;
-        let nx = self.roi.dims[0];
+        debug_assert!(step > 0, "directions have positive linear steps");
+        let step = step as usize;
+        let lv = &p.data;
+        let ring_len = (step + 1).next_power_of_two();
+        let mask = ring_len - 1;
+        let mut len = vec![0u32; ring_len];
+        let width = self.width;
+        let [nx, ny, _] = self.roi.dims;
+        let mut n_v = 0u64;
         for z in z0..z1 {
-            for y in 0..self.roi.dims[1] {
+            for y in 0..ny {
                 let row = p.index(0, y, z);
-                for (i, &l) in levels.iter().enumerate().skip(row).take(nx) {
+                for i in row..row + nx {
+                    let l = lv[i];
+                    // Outside the ROI: no run; its ring entry is never read
+                    // (only voxels with the same, non-zero level read it).
                     if l == 0 {
                         continue;
                     }
-                    m.n_v += 1;
-                    // Only the first voxel of a run starts a walk; the zero
-                    // border ends every walk inside the padded grid.
-                    if levels[i.wrapping_add_signed(-step)] == l {
-                        continue;
-                    }
-                    let mut len = 1;
-                    let mut c = i.wrapping_add_signed(step);
-                    while levels[c] == l {
-                        len += 1;
-                        c = c.wrapping_add_signed(step);
-                    }
-                    m.counts[(l as usize - 1) * self.width + len - 1] += 1;
+                    n_v += 1;
+                    let run = len[(i - step) & mask] * u32::from(l == lv[i - step]) + 1;
+                    len[i & mask] = run;
+                    // Add 0 or 1 to the cell rather than branch on the run end.
+                    let ends = lv[i + step] != l;
+                    m.counts[(l as usize - 1) * width + run as usize - 1] += u32::from(ends);
                 }
             }
         }
+        m.n_v = n_v;
         m
     }
 }
