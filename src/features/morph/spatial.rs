@@ -497,19 +497,20 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
         );
         1.0 / (fx * fx + fy * fy + fz * fz).sqrt()
     };
-    // x first: lines over dx for every (dz, dy) column, column pairs packed.
-    // Result layout [column][kx] so each chunk of columns is contiguous.
+    // x first: lines over dx for every (dz, dy) column, column pairs packed
+    // (chunks of columns in parallel), stored as [kx][column] so that each
+    // kx-plane below reads contiguous memory.
     const PAIRS: usize = 256;
     let ncol = ny * nz;
     let plan_x = Plan::new(px);
-    let mut k1 = vec![0.0; ncol.next_multiple_of(2) * hx];
-    k1.par_chunks_mut(2 * PAIRS * hx)
-        .enumerate()
-        .for_each(|(chunk, out)| {
-            let pairs = out.len() / (2 * hx);
+    let chunks: Vec<(usize, Vec<f64>)> = (0..ncol.div_ceil(2 * PAIRS))
+        .into_par_iter()
+        .map(|chunk| {
+            let c0 = 2 * chunk * PAIRS;
+            let cols = (ncol - c0).min(2 * PAIRS);
+            let pairs = cols.div_ceil(2);
             let mut buf = vec![C::default(); px * pairs];
             let mut scratch = buf.clone();
-            let c0 = 2 * chunk * PAIRS;
             let col_w = |col: usize, dx: usize| {
                 if col < ncol {
                     w(dx, col % ny, col / ny)
@@ -527,31 +528,46 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
                 }
             }
             plan_x.forward_rows(&mut buf, &mut scratch, pairs);
-            for c in 0..pairs {
-                for kx in 0..hx {
-                    let v = buf[kx * pairs + c];
-                    out[2 * c * hx + kx] = v.re;
-                    out[(2 * c + 1) * hx + kx] = v.im;
+            // [kx][column in chunk]
+            let mut out = vec![0.0; hx * cols];
+            for kx in 0..hx {
+                for (c, v) in buf[kx * pairs..(kx + 1) * pairs].iter().enumerate() {
+                    out[kx * cols + 2 * c] = v.re;
+                    if 2 * c + 1 < cols {
+                        out[kx * cols + 2 * c + 1] = v.im;
+                    }
                 }
             }
-        });
-    // Then y and z within each kx-plane.
+            (c0, out)
+        })
+        .collect();
+    let mut k1 = vec![0.0; hx * ncol];
+    for (c0, part) in chunks {
+        let cols = part.len() / hx;
+        for kx in 0..hx {
+            k1[kx * ncol + c0..kx * ncol + c0 + cols]
+                .copy_from_slice(&part[kx * cols..(kx + 1) * cols]);
+        }
+    }
+    // Then y and z within each kx-plane (buffers reused across planes).
     let (plan_y, plan_z) = (Plan::new(py), Plan::new(pz));
     let (qz, qy) = (nz.div_ceil(2), hy.div_ceil(2));
     let mut out = vec![0.0; hx * hy * hz];
-    out.par_chunks_mut(hy * hz)
-        .enumerate()
-        .for_each(|(kx, plane)| {
-            let mut scratch = vec![C::default(); (py * qz).max(pz * qy)];
-            // y: lines over dy for every dz, dz pairs packed.
-            let mut by = vec![C::default(); py * qz];
-            let k1_at = |dz: usize, dy: usize| {
-                if dz < nz {
-                    k1[(dz * ny + dy) * hx + kx]
-                } else {
-                    0.0
-                }
-            };
+    out.par_chunks_mut(hy * hz).enumerate().for_each_init(
+        || {
+            let z = C::default();
+            (
+                vec![z; py * qz],
+                vec![z; pz * qy],
+                vec![z; (py * qz).max(pz * qy)],
+            )
+        },
+        |(by, bz, scratch), (kx, plane)| {
+            let k1 = &k1[kx * ncol..(kx + 1) * ncol];
+            // y: lines over dy for every dz, dz pairs packed; the rows
+            // between the line and its mirror image are zero.
+            by[ny * qz..(py + 1 - ny) * qz].fill(C::default());
+            let k1_at = |dz: usize, dy: usize| if dz < nz { k1[dz * ny + dy] } else { 0.0 };
             for dy in 0..ny {
                 for c in 0..qz {
                     let v = C::new(k1_at(2 * c, dy), k1_at(2 * c + 1, dy));
@@ -561,7 +577,7 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
                     }
                 }
             }
-            plan_y.forward_rows(&mut by, &mut scratch, qz);
+            plan_y.forward_rows(by, scratch, qz);
             // z: lines over dz for every ky ≤ P_y/2, ky pairs packed.
             let k2_at = |ky: usize, dz: usize| {
                 if ky < hy {
@@ -575,7 +591,7 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
                     0.0
                 }
             };
-            let mut bz = vec![C::default(); pz * qy];
+            bz[nz * qy..(pz + 1 - nz) * qy].fill(C::default());
             for dz in 0..nz {
                 for c in 0..qy {
                     let v = C::new(k2_at(2 * c, dz), k2_at(2 * c + 1, dz));
@@ -585,7 +601,7 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
                     }
                 }
             }
-            plan_z.forward_rows(&mut bz, &mut scratch, qy);
+            plan_z.forward_rows(bz, scratch, qy);
             for kz in 0..hz {
                 for c in 0..qy {
                     let v = bz[kz * qy + c];
@@ -595,7 +611,8 @@ fn kernel_spectrum(n: [usize; 3], p: [usize; 3], spacing: [f64; 3]) -> Vec<f64> 
                     }
                 }
             }
-        });
+        },
+    );
     out
 }
 
