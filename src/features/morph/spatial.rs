@@ -25,8 +25,10 @@
 //!   half is its mirror image (each kx in between is counted twice).
 //! * The x-transformed fields (≈ 3 × the ROI box, complex) are then finished
 //!   one kx-plane at a time (y and z transforms of a small slab, multiplied by
-//!   ŵ and summed at once); above a memory budget they are made in blocks
-//!   of kx-planes, recomputing the cheap x transforms per block.
+//!   ŵ and summed at once); above a memory budget (8 MB) they are made in at
+//!   most four blocks of kx-planes, recomputing the cheap x transforms per
+//!   block. Memory: about 8 B per ROI-box voxel for ŵ (twice that while it
+//!   is built), plus one block.
 //!
 //! Every floating sum runs in a fixed order (per kx-plane, then over planes
 //! in order), so results do not depend on the number of threads.
@@ -45,8 +47,12 @@ const DIRECT_MAX: usize = 3000;
 /// of about 2·10⁶ voxels; the time grows with the grid).
 pub const FFT_MAX_POINTS: usize = 1 << 24;
 
-/// Memory budget (bytes) for the x-transformed fields held at once.
+/// Memory budget (bytes) for the x-transformed fields held at once...
 const FIELD_BUDGET: usize = 8 << 20;
+
+/// ...unless that takes more than this many blocks of kx-planes: every block
+/// repeats the x transforms, so very large ROIs get larger blocks instead.
+const MAX_BLOCKS: usize = 4;
 
 /// Moran's I and Geary's C of the intensity-mask voxels `points` (crop voxel
 /// indices) with intensities `values`; `spacing` in mm. `(NaN, NaN)` when
@@ -322,7 +328,8 @@ fn grid_fft(
 
 /// Σ_d w(d)(M⋆M)(d), Σ_d w(d)(G⋆G)(d) and Σ_d w(d)(Q⋆M)(d) over the box
 /// `lo`, size `n`, of `grid`, with g = v − `mu` (see the module docs); at
-/// most about `budget` bytes of x-transformed fields at once.
+/// most about `budget` bytes of x-transformed fields at once, or a quarter of
+/// them when that is more ([`MAX_BLOCKS`]).
 fn fft_pair_sums(
     grid: &Grid,
     lo: [usize; 3],
@@ -343,7 +350,7 @@ fn fft_pair_sums(
     let row = 3 * ny;
     let qy = ny.div_ceil(2);
     let per_kx = nz * row * std::mem::size_of::<C>();
-    let block = (budget / per_kx).clamp(1, hx);
+    let block = (budget / per_kx).max(hx.div_ceil(MAX_BLOCKS)).clamp(1, hx);
     let mut fields: Vec<C> = Vec::new();
     let mut partial: Vec<[f64; 3]> = Vec::with_capacity(hx);
     for k0 in (0..hx).step_by(block) {
@@ -679,7 +686,7 @@ mod tests {
             grid_fft(&grid, lo, n, count, sp),
             moran_geary_fft(&pts, &vals, sp)
         );
-        // One kx-plane per block gives bit-identical sums.
+        // Several blocks of kx-planes give bit-identical sums.
         let (mu, _) = grid.centre(count).unwrap();
         let all = fft_pair_sums(&grid, lo, n, mu, sp, usize::MAX);
         let one = fft_pair_sums(&grid, lo, n, mu, sp, 1);
