@@ -74,12 +74,18 @@ impl Glcm {
         }
     }
 
-    /// Count the pair (a, b) of 1-based levels in both orders.
-    #[inline]
-    fn add_pair(&mut self, a: u32, b: u32) {
-        let (a, b) = (a as usize - 1, b as usize - 1);
-        self.counts[a * self.n + b] += 1;
-        self.counts[b * self.n + a] += 1;
+    /// Turn counts of ordered pairs (a, b) into counts of the pair in both
+    /// orders: C + Cᵀ (the diagonal doubles).
+    fn symmetrise(&mut self) {
+        let n = self.n;
+        for i in 0..n {
+            self.counts[i * n + i] *= 2;
+            for j in i + 1..n {
+                let s = self.counts[i * n + j] + self.counts[j * n + i];
+                self.counts[i * n + j] = s;
+                self.counts[j * n + i] = s;
+            }
+        }
     }
 }
 
@@ -136,11 +142,13 @@ impl<'a> GlcmBuilder<'a> {
                     }
                     let b = levels[(i as isize + step) as usize];
                     if b != 0 {
-                        m.add_pair(a, b);
+                        // One order only here; symmetrised below.
+                        m.counts[(a as usize - 1) * m.n + b as usize - 1] += 1;
                     }
                 }
             }
         }
+        m.symmetrise();
         m
     }
 }

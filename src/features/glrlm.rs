@@ -10,6 +10,7 @@
 //! Aggregation over slices and directions is in [`super::directional`].
 
 use super::directional::{self, DirectionalMatrix, MatrixBuilder};
+use super::padded::PaddedLevels;
 use super::{Features, TextureSettings};
 use crate::roi::DiscreteRoi;
 
@@ -63,6 +64,8 @@ impl DirectionalMatrix for Glrlm {
 
 struct GlrlmBuilder<'a> {
     roi: &'a DiscreteRoi,
+    /// The levels with a zero border: runs end at the border without bounds checks.
+    padded: PaddedLevels,
     n: usize,
     /// Longest possible run: the largest crop dimension.
     width: usize,
@@ -73,6 +76,7 @@ impl<'a> GlrlmBuilder<'a> {
         let max_level = roi.levels.iter().copied().max().unwrap_or(0);
         GlrlmBuilder {
             roi,
+            padded: PaddedLevels::new(&roi.levels, roi.dims, [true; 3]),
             n: max_level.max(roi.n_levels) as usize,
             width: roi.dims.iter().copied().max().unwrap_or(0),
         }
@@ -88,48 +92,47 @@ impl<'a> GlrlmBuilder<'a> {
 
     /// Runs along `dir` that start at voxels with z in `z0..z1`. For in-plane
     /// directions (dz = 0) runs stay in their slice.
+    ///
+    /// One pass in storage order without branches on run ends (runs of noisy
+    /// levels are short, so such branches would mispredict at almost every
+    /// run): the run length so far at voxel i is
+    /// `len(i − step) + 1` when the level repeats, else 1, and a run ends
+    /// where the next voxel along `dir` has another level. `step` is
+    /// positive for every direction of the half neighbourhood, so voxel
+    /// i − step comes first; lengths live in a ring buffer longer than `step`.
     fn runs(&self, dir: [i32; 3], z0: usize, z1: usize) -> Glrlm {
         let mut m = self.empty_matrix();
-        let dims = self.roi.dims.map(|d| d as isize);
-        let d = dir.map(|c| c as isize);
-        let step = d[0] + dims[0] * (d[1] + dims[1] * d[2]);
-        let inside = |x: isize, y: isize, z: isize| {
-            x >= 0 && y >= 0 && z >= 0 && x < dims[0] && y < dims[1] && z < dims[2]
-        };
-        let levels = &self.roi.levels;
+        let p = &self.padded;
+        let step = p.step(dir.map(|c| c as isize));
+        debug_assert!(step > 0, "directions have positive linear steps");
+        let step = step as usize;
+        let lv = &p.data;
+        let ring_len = (step + 1).next_power_of_two();
+        let mask = ring_len - 1;
+        let mut len = vec![0u32; ring_len];
+        let width = self.width;
+        let [nx, ny, _] = self.roi.dims;
+        let mut n_v = 0u64;
         for z in z0..z1 {
-            for y in 0..self.roi.dims[1] {
-                let row = self.roi.index(0, y, z);
-                for x in 0..self.roi.dims[0] {
-                    let i = row + x;
-                    let l = levels[i];
+            for y in 0..ny {
+                let row = p.index(0, y, z);
+                for i in row..row + nx {
+                    let l = lv[i];
+                    // Outside the ROI: no run; its ring entry is never read
+                    // (only voxels with the same, non-zero level read it).
                     if l == 0 {
                         continue;
                     }
-                    m.n_v += 1;
-                    let (xi, yi, zi) = (x as isize, y as isize, z as isize);
-                    // Only the first voxel of a run starts a walk.
-                    if inside(xi - d[0], yi - d[1], zi - d[2])
-                        && levels[(i as isize - step) as usize] == l
-                    {
-                        continue;
-                    }
-                    let mut len = 1;
-                    let (mut cx, mut cy, mut cz, mut ci) = (xi, yi, zi, i as isize);
-                    loop {
-                        cx += d[0];
-                        cy += d[1];
-                        cz += d[2];
-                        ci += step;
-                        if !inside(cx, cy, cz) || levels[ci as usize] != l {
-                            break;
-                        }
-                        len += 1;
-                    }
-                    m.counts[(l as usize - 1) * self.width + len - 1] += 1;
+                    n_v += 1;
+                    let run = len[(i - step) & mask] * u32::from(l == lv[i - step]) + 1;
+                    len[i & mask] = run;
+                    // Add 0 or 1 to the cell rather than branch on the run end.
+                    let ends = lv[i + step] != l;
+                    m.counts[(l as usize - 1) * width + run as usize - 1] += u32::from(ends);
                 }
             }
         }
+        m.n_v = n_v;
         m
     }
 }

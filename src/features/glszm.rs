@@ -19,6 +19,7 @@
 //! (variances and entropy 0, non-uniformities 1); an empty matrix (no voxel in
 //! the intensity mask) gives `NaN` for every feature.
 
+use super::padded::PaddedLevels;
 use super::{Dimensionality, Features, TextureSettings};
 use crate::roi::DiscreteRoi;
 use rayon::prelude::*;
@@ -211,34 +212,59 @@ fn offset_index(dims: [usize; 3], x: usize, y: usize, z: usize, o: [isize; 3]) -
 /// Label the zones of `block` (connected voxels of one grey level, linkage at
 /// Chebyshev distance 1: 26-connectivity, or 8-connectivity in a planar block)
 /// and call `on_zone(level, voxels)` once per zone with the zone's linear
-/// voxel indices. One breadth-first fill per zone over a reused buffer; no
-/// per-voxel allocation.
+/// voxel indices. One breadth-first fill per zone over reused buffers; no
+/// per-voxel allocation. The fill runs on a zero-bordered copy of the levels
+/// where visited voxels are set to 0, so neighbours need no bounds checks and
+/// no separate visited mask.
 pub(crate) fn for_each_zone(block: &Block, mut on_zone: impl FnMut(u32, &[u32])) {
-    let [nx, ny, _] = block.dims;
-    let hood = Neighbourhood::new(block, 1);
-    let mut seen = vec![false; block.levels.len()];
+    let [nx, ny, nz] = block.dims;
+    let offsets = block.offsets(1);
+    let in_plane = offsets.iter().all(|o| o[2] == 0);
+    let mut padded = PaddedLevels::new(block.levels, block.dims, [true, true, !in_plane]);
+    // (step in the padded grid, step in the block) per neighbour.
+    let steps: Vec<(isize, isize)> = offsets
+        .iter()
+        .map(|o| {
+            (
+                padded.step(*o),
+                o[0] + nx as isize * (o[1] + ny as isize * o[2]),
+            )
+        })
+        .collect();
+    let mut queue: Vec<usize> = Vec::new();
     let mut zone: Vec<u32> = Vec::new();
-    for start in 0..block.levels.len() {
-        let level = block.levels[start];
-        if level == 0 || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        zone.clear();
-        zone.push(start as u32);
-        let mut head = 0;
-        while head < zone.len() {
-            let v = zone[head] as usize;
-            head += 1;
-            let (x, y, z) = (v % nx, (v / nx) % ny, v / (nx * ny));
-            hood.for_each(x, y, z, |n| {
-                if !seen[n] && block.levels[n] == level {
-                    seen[n] = true;
-                    zone.push(n as u32);
+    for z in 0..nz {
+        for y in 0..ny {
+            let row = padded.index(0, y, z);
+            let block_row = nx * (y + ny * z);
+            for x in 0..nx {
+                let start = row + x;
+                let level = padded.data[start];
+                if level == 0 {
+                    continue;
                 }
-            });
+                let data = &mut padded.data;
+                data[start] = 0;
+                queue.clear();
+                zone.clear();
+                queue.push(start);
+                zone.push((block_row + x) as u32);
+                let mut head = 0;
+                while head < queue.len() {
+                    let (v, vb) = (queue[head], zone[head] as isize);
+                    head += 1;
+                    for &(dp, db) in &steps {
+                        let n = v.wrapping_add_signed(dp);
+                        if data[n] == level {
+                            data[n] = 0;
+                            queue.push(n);
+                            zone.push((vb + db) as u32);
+                        }
+                    }
+                }
+                on_zone(level, &zone);
+            }
         }
-        on_zone(level, &zone);
     }
 }
 

@@ -242,16 +242,22 @@ fn asphericity(v: f64, a: f64) -> f64 {
     (a.powi(3) / (36.0 * PI * v * v)).cbrt() - 1.0
 }
 
-/// Voxel centre of crop voxel `i` in mm (relative to the crop origin).
+/// Call `f(i, centre)` for every crop voxel `i` in storage order, with the
+/// voxel centre in mm relative to the crop origin (no per-voxel division).
 #[inline]
-fn centre(roi: &Roi, i: usize) -> [f64; 3] {
-    let nx = roi.dims[0];
-    let ny = roi.dims[1];
-    [
-        (i % nx) as f64 * roi.spacing[0],
-        ((i / nx) % ny) as f64 * roi.spacing[1],
-        (i / (nx * ny)) as f64 * roi.spacing[2],
-    ]
+fn for_each_centre(roi: &Roi, mut f: impl FnMut(usize, [f64; 3])) {
+    let [nx, ny, nz] = roi.dims;
+    let mut i = 0;
+    for z in 0..nz {
+        let cz = z as f64 * roi.spacing[2];
+        for y in 0..ny {
+            let cy = y as f64 * roi.spacing[1];
+            for x in 0..nx {
+                f(i, [x as f64 * roi.spacing[0], cy, cz]);
+                i += 1;
+            }
+        }
+    }
 }
 
 /// Centre of mass shift, KLMA: ‖CoM_geom − CoM_gl‖, the geometric centre of the
@@ -262,23 +268,21 @@ fn centre_of_mass_shift(roi: &Roi) -> f64 {
     let mut n = 0usize;
     let mut weighted = [0.0; 3];
     let mut wsum = 0.0;
-    for i in 0..roi.morph.len() {
+    for_each_centre(roi, |i, c| {
         if roi.morph[i] {
-            let c = centre(roi, i);
             for a in 0..3 {
                 geom[a] += c[a];
             }
             n += 1;
         }
         if roi.intensity[i] {
-            let c = centre(roi, i);
             let w = roi.values[i];
             for a in 0..3 {
                 weighted[a] += w * c[a];
             }
             wsum += w;
         }
-    }
+    });
     if n == 0 || wsum == 0.0 {
         return f64::NAN;
     }
@@ -300,17 +304,7 @@ fn intensity_mean(roi: &Roi) -> (f64, usize) {
 
 /// Moran's I (N365) and Geary's C (NPT7) over the intensity-mask voxels.
 fn moran_geary(roi: &Roi) -> (f64, f64) {
-    let mut pts = Vec::new();
-    let mut vals = Vec::new();
-    let nx = roi.dims[0];
-    let ny = roi.dims[1];
-    for (i, (&v, &m)) in roi.values.iter().zip(&roi.intensity).enumerate() {
-        if m {
-            pts.push([i % nx, (i / nx) % ny, i / (nx * ny)]);
-            vals.push(v);
-        }
-    }
-    spatial::moran_geary(&pts, &vals, roi.spacing)
+    spatial::moran_geary_grid(roi.dims, &roi.values, &roi.intensity, roi.spacing)
 }
 
 /// Eigenvalues (descending) of the covariance matrix of the morphological
@@ -319,15 +313,14 @@ fn moran_geary(roi: &Roi) -> (f64, f64) {
 fn pca_eigenvalues(roi: &Roi) -> [f64; 3] {
     let mut n = 0usize;
     let mut mean = [0.0; 3];
-    for i in 0..roi.morph.len() {
+    for_each_centre(roi, |i, c| {
         if roi.morph[i] {
-            let c = centre(roi, i);
             for a in 0..3 {
                 mean[a] += c[a];
             }
             n += 1;
         }
-    }
+    });
     if n < 2 {
         return [f64::NAN; 3];
     }
@@ -335,9 +328,8 @@ fn pca_eigenvalues(roi: &Roi) -> [f64; 3] {
         *m /= n as f64;
     }
     let mut cov = [[0.0; 3]; 3];
-    for i in 0..roi.morph.len() {
+    for_each_centre(roi, |i, c| {
         if roi.morph[i] {
-            let c = centre(roi, i);
             let d = [c[0] - mean[0], c[1] - mean[1], c[2] - mean[2]];
             for r in 0..3 {
                 for s in r..3 {
@@ -345,7 +337,7 @@ fn pca_eigenvalues(roi: &Roi) -> [f64; 3] {
                 }
             }
         }
-    }
+    });
     // Symmetrise with the unbiased (N − 1) normalisation.
     let cov: [[f64; 3]; 3] =
         std::array::from_fn(|r| std::array::from_fn(|s| cov[r.min(s)][r.max(s)] / (n - 1) as f64));
