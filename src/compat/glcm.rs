@@ -8,9 +8,9 @@
 //! p_{x+y}(k) for k = i + j, p_{x−y}(k) for k = |i − j|; eps = 2.2e-16.
 
 use super::linalg::symmetric_eigenvalues;
-use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean, EPS};
+use crate::features::padded::PaddedLevels;
 
 /// Feature names, alphabetical (PyRadiomics order).
 const NAMES: [&str; 24] = [

@@ -4,8 +4,8 @@
 //! N_z is the number of ROI voxels.
 
 use super::glszm::ZoneStats;
-use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
+use crate::features::padded::PaddedLevels;
 use std::collections::BTreeMap;
 
 /// All 14 default GLDM features, alphabetical (`original_gldm_*`).

@@ -8,9 +8,9 @@
 //! length j, N_r = ΣP runs, N_p = Σ j P(i, j) voxels, p_g(i) = Σ_j P(i, j),
 //! p_r(j) = Σ_i P(i, j); i are the grey levels themselves.
 
-use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean};
+use crate::features::padded::PaddedLevels;
 use crate::features::DIRECTIONS_3D;
 use std::collections::BTreeMap;
 
@@ -191,17 +191,16 @@ fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
     let mut longest = [0u16; 13];
     let data = &padded.data;
     padded.for_each_voxel(|v, l| {
-        let l16 = l as u16;
         let mut here = [0u16; 13];
         for (k, &off) in forward.iter().enumerate() {
             let prev = v.wrapping_add_signed(-off);
             // Branch-free: the predecessor's run continues when levels agree.
-            let same = u16::from(data[prev] == l16);
+            let same = u16::from(data[prev] == l);
             here[k] = same * ring[prev & mask][k] + 1;
         }
         ring[v & mask] = here;
         for (k, &off) in forward.iter().enumerate() {
-            if data[v.wrapping_add_signed(off)] != l16 {
+            if data[v.wrapping_add_signed(off)] != l {
                 counts[k].add(l, u32::from(here[k]));
                 longest[k] = longest[k].max(here[k]);
             }

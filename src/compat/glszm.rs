@@ -3,7 +3,7 @@
 //! level i and size j, N_z = ΣP zones, N_p = Σ j P(i, j) voxels.
 
 use super::entropy_term;
-use super::padded::PaddedLevels;
+use crate::features::padded::PaddedLevels;
 use std::collections::BTreeMap;
 
 /// Counts per (level, size) → the 16 features (shared with [`super::gldm`],
@@ -103,7 +103,7 @@ fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
         parent[v] = root;
         for &off in &back {
             let n = v.wrapping_add_signed(off);
-            if u32::from(padded.data[n]) == level {
+            if padded.data[n] == level {
                 let other = find(&mut parent, n as u32);
                 if other != root {
                     // The smaller index becomes the root: deterministic.
@@ -130,7 +130,7 @@ fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
     });
     let mut out: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for r in roots {
-        *out.entry((u32::from(padded.data[r as usize]), size[r as usize]))
+        *out.entry((padded.data[r as usize], size[r as usize]))
             .or_default() += 1;
     }
     out

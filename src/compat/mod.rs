@@ -13,7 +13,6 @@ mod glrlm;
 mod glszm;
 mod linalg;
 mod ngtdm;
-mod padded;
 pub mod pyradiomics;
 mod shape;
 

@@ -4,8 +4,8 @@
 //! difference of 0). p_i = n_i / N_vp over the levels present, N_gp their
 //! number.
 
-use super::padded::PaddedLevels;
 use super::pyradiomics::Crop;
+use crate::features::padded::PaddedLevels;
 
 /// The 5 NGTDM features, alphabetical (`original_ngtdm_*`).
 pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {

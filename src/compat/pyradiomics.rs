@@ -232,7 +232,7 @@ pub fn extract(
     };
 
     let wanted = |code: &str| params.families.contains(code);
-    let padded = super::padded::PaddedLevels::new(&crop);
+    let padded = crate::features::padded::PaddedLevels::new(&crop.levels, crop.dims, [true; 3]);
     let (crop, padded) = (&crop, &padded);
     let mut jobs: Vec<(&str, Job<'_>)> = Vec::new();
     if wanted("morph") {

@@ -15,7 +15,7 @@ pub mod loc;
 pub mod morph;
 pub mod ngldm;
 pub mod ngtdm;
-mod padded;
+pub(crate) mod padded;
 pub mod stat;
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -46,6 +46,43 @@ impl PaddedLevels {
     pub fn step(&self, d: [isize; 3]) -> isize {
         d[0] + self.dims[0] as isize * (d[1] + self.dims[1] as isize * d[2])
     }
+
+    /// Steps of the 13 directions of [`super::DIRECTIONS_3D`], in that order
+    /// (all positive: each points to a voxel later in storage order).
+    pub fn forward(&self) -> [isize; 13] {
+        super::DIRECTIONS_3D.map(|d| self.step(d.map(|c| c as isize)))
+    }
+
+    /// Steps to all 26 neighbours (the forward ones, then their opposites).
+    pub fn neighbours(&self) -> [isize; 26] {
+        let f = self.forward();
+        std::array::from_fn(|k| if k < 13 { f[k] } else { -f[k - 13] })
+    }
+
+    /// Calls `f(index, level)` for every voxel of level > 0, in storage order.
+    #[inline]
+    pub fn for_each_voxel(&self, mut f: impl FnMut(usize, u32)) {
+        let [px, py, pz] = self.dims;
+        let [bx, by, bz] = self.border;
+        for z in bz..pz - bz {
+            for y in by..py - by {
+                let row = px * (y + py * z);
+                for i in row + bx..row + px - bx {
+                    let l = self.data[i];
+                    if l > 0 {
+                        f(i, l);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The level `off` away from voxel `i` (inside the grid for a neighbour
+    /// of a block voxel along a padded axis).
+    #[inline]
+    pub fn at(&self, i: usize, off: isize) -> u32 {
+        self.data[i.wrapping_add_signed(off)]
+    }
 }
 
 #[cfg(test)]
