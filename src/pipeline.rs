@@ -225,10 +225,10 @@ fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("vox_dim_{axis}_{stage}"), g.spacing[a]));
     }
-    let (sum, min, max) = image.data.iter().fold(
-        (0.0f64, f64::INFINITY, f64::NEG_INFINITY),
-        |(s, lo, hi), &v| (s + v as f64, lo.min(v as f64), hi.max(v as f64)),
-    );
+    // Separate passes: the sum keeps its sequential order, min/max vectorise.
+    let sum: f64 = image.data.iter().map(|&v| v as f64).sum();
+    let min = image.data.iter().copied().fold(f32::INFINITY, f32::min) as f64;
+    let max = image.data.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
     out.push((
         format!("mean_int_{stage}"),
         sum / image.data.len().max(1) as f64,
@@ -248,30 +248,49 @@ fn roi_diagnostics(
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("int_mask_dim_{axis}_{stage}"), g.dims[a] as f64));
     }
-    for (prefix, m) in [("int_mask", int_mask), ("morph_mask", morph_mask)] {
-        let bb = m.bounding_box();
+    // Counts and intensities over each mask's bounding box only (the same
+    // voxels in the same order as a pass over the whole grid).
+    let int_bb = int_mask.bounding_box();
+    let morph_bb = if std::ptr::eq(int_mask, morph_mask) {
+        int_bb
+    } else {
+        morph_mask.bounding_box()
+    };
+    for (prefix, bb) in [("int_mask", int_bb), ("morph_mask", morph_bb)] {
         for (a, axis) in ["x", "y", "z"].iter().enumerate() {
             let v = bb.map_or(0.0, |(lo, hi)| (hi[a] - lo[a] + 1) as f64);
             out.push((format!("{prefix}_bb_dim_{axis}_{stage}"), v));
         }
     }
+    let in_box = |m: &Mask, bb: Option<([usize; 3], [usize; 3])>| -> Vec<usize> {
+        let Some((lo, hi)) = bb else {
+            return Vec::new();
+        };
+        let [nx, ny, _] = m.geometry.dims;
+        let mut idx = Vec::new();
+        for z in lo[2]..=hi[2] {
+            for y in lo[1]..=hi[1] {
+                let row = nx * (y + ny * z);
+                idx.extend((row + lo[0]..=row + hi[0]).filter(|&i| m.data[i]));
+            }
+        }
+        idx
+    };
+    let int_voxels = in_box(int_mask, int_bb);
+    let morph_count = if std::ptr::eq(int_mask, morph_mask) {
+        int_voxels.len()
+    } else {
+        in_box(morph_mask, morph_bb).len()
+    };
     out.push((
         format!("int_mask_vox_count_{stage}"),
-        int_mask.count() as f64,
+        int_voxels.len() as f64,
     ));
-    out.push((
-        format!("morph_mask_vox_count_{stage}"),
-        morph_mask.count() as f64,
-    ));
-    let (n, sum, min, max) = int_mask
-        .data
-        .iter()
-        .zip(&image.data)
-        .filter(|(&m, _)| m)
-        .fold(
-            (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
-            |(n, s, lo, hi), (_, &v)| (n + 1, s + v as f64, lo.min(v as f64), hi.max(v as f64)),
-        );
+    out.push((format!("morph_mask_vox_count_{stage}"), morph_count as f64));
+    let (n, sum, min, max) = int_voxels.iter().map(|&i| image.data[i]).fold(
+        (0usize, 0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+        |(n, s, lo, hi), v| (n + 1, s + v as f64, lo.min(v as f64), hi.max(v as f64)),
+    );
     let nan = f64::NAN;
     out.push((
         format!("int_mask_mean_int_{stage}"),
