@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::io::ReadLimits;
 use crate::volume::{Geometry, Volume};
 use dicom_dictionary_std::tags;
-use dicom_object::{open_file, InMemDicomObject};
+use dicom_object::InMemDicomObject;
 use dicom_pixeldata::PixelDecoder;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -325,8 +325,12 @@ struct FileFrames {
 
 /// Open one file, validate it and decode its frames to HU.
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
-    scan::check_declared_lengths(path, false)?;
-    let obj = open_file(path).map_err(|e| {
+    // Read once: validate the bytes, then parse the same bytes.
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    super::validate::validate_bytes(&bytes, path, false)?;
+    let parsed = dicom_object::OpenFileOptions::new().from_reader(&bytes[..]);
+    drop(bytes);
+    let obj = parsed.map_err(|e| {
         Error::format(
             path,
             format!("cannot read DICOM file (truncated or corrupt?): {e}"),
