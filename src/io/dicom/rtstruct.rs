@@ -11,7 +11,6 @@ use super::scan::{float, floats, int, items, text};
 use crate::error::{Error, Result};
 use crate::volume::{memory_path, Geometry, Mask, Volume};
 use dicom_dictionary_std::tags;
-use dicom_object::open_file;
 use std::path::{Path, PathBuf};
 
 /// Contour Geometric Type (3006,0042).
@@ -70,8 +69,7 @@ pub struct RtStruct {
 
 /// Read an RT Structure Set file.
 pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
-    super::scan::check_declared_lengths(path, false)?;
-    let obj = open_file(path)
+    let obj = super::scan::open_checked(path)?
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
     let modality = text(&obj, tags::MODALITY);
     let class = text(&obj, tags::SOP_CLASS_UID);

@@ -46,10 +46,17 @@ pub fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
 
 /// Read the header of one file (stops before the pixel data).
 pub fn read_header(path: &Path) -> Result<FileInfo> {
-    check_declared_lengths(path, true)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    header_from_bytes(path, &bytes)
+}
+
+/// [`read_header`] of a file already in memory (one read for the magic
+/// check, the validation and the parse).
+fn header_from_bytes(path: &Path, bytes: &[u8]) -> Result<FileInfo> {
+    super::validate::validate_bytes(bytes, path, true)?;
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
-        .open_file(path)
+        .from_reader(bytes)
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
     let sop_class_uid = obj
         .meta()
@@ -84,6 +91,21 @@ pub fn has_dicom_magic(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// The whole file when it starts with the DICOM Part 10 preamble and magic
+/// (only 132 bytes are read of other files); `None` otherwise or when it
+/// cannot be read, as [`has_dicom_magic`] would say.
+fn read_if_dicom(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut buf = vec![0u8; 132];
+    f.read_exact(&mut buf).ok()?;
+    if &buf[128..132] != b"DICM" {
+        return None;
+    }
+    f.read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
 /// Recursively list files under `dir` (sorted, hidden files skipped).
 pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
@@ -112,16 +134,25 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// DICOM magic (and DICOMDIR) are skipped; files with the magic that fail to
 /// parse are returned as errors alongside.
 pub fn scan_dir(dir: &Path) -> Result<(Vec<FileInfo>, Vec<Error>)> {
+    use rayon::prelude::*;
+    let files = list_files(dir)?;
+    // In parallel, in file order; each file opened once.
+    let headers: Vec<Option<Result<FileInfo>>> = files
+        .par_iter()
+        .map(|p| {
+            if p.file_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
+            {
+                return None;
+            }
+            let bytes = read_if_dicom(p)?;
+            Some(header_from_bytes(p, &bytes))
+        })
+        .collect();
     let mut infos = Vec::new();
     let mut errors = Vec::new();
-    for p in list_files(dir)? {
-        if p.file_name()
-            .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
-            || !has_dicom_magic(&p)
-        {
-            continue;
-        }
-        match read_header(&p) {
+    for h in headers.into_iter().flatten() {
+        match h {
             Ok(info) if info.sop_class_uid == "1.2.840.10008.1.3.10" => {} // media directory
             Ok(info) => infos.push(info),
             Err(e) => errors.push(e),
@@ -175,13 +206,15 @@ pub fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMem
     items(obj, tag).first()
 }
 
-/// Check, before the DICOM parser sees the file, that its structure is
-/// consistent (see [`super::validate`]): no element, item or fragment declares
-/// more bytes than its container holds, delimiters are present and nesting is
-/// bounded. The parser allocates (and zero-fills) a value's declared length
-/// before reading it, so a tiny file declaring a 4 GiB element would otherwise
-/// cost 4 GiB of memory before failing. `stop_at_pixel_data` ends the walk at
-/// the first top-level element at or after (7FE0,0010).
-pub(crate) fn check_declared_lengths(path: &Path, stop_at_pixel_data: bool) -> Result<()> {
-    super::validate::validate_file(path, stop_at_pixel_data)
+/// Read the whole file at `path` once, check its structure (see
+/// [`super::validate`]: a tiny file declaring a 4 GiB element is an error,
+/// not an allocation), then parse it with dicom-rs; the outer error is ours
+/// (typed, naming the file), the inner one dicom-rs's for the caller to word.
+pub(crate) fn open_checked(
+    path: &Path,
+) -> Result<std::result::Result<dicom_object::DefaultDicomObject, dicom_object::ReadError>> {
+    // Read once: validate the bytes, then let dicom-rs parse the same bytes.
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    super::validate::validate_bytes(&bytes, path, false)?;
+    Ok(OpenFileOptions::new().from_reader(&bytes[..]))
 }

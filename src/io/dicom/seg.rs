@@ -13,7 +13,7 @@ use crate::volume::{memory_path, Geometry, Mask, Volume};
 use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
-use dicom_object::{open_file, FileMetaTableBuilder, InMemDicomObject};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use dicom_pixeldata::PixelDecoder;
 use std::path::{Path, PathBuf};
 
@@ -73,8 +73,7 @@ pub struct Seg {
 
 /// Read a SEG file.
 pub fn read_seg(path: &Path) -> Result<Seg> {
-    super::scan::check_declared_lengths(path, false)?;
-    let obj = open_file(path)
+    let obj = super::scan::open_checked(path)?
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
     let err = |what: String| Error::format(path, what);
     let modality = text(&obj, tags::MODALITY);

@@ -325,12 +325,7 @@ struct FileFrames {
 
 /// Open one file, validate it and decode its frames to HU.
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
-    // Read once: validate the bytes, then parse the same bytes.
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    super::validate::validate_bytes(&bytes, path, false)?;
-    let parsed = dicom_object::OpenFileOptions::new().from_reader(&bytes[..]);
-    drop(bytes);
-    let obj = parsed.map_err(|e| {
+    let obj = scan::open_checked(path)?.map_err(|e| {
         Error::format(
             path,
             format!("cannot read DICOM file (truncated or corrupt?): {e}"),
