@@ -265,24 +265,27 @@ pub fn read_volume(path: &Path) -> Result<Volume<f32>> {
 /// give it; NIfTI label maps skip the float volume in between.
 pub fn read_label_mask(path: &Path, label: Option<i64>) -> Result<crate::volume::Mask> {
     let limits = ReadLimits::from_env()?;
-    std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if [".nii", ".nii.gz", ".hdr", ".hdr.gz"]
-        .iter()
-        .any(|e| name.ends_with(e))
-    {
-        nifti::read_mask_with(path, &limits, label)
-    } else {
-        Ok(read_volume_with(path, &limits)?.select(label))
+    match volume_format(path)? {
+        VolumeFormat::Nifti => nifti::read_mask_with(path, &limits, label),
+        VolumeFormat::Nrrd => Ok(nrrd::read_with(path, &limits)?.select(label)),
     }
 }
 
 /// [`read_volume`] with explicit limits.
 pub fn read_volume_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
+    match volume_format(path)? {
+        VolumeFormat::Nifti => nifti::read_with(path, limits),
+        VolumeFormat::Nrrd => nrrd::read_with(path, limits),
+    }
+}
+
+/// Volume file formats, told by extension.
+enum VolumeFormat {
+    Nifti,
+    Nrrd,
+}
+
+fn volume_format(path: &Path) -> Result<VolumeFormat> {
     // A missing file is an I/O error whatever its extension.
     std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let name = path
@@ -292,9 +295,9 @@ pub fn read_volume_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>>
         .to_ascii_lowercase();
     let has = |ext: &str| name.ends_with(ext);
     if has(".nii") || has(".nii.gz") || has(".hdr") || has(".hdr.gz") {
-        nifti::read_with(path, limits)
+        Ok(VolumeFormat::Nifti)
     } else if has(".nrrd") || has(".nhdr") {
-        nrrd::read_with(path, limits)
+        Ok(VolumeFormat::Nrrd)
     } else {
         Err(Error::format(
             path,
