@@ -56,9 +56,10 @@ pub fn compute(roi: &DiscreteRoi, settings: &TextureSettings) -> Features {
 }
 
 /// A symmetric co-occurrence count matrix, `n × n`, row-major; level `l`
-/// is row `l - 1`.
+/// is row `l - base - 1`.
 #[derive(Debug, Clone)]
 pub(crate) struct Glcm {
+    base: usize,
     n: usize,
     /// N_g used by the normalised inverse difference (moment).
     n_g: f64,
@@ -66,8 +67,9 @@ pub(crate) struct Glcm {
 }
 
 impl Glcm {
-    fn new(n: usize, n_g: f64) -> Self {
+    fn new(base: usize, n: usize, n_g: f64) -> Self {
         Glcm {
+            base,
             n,
             n_g,
             counts: vec![0; n * n],
@@ -97,13 +99,14 @@ impl DirectionalMatrix for Glcm {
     }
 
     fn features(&self) -> Option<Vec<f64>> {
-        glcm_features(&self.counts, self.n, self.n_g).map(|f| f.to_vec())
+        glcm_features(&self.counts, self.n, self.n_g, self.base).map(|f| f.to_vec())
     }
 }
 
 struct GlcmBuilder<'a> {
     roi: &'a DiscreteRoi,
-    /// Matrix size: the largest level (at least N_g).
+    /// Matrix rows hold levels base + 1 ..= base + n (those present).
+    base: usize,
     n: usize,
     n_g: f64,
     distance: isize,
@@ -111,10 +114,21 @@ struct GlcmBuilder<'a> {
 
 impl<'a> GlcmBuilder<'a> {
     fn new(roi: &'a DiscreteRoi, distance: usize) -> Self {
-        let max_level = roi.levels.iter().copied().max().unwrap_or(0);
+        // The matrices span only the levels present, base + 1 ..= base + n:
+        // with a re-segmentation range far below the data N_g can be in the
+        // thousands while a few levels occur, and dense N_g² matrices per
+        // slice and direction took seconds and hundreds of MiB (fuzzing).
+        let present = roi.levels.iter().copied().filter(|&l| l > 0);
+        let (lo, hi) = present.fold((u32::MAX, 0), |(a, b), l| (a.min(l), b.max(l)));
+        let (base, n) = if hi == 0 {
+            (0, 1)
+        } else {
+            ((lo - 1) as usize, (hi - lo + 1) as usize)
+        };
         GlcmBuilder {
             roi,
-            n: max_level.max(roi.n_levels) as usize,
+            base,
+            n,
             n_g: roi.n_levels.max(1) as f64,
             distance: distance as isize,
         }
@@ -123,7 +137,7 @@ impl<'a> GlcmBuilder<'a> {
     /// Count all pairs (v, v + offset) with both voxels in the ROI, for
     /// voxels v with z in `z_range`.
     fn count(&self, dir: [i32; 3], z_range: (usize, usize)) -> Glcm {
-        let mut m = Glcm::new(self.n, self.n_g);
+        let mut m = Glcm::new(self.base, self.n, self.n_g);
         let dims = self.roi.dims;
         let off = dir.map(|c| c as isize * self.distance);
         let Some(r) = pair_ranges(dims, off) else {
@@ -143,7 +157,8 @@ impl<'a> GlcmBuilder<'a> {
                     let b = levels[(i as isize + step) as usize];
                     if b != 0 {
                         // One order only here; symmetrised below.
-                        m.counts[(a as usize - 1) * m.n + b as usize - 1] += 1;
+                        let (i, j) = (a as usize - 1 - self.base, b as usize - 1 - self.base);
+                        m.counts[i * m.n + j] += 1;
                     }
                 }
             }
@@ -161,7 +176,7 @@ impl MatrixBuilder for GlcmBuilder<'_> {
     }
 
     fn empty(&self) -> Glcm {
-        Glcm::new(self.n, self.n_g)
+        Glcm::new(self.base, self.n, self.n_g)
     }
 
     fn slice(&self, z: usize, dir: [i32; 3]) -> Glcm {
@@ -208,7 +223,7 @@ fn entropy_term(p: f64) -> f64 {
 ///   sqrt(1 - exp(-2 (HXY2 - HXY))), with HXY the joint entropy,
 ///   HX = -Σ p_i log2 p_i, HXY1 = -Σ p_ij log2(p_i p_j) and
 ///   HXY2 = -Σ p_i p_j log2(p_i p_j) = 2 HX for a symmetric matrix.
-pub(crate) fn glcm_features(counts: &[u32], n: usize, n_g: f64) -> Option<[f64; 25]> {
+pub(crate) fn glcm_features(counts: &[u32], n: usize, n_g: f64, base: usize) -> Option<[f64; 25]> {
     let total: u64 = counts.iter().map(|&c| c as u64).sum();
     if total == 0 {
         return None;
@@ -224,7 +239,8 @@ pub(crate) fn glcm_features(counts: &[u32], n: usize, n_g: f64) -> Option<[f64; 
     let hi = p_i.iter().rposition(|&p| p > 0.0)? + 1;
 
     let mut p_diff = vec![0.0; n];
-    let mut p_sum = vec![0.0; 2 * n + 1];
+    // Indexed by the grey-level sum itself, (base + i + 1) + (base + j + 1).
+    let mut p_sum = vec![0.0; 2 * (n + base) + 1];
     let mut joint_max: f64 = 0.0;
     let mut mu = 0.0;
     let mut joint_entr = 0.0;
@@ -239,14 +255,14 @@ pub(crate) fn glcm_features(counts: &[u32], n: usize, n_g: f64) -> Option<[f64; 
     let mut auto_corr = 0.0;
     let mut hxy1 = 0.0;
     for i in lo..hi {
-        let gi = (i + 1) as f64;
+        let gi = (base + i + 1) as f64;
         for j in lo..hi {
             let c = counts[i * n + j];
             if c == 0 {
                 continue;
             }
             let p = c as f64 / total;
-            let gj = (j + 1) as f64;
+            let gj = (base + j + 1) as f64;
             let d = (gi - gj).abs();
             joint_max = joint_max.max(p);
             mu += gi * p;
@@ -264,7 +280,7 @@ pub(crate) fn glcm_features(counts: &[u32], n: usize, n_g: f64) -> Option<[f64; 
             auto_corr += gi * gj * p;
             hxy1 -= p * (p_i[i] * p_i[j]).log2();
             p_diff[i.abs_diff(j)] += p;
-            p_sum[i + j + 2] += p;
+            p_sum[i + j + 2 + 2 * base] += p;
         }
     }
 
@@ -275,14 +291,14 @@ pub(crate) fn glcm_features(counts: &[u32], n: usize, n_g: f64) -> Option<[f64; 
     let mut clust_shade = 0.0;
     let mut clust_prom = 0.0;
     for i in lo..hi {
-        let di = (i + 1) as f64 - mu;
+        let di = (base + i + 1) as f64 - mu;
         for j in lo..hi {
             let c = counts[i * n + j];
             if c == 0 {
                 continue;
             }
             let p = c as f64 / total;
-            let dj = (j + 1) as f64 - mu;
+            let dj = (base + j + 1) as f64 - mu;
             let s = di + dj;
             let s2 = s * s;
             joint_var += di * di * p;
@@ -450,6 +466,38 @@ mod tests {
             assert_eq!(v("cm_corr"), 1.0);
             assert_eq!(v("cm_info_corr1"), 1.0);
             assert_eq!(v("cm_info_corr2"), 0.0);
+        }
+    }
+
+    #[test]
+    fn matrices_span_only_the_levels_present() {
+        // Levels 3000/3001 of N_g = 4000 (a re-segmentation range far below
+        // the data): 2 × 2 matrices, and the features of the shifted pattern
+        // are the shifted features.
+        let pattern: Vec<u32> = (0..27).map(|i| (i % 2) as u32).collect();
+        let high = roi([3, 3, 3], pattern.iter().map(|l| l + 3000).collect(), 4000);
+        let builder = GlcmBuilder::new(&high, 1);
+        assert_eq!((builder.base, builder.n), (2999, 2));
+        let low = roi([3, 3, 3], pattern.iter().map(|l| l + 1).collect(), 4000);
+        let settings = TextureSettings::default();
+        let (fh, fl) = (compute(&high, &settings), compute(&low, &settings));
+        let v = |f: &Features, name: &str| get(f, &format!("{name}_3D_avg"));
+        assert!(close(
+            v(&fh, "cm_joint_avg"),
+            v(&fl, "cm_joint_avg") + 2999.0
+        ));
+        assert!(close(
+            v(&fh, "cm_sum_avg"),
+            v(&fl, "cm_sum_avg") + 2.0 * 2999.0
+        ));
+        for name in [
+            "cm_contrast",
+            "cm_joint_var",
+            "cm_joint_entr",
+            "cm_inv_diff_norm",
+            "cm_corr",
+        ] {
+            assert!(close(v(&fh, name), v(&fl, name)), "{name}");
         }
     }
 
