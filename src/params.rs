@@ -34,6 +34,9 @@ use serde_norway::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// Largest voxel spacing accepted for resampling, in mm.
+const MAX_SPACING_MM: f64 = 1.0e4;
+
 /// The IBSI feature families ctrad computes.
 pub const FAMILIES: [&str; 11] = [
     "morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl",
@@ -194,6 +197,13 @@ impl Params {
                                 return Err(
                                     err("'resampledPixelSpacing' values must be ≥ 0".into()),
                                 )
+                            }
+                            // A voxel larger than 10 m is a typo; such grids
+                            // overflowed the shape features (found by fuzzing).
+                            Some(x) if !x.is_finite() || *x > MAX_SPACING_MM => {
+                                return Err(err(format!(
+                                    "'resampledPixelSpacing' value {x} mm is larger than {MAX_SPACING_MM} mm"
+                                )))
                             }
                             Some(x) if *x == 0.0 => s[i] = None,
                             Some(x) => s[i] = Some(*x),

@@ -208,7 +208,24 @@ pub fn extract(
         constant: values.iter().all(|&v| v == values[0]),
         slices: roi.dims[2],
     };
-    let nan_reasons = explain_nans(&out, &shape);
+    // A value beyond the floating-point range (from absurd spacings or
+    // intensities) is reported as NaN with a reason, never as ±Inf.
+    let mut overflowed = Vec::new();
+    for (tag, v) in out.iter_mut() {
+        if v.is_infinite() {
+            *v = f64::NAN;
+            overflowed.push(tag.clone());
+        }
+    }
+    let mut nan_reasons = explain_nans(&out, &shape);
+    nan_reasons.retain(|(t, _)| !overflowed.contains(t));
+    nan_reasons.extend(overflowed.into_iter().map(|t| {
+        (
+            t,
+            "overflow: the value exceeds the floating-point range (check voxel spacing and intensities)"
+                .to_string(),
+        )
+    }));
     Ok(Extraction {
         features: out,
         roi_voxels: morph.count(),

@@ -215,3 +215,36 @@ fn fbs_level_beyond_u64_is_refused_not_wrapped() {
         ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask")).unwrap_err();
     assert!(e.to_string().contains("grey levels"), "{e}");
 }
+
+/// Found by the `params` target: `resampledPixelSpacing` with a z spacing of
+/// 1.1e107 mm made the mesh area cubed overflow, and morph_asphericity came
+/// out as +Inf. Such spacings are refused, and any feature beyond the f64
+/// range is NaN with an "overflow" reason, never ±Inf.
+#[test]
+fn absurd_resampled_spacing_is_refused() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/params/resampled_spacing_1e107_overflowed_shape.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let e = ctrad::params::Params::from_yaml(&text, &path).unwrap_err();
+    assert!(matches!(e, ctrad::Error::Params { .. }), "{e:?}");
+    assert!(e.to_string().contains("resampledPixelSpacing"), "{e}");
+    // The largest accepted spacing still gives finite values only.
+    let ok = "setting:\n  resampledPixelSpacing: [7, 0, 10000]\n";
+    let p = ctrad::params::Params::from_yaml(ok, &path).unwrap();
+    let g = ctrad::volume::Geometry::new([6, 5, 4], [1.0, 1.2, 2.0], [0.0, 0.0, 0.0]);
+    let mut image = ctrad::volume::Volume::filled(g.clone(), -50.0f32);
+    let mut mask = ctrad::volume::Volume::filled(g, false);
+    for (i, x) in [(1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 2)]
+        .into_iter()
+        .enumerate()
+    {
+        image.set(x.0, x.1, x.2, 10.0 * i as f32);
+        mask.set(x.0, x.1, x.2, true);
+    }
+    if let Ok(out) = ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask"))
+    {
+        for (tag, v) in &out.features {
+            assert!(!v.is_infinite(), "{tag} = {v}");
+        }
+    }
+}
