@@ -190,6 +190,22 @@ fn nrrd_origin_overflowing_to_infinity_is_refused() {
     assert!(e.to_string().contains("space origin"), "{e}");
 }
 
+/// A 6×5×4 image with a four-voxel ROI of intensities 0, 10, 20, 30, the
+/// input the `params` target runs the pipeline on.
+fn four_voxel_roi() -> (ctrad::volume::Volume<f32>, ctrad::volume::Mask) {
+    let g = ctrad::volume::Geometry::new([6, 5, 4], [1.0, 1.2, 2.0], [0.0, 0.0, 0.0]);
+    let mut image = ctrad::volume::Volume::filled(g.clone(), -50.0f32);
+    let mut mask = ctrad::volume::Volume::filled(g, false);
+    for (i, x) in [(1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 2)]
+        .into_iter()
+        .enumerate()
+    {
+        image.set(x.0, x.1, x.2, 10.0 * i as f32);
+        mask.set(x.0, x.1, x.2, true);
+    }
+    (image, mask)
+}
+
 /// Found by `params` (panic "attempt to add with overflow"): a re-segmentation
 /// range starting at -7e52 with bin width 83 put the fixed-bin-size level
 /// `⌊(x − x_min)/w⌋ + 1` past u64 (the float-to-integer cast saturates, the
@@ -201,16 +217,7 @@ fn fbs_level_beyond_u64_is_refused_not_wrapped() {
         .join("fuzz/regressions/params/fbs_origin_minus_7e52_level_overflow.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let p = ctrad::params::Params::from_yaml(&text, &path).unwrap();
-    let g = ctrad::volume::Geometry::new([6, 5, 4], [1.0, 1.2, 2.0], [0.0, 0.0, 0.0]);
-    let mut image = ctrad::volume::Volume::filled(g.clone(), -50.0f32);
-    let mut mask = ctrad::volume::Volume::filled(g, false);
-    for (i, x) in [(1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 2)]
-        .into_iter()
-        .enumerate()
-    {
-        image.set(x.0, x.1, x.2, 10.0 * i as f32);
-        mask.set(x.0, x.1, x.2, true);
-    }
+    let (image, mask) = four_voxel_roi();
     let e =
         ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask")).unwrap_err();
     assert!(e.to_string().contains("grey levels"), "{e}");
@@ -231,16 +238,7 @@ fn absurd_resampled_spacing_is_refused() {
     // The largest accepted spacing still gives finite values only.
     let ok = "setting:\n  resampledPixelSpacing: [7, 0, 10000]\n";
     let p = ctrad::params::Params::from_yaml(ok, &path).unwrap();
-    let g = ctrad::volume::Geometry::new([6, 5, 4], [1.0, 1.2, 2.0], [0.0, 0.0, 0.0]);
-    let mut image = ctrad::volume::Volume::filled(g.clone(), -50.0f32);
-    let mut mask = ctrad::volume::Volume::filled(g, false);
-    for (i, x) in [(1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 2)]
-        .into_iter()
-        .enumerate()
-    {
-        image.set(x.0, x.1, x.2, 10.0 * i as f32);
-        mask.set(x.0, x.1, x.2, true);
-    }
+    let (image, mask) = four_voxel_roi();
     if let Ok(out) = ctrad::pipeline::extract(image, mask, &p, Path::new("img"), Path::new("mask"))
     {
         for (tag, v) in &out.features {
