@@ -87,8 +87,13 @@ pub fn has_dicom_magic(path: &Path) -> bool {
     let mut buf = [0u8; 132];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut buf))
-        .map(|_| &buf[128..132] == b"DICM")
+        .map(|_| is_part10_prefix(&buf))
         .unwrap_or(false)
+}
+
+/// The first 132 bytes of a DICOM Part 10 file: preamble, then "DICM".
+fn is_part10_prefix(buf: &[u8]) -> bool {
+    buf.get(128..132) == Some(b"DICM".as_slice())
 }
 
 /// The whole file when it starts with the DICOM Part 10 preamble and magic
@@ -99,7 +104,7 @@ fn read_if_dicom(path: &Path) -> Option<Vec<u8>> {
     let mut f = std::fs::File::open(path).ok()?;
     let mut buf = vec![0u8; 132];
     f.read_exact(&mut buf).ok()?;
-    if &buf[128..132] != b"DICM" {
+    if !is_part10_prefix(&buf) {
         return None;
     }
     f.read_to_end(&mut buf).ok()?;
