@@ -11,4 +11,5 @@ pub mod scan;
 pub mod seg;
 pub mod series;
 pub mod validate;
+pub mod view;
 pub mod write;

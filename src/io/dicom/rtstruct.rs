@@ -8,6 +8,7 @@
 //! contours of its slice, so nested contours make holes.
 
 use super::scan::{float, floats, int, items, text};
+use super::view::{Attributes, View};
 use crate::error::{Error, Result};
 use crate::volume::{memory_path, Geometry, Mask, Volume};
 use dicom_dictionary_std::tags;
@@ -69,10 +70,19 @@ pub struct RtStruct {
 
 /// Read an RT Structure Set file.
 pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
-    let obj = super::scan::open_checked(path)?
+    let bytes = super::scan::read_checked(path)?;
+    if let Some(view) = View::parse(&bytes) {
+        return from_data_set(&view.data, path);
+    }
+    let obj = super::scan::parse_checked(&bytes)
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
-    let modality = text(&obj, tags::MODALITY);
-    let class = text(&obj, tags::SOP_CLASS_UID);
+    from_data_set(&*obj, path)
+}
+
+/// The structure set in `obj` (read from `path`).
+fn from_data_set<O: Attributes>(obj: &O, path: &Path) -> Result<RtStruct> {
+    let modality = text(obj, tags::MODALITY);
+    let class = text(obj, tags::SOP_CLASS_UID);
     if modality != "RTSTRUCT" && class != super::scan::sop_class::RT_STRUCTURE_SET {
         return Err(Error::format(
             path,
@@ -81,7 +91,7 @@ pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
     }
     let mut for_uids = Vec::new();
     let mut series_uids = Vec::new();
-    for f in items(&obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
+    for f in items(obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
         let uid = text(f, tags::FRAME_OF_REFERENCE_UID);
         if !uid.is_empty() && !for_uids.contains(&uid) {
             for_uids.push(uid);
@@ -95,7 +105,7 @@ pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
             }
         }
     }
-    let mut rois: Vec<RoiContours> = items(&obj, tags::STRUCTURE_SET_ROI_SEQUENCE)
+    let mut rois: Vec<RoiContours> = items(obj, tags::STRUCTURE_SET_ROI_SEQUENCE)
         .iter()
         .map(|it| {
             let mut for_uid = text(it, tags::REFERENCED_FRAME_OF_REFERENCE_UID);
@@ -111,13 +121,13 @@ pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
             }
         })
         .collect();
-    for obs in items(&obj, tags::RTROI_OBSERVATIONS_SEQUENCE) {
+    for obs in items(obj, tags::RTROI_OBSERVATIONS_SEQUENCE) {
         let n = int(obs, tags::REFERENCED_ROI_NUMBER);
         if let Some(r) = rois.iter_mut().find(|r| Some(r.number) == n) {
             r.interpreted_type = text(obs, tags::RTROI_INTERPRETED_TYPE);
         }
     }
-    for rc in items(&obj, tags::ROI_CONTOUR_SEQUENCE) {
+    for rc in items(obj, tags::ROI_CONTOUR_SEQUENCE) {
         let n = int(rc, tags::REFERENCED_ROI_NUMBER);
         let Some(roi) = rois.iter_mut().find(|r| Some(r.number) == n) else {
             continue; // contours of an undeclared ROI cannot be named
@@ -161,8 +171,8 @@ pub fn read_rtstruct(path: &Path) -> Result<RtStruct> {
     }
     Ok(RtStruct {
         path: path.to_path_buf(),
-        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID),
-        structure_set_label: text(&obj, tags::STRUCTURE_SET_LABEL),
+        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID),
+        structure_set_label: text(obj, tags::STRUCTURE_SET_LABEL),
         frame_of_reference_uids: for_uids,
         referenced_series_uids: series_uids,
         rois,

@@ -1,8 +1,9 @@
 //! Header-only scanning of folders of DICOM files.
 
+use super::view::{Attributes, View};
 use crate::error::{Error, Result};
 use dicom_dictionary_std::tags;
-use dicom_object::{InMemDicomObject, OpenFileOptions};
+use dicom_object::OpenFileOptions;
 use std::path::{Path, PathBuf};
 
 /// SOP Class UIDs ctrad distinguishes.
@@ -33,13 +34,11 @@ pub struct FileInfo {
 // (snafu), which made reading a series several times slower.
 
 /// Read a string attribute, trimmed; empty when absent.
-pub fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
-    obj.get(tag)
-        .and_then(|e| {
-            e.to_str().ok().map(|s| {
-                s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
-                    .to_string()
-            })
+pub fn text<O: Attributes>(obj: &O, tag: dicom_core::Tag) -> String {
+    obj.string(tag)
+        .map(|s| {
+            s.trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                .to_string()
         })
         .unwrap_or_default()
 }
@@ -54,31 +53,41 @@ pub fn read_header(path: &Path) -> Result<FileInfo> {
 /// check, the validation and the parse).
 fn header_from_bytes(path: &Path, bytes: &[u8]) -> Result<FileInfo> {
     super::validate::validate_bytes(bytes, path, true)?;
+    if let Some(view) = View::parse(bytes) {
+        let meta_class = text(&view.meta, tags::MEDIA_STORAGE_SOP_CLASS_UID);
+        return Ok(file_info(path, meta_class, &view.data));
+    }
     let obj = OpenFileOptions::new()
         .read_until(tags::PIXEL_DATA)
         .from_reader(bytes)
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
-    let sop_class_uid = obj
+    let meta_class = obj
         .meta()
         .media_storage_sop_class_uid()
         .trim_end_matches('\0')
         .to_string();
-    Ok(FileInfo {
+    Ok(file_info(path, meta_class, &*obj))
+}
+
+/// The identifying attributes of data set `obj`; `meta_class` is the Media
+/// Storage SOP Class UID of the file meta group, preferred when present.
+fn file_info<O: Attributes>(path: &Path, meta_class: String, obj: &O) -> FileInfo {
+    FileInfo {
         path: path.to_path_buf(),
-        sop_class_uid: if sop_class_uid.is_empty() {
-            text(&obj, tags::SOP_CLASS_UID)
+        sop_class_uid: if meta_class.is_empty() {
+            text(obj, tags::SOP_CLASS_UID)
         } else {
-            sop_class_uid
+            meta_class
         },
-        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID),
-        modality: text(&obj, tags::MODALITY),
-        study_instance_uid: text(&obj, tags::STUDY_INSTANCE_UID),
-        series_instance_uid: text(&obj, tags::SERIES_INSTANCE_UID),
-        frame_of_reference_uid: text(&obj, tags::FRAME_OF_REFERENCE_UID),
-        series_description: text(&obj, tags::SERIES_DESCRIPTION),
-        study_date: text(&obj, tags::STUDY_DATE),
-        series_number: text(&obj, tags::SERIES_NUMBER).parse().ok(),
-    })
+        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID),
+        modality: text(obj, tags::MODALITY),
+        study_instance_uid: text(obj, tags::STUDY_INSTANCE_UID),
+        series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
+        frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
+        series_description: text(obj, tags::SERIES_DESCRIPTION),
+        study_date: text(obj, tags::STUDY_DATE),
+        series_number: text(obj, tags::SERIES_NUMBER).parse().ok(),
+    }
 }
 
 /// True when the file starts with the DICOM Part 10 preamble and magic.
@@ -173,21 +182,19 @@ impl AsRef<Path> for FileInfo {
 }
 
 /// Numeric values of an attribute (DS, IS, FD, US, ...); `None` when absent or unparsable.
-pub fn floats(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<Vec<f64>> {
-    let e = obj.get(tag)?;
-    let v = e.to_multi_float64().ok()?;
+pub fn floats<O: Attributes>(obj: &O, tag: dicom_core::Tag) -> Option<Vec<f64>> {
+    let v = obj.numbers(tag)?;
     (!v.is_empty() && v.iter().all(|x| x.is_finite())).then_some(v)
 }
 
 /// First numeric value of an attribute; `None` when absent or unparsable.
-pub fn float(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<f64> {
+pub fn float<O: Attributes>(obj: &O, tag: dicom_core::Tag) -> Option<f64> {
     floats(obj, tag).map(|v| v[0])
 }
 
 /// Integer value of an attribute; `None` when absent or unparsable.
-pub fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
-    let e = obj.get(tag)?;
-    let s = e.to_str().ok()?;
+pub fn int<O: Attributes>(obj: &O, tag: dicom_core::Tag) -> Option<i64> {
+    let s = obj.string(tag)?;
     let first = s
         .split('\\')
         .next()?
@@ -202,24 +209,38 @@ pub fn int(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<i64> {
 }
 
 /// Items of a sequence attribute (empty when absent or not a sequence).
-pub fn items(obj: &InMemDicomObject, tag: dicom_core::Tag) -> &[InMemDicomObject] {
-    obj.get(tag).and_then(|e| e.items()).unwrap_or(&[])
+pub fn items<O: Attributes>(obj: &O, tag: dicom_core::Tag) -> &[O] {
+    obj.seq(tag)
 }
 
 /// First item of a sequence attribute.
-pub fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMemDicomObject> {
+pub fn first_item<O: Attributes>(obj: &O, tag: dicom_core::Tag) -> Option<&O> {
     items(obj, tag).first()
 }
 
-/// Read the whole file at `path` once, check its structure (see
+/// Read the whole file at `path` once and check its structure (see
 /// [`super::validate`]: a tiny file declaring a 4 GiB element is an error,
-/// not an allocation), then parse it with dicom-rs; the outer error is ours
-/// (typed, naming the file), the inner one dicom-rs's for the caller to word.
+/// not an allocation); the bytes are then parsed by [`View::parse`] or
+/// dicom-rs ([`parse_checked`]).
+///
+/// [`View::parse`]: super::view::View::parse
+pub(crate) fn read_checked(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    super::validate::validate_bytes(&bytes, path, false)?;
+    Ok(bytes)
+}
+
+/// dicom-rs's parse of bytes returned by [`read_checked`].
+pub(crate) fn parse_checked(
+    bytes: &[u8],
+) -> std::result::Result<dicom_object::DefaultDicomObject, dicom_object::ReadError> {
+    OpenFileOptions::new().from_reader(bytes)
+}
+
+/// [`read_checked`] then [`parse_checked`]: the outer error is ours (typed,
+/// naming the file), the inner one dicom-rs's for the caller to word.
 pub(crate) fn open_checked(
     path: &Path,
 ) -> Result<std::result::Result<dicom_object::DefaultDicomObject, dicom_object::ReadError>> {
-    // Read once: validate the bytes, then let dicom-rs parse the same bytes.
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    super::validate::validate_bytes(&bytes, path, false)?;
-    Ok(OpenFileOptions::new().from_reader(&bytes[..]))
+    Ok(parse_checked(&read_checked(path)?))
 }

@@ -73,35 +73,35 @@ pub struct Seg {
 
 /// Read a SEG file.
 pub fn read_seg(path: &Path) -> Result<Seg> {
-    let obj = super::scan::open_checked(path)?
+    let file = super::scan::open_checked(path)?
         .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
+    let obj: &InMemDicomObject = &file;
     let err = |what: String| Error::format(path, what);
-    let modality = text(&obj, tags::MODALITY);
-    if modality != "SEG" && text(&obj, tags::SOP_CLASS_UID) != super::scan::sop_class::SEGMENTATION
-    {
+    let modality = text(obj, tags::MODALITY);
+    if modality != "SEG" && text(obj, tags::SOP_CLASS_UID) != super::scan::sop_class::SEGMENTATION {
         return Err(err(format!(
             "not a DICOM Segmentation (modality '{modality}')"
         )));
     }
-    let rows = int(&obj, tags::ROWS)
+    let rows = int(obj, tags::ROWS)
         .filter(|v| *v > 0)
         .ok_or_else(|| err("missing Rows".into()))? as usize;
-    let cols = int(&obj, tags::COLUMNS)
+    let cols = int(obj, tags::COLUMNS)
         .filter(|v| *v > 0)
         .ok_or_else(|| err("missing Columns".into()))? as usize;
-    let n_frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+    let n_frames = int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
     // Refuse absurd headers before anything (decoder included) allocates for them.
     crate::io::ReadLimits::from_env()?.check(path, [cols, rows, n_frames])?;
     // The pixel decoder sizes its output by Samples per Pixel too.
-    let spp = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    let spp = int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     if spp != 1 {
         return Err(err(format!("{spp} samples per pixel; a SEG has 1")));
     }
-    let bits = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0);
-    let seg_type = match text(&obj, tags::SEGMENTATION_TYPE).as_str() {
+    let bits = int(obj, tags::BITS_ALLOCATED).unwrap_or(0);
+    let seg_type = match text(obj, tags::SEGMENTATION_TYPE).as_str() {
         "BINARY" => SegmentationType::Binary,
         "FRACTIONAL" => {
-            let max = int(&obj, tags::MAXIMUM_FRACTIONAL_VALUE)
+            let max = int(obj, tags::MAXIMUM_FRACTIONAL_VALUE)
                 .filter(|v| *v > 0 && *v <= 255)
                 .ok_or_else(|| {
                     err("FRACTIONAL SEG without a valid Maximum Fractional Value".into())
@@ -125,7 +125,7 @@ pub fn read_seg(path: &Path) -> Result<Seg> {
             }
         )));
     }
-    let segments: Vec<Segment> = items(&obj, tags::SEGMENT_SEQUENCE)
+    let segments: Vec<Segment> = items(obj, tags::SEGMENT_SEQUENCE)
         .iter()
         .map(|s| Segment {
             number: int(s, tags::SEGMENT_NUMBER).unwrap_or(0) as u16,
@@ -138,8 +138,8 @@ pub fn read_seg(path: &Path) -> Result<Seg> {
         return Err(err("SEG has an empty Segment Sequence".into()));
     }
 
-    let per_frame = items(&obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
-    let shared = first_item(&obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
+    let per_frame = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
+    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
     if per_frame.len() != n_frames {
         return Err(err(format!(
             "Per-Frame Functional Groups has {} items for {n_frames} frames",
@@ -204,9 +204,9 @@ pub fn read_seg(path: &Path) -> Result<Seg> {
     }
 
     let npix = rows * cols;
-    let pixels = read_pixels(&obj, bits, npix, n_frames).map_err(err)?;
+    let pixels = read_pixels(&file, bits, npix, n_frames).map_err(err)?;
     let mut referenced_series_uids = Vec::new();
-    for s in items(&obj, tags::REFERENCED_SERIES_SEQUENCE) {
+    for s in items(obj, tags::REFERENCED_SERIES_SEQUENCE) {
         let uid = text(s, tags::SERIES_INSTANCE_UID);
         if !uid.is_empty() {
             referenced_series_uids.push(uid);
@@ -214,9 +214,9 @@ pub fn read_seg(path: &Path) -> Result<Seg> {
     }
     Ok(Seg {
         path: path.to_path_buf(),
-        sop_instance_uid: text(&obj, tags::SOP_INSTANCE_UID),
-        series_instance_uid: text(&obj, tags::SERIES_INSTANCE_UID),
-        frame_of_reference_uid: text(&obj, tags::FRAME_OF_REFERENCE_UID),
+        sop_instance_uid: text(obj, tags::SOP_INSTANCE_UID),
+        series_instance_uid: text(obj, tags::SERIES_INSTANCE_UID),
+        frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
         referenced_series_uids,
         segmentation_type: seg_type,
         segments,

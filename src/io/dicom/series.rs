@@ -21,6 +21,7 @@
 //!   since ctrad does not resample tilted acquisitions.
 
 use super::scan::{self, first_item, float, floats, int, items, text, FileInfo};
+use super::view::{Attributes, View};
 use crate::error::{Error, Result};
 use crate::io::ReadLimits;
 use crate::volume::{Geometry, Volume};
@@ -323,21 +324,83 @@ struct FileFrames {
     frames: Vec<Frame>,
 }
 
-/// Open one file, validate it and decode its frames to HU.
+/// Open one file, validate it and decode its frames to HU: from a
+/// zero-copy [`View`] when the file is little endian with native pixel data
+/// (nearly every CT file), else from dicom-rs's object and decoders.
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
-    let obj = scan::open_checked(path)?.map_err(|e| {
+    let bytes = scan::read_checked(path)?;
+    if let Some(view) = View::parse(&bytes) {
+        if let Some(frames) = frames_of(&view.data, view.transfer_syntax, file, path, None)? {
+            return Ok(frames);
+        }
+    }
+    let obj = scan::parse_checked(&bytes).map_err(|e| {
         Error::format(
             path,
             format!("cannot read DICOM file (truncated or corrupt?): {e}"),
         )
     })?;
-    let series = text(&obj, tags::SERIES_INSTANCE_UID);
-    let ferr = |what: String| Error::format(path, format!("CT series {series}: {what}"));
     let ts = obj
         .meta()
         .transfer_syntax()
         .trim_end_matches('\0')
         .to_string();
+    let frames = frames_of(&*obj, ts, file, path, Some(&obj))?;
+    Ok(frames.expect("frames are decoded when a decoder is given"))
+}
+
+/// Pixel Data access shared by dicom-rs objects and [`View`]s.
+trait PixelData: Attributes {
+    /// True when the data set has a Pixel Data element.
+    fn has_pixel_data(&self) -> bool;
+    /// Byte length of native Pixel Data; `None` when absent or encapsulated.
+    fn native_len(&self) -> Option<usize>;
+    /// Native Pixel Data bytes when held as values of `bits` bits (see
+    /// [`native_pixels`]).
+    fn native(&self, bits: u16) -> Option<std::borrow::Cow<'_, [u8]>>;
+}
+
+impl PixelData for InMemDicomObject {
+    fn has_pixel_data(&self) -> bool {
+        self.get(tags::PIXEL_DATA).is_some()
+    }
+
+    fn native_len(&self) -> Option<usize> {
+        let value = self.get(tags::PIXEL_DATA)?.value().primitive()?;
+        Some(value.calculate_byte_len())
+    }
+
+    fn native(&self, bits: u16) -> Option<std::borrow::Cow<'_, [u8]>> {
+        native_pixels(self, bits)
+    }
+}
+
+impl PixelData for View<'_> {
+    fn has_pixel_data(&self) -> bool {
+        self.has_pixel_data()
+    }
+
+    fn native_len(&self) -> Option<usize> {
+        self.pixel_data_len()
+    }
+
+    fn native(&self, bits: u16) -> Option<std::borrow::Cow<'_, [u8]>> {
+        self.native_pixels(bits).map(std::borrow::Cow::Borrowed)
+    }
+}
+
+/// The frames of data set `obj` (transfer syntax `ts`). Pixel data that is
+/// not native is decoded with `decoder` (the same file as a dicom-rs object);
+/// without one the result is `None`.
+fn frames_of<O: PixelData>(
+    obj: &O,
+    ts: String,
+    file: usize,
+    path: &Path,
+    decoder: Option<&dicom_object::DefaultDicomObject>,
+) -> Result<Option<FileFrames>> {
+    let series = text(obj, tags::SERIES_INSTANCE_UID);
+    let ferr = |what: String| Error::format(path, format!("CT series {series}: {what}"));
     if !SUPPORTED_TRANSFER_SYNTAXES
         .iter()
         .any(|(uid, _)| *uid == ts)
@@ -351,40 +414,40 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
             supported.join(", ")
         )));
     }
-    if obj.get(tags::PIXEL_DATA).is_none() {
+    if !obj.has_pixel_data() {
         return Err(ferr("missing pixel data (no Pixel Data element)".into()));
     }
-    let rows = int(&obj, tags::ROWS)
+    let rows = int(obj, tags::ROWS)
         .filter(|v| *v > 0)
         .ok_or_else(|| ferr("missing or invalid Rows".into()))? as usize;
-    let cols = int(&obj, tags::COLUMNS)
+    let cols = int(obj, tags::COLUMNS)
         .filter(|v| *v > 0)
         .ok_or_else(|| ferr("missing or invalid Columns".into()))? as usize;
-    let spp = int(&obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    let spp = int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
     if spp != 1 {
         return Err(ferr(format!(
             "{spp} samples per pixel; CT images must be greyscale"
         )));
     }
-    let n_frames = int(&obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
+    let n_frames = int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1) as usize;
     // Refuse absurd headers before anything (decoder included) allocates for them.
     ReadLimits::from_env()?.check(path, [cols, rows, n_frames])?;
-    let bits_header = int(&obj, tags::BITS_ALLOCATED).unwrap_or(0);
+    let bits_header = int(obj, tags::BITS_ALLOCATED).unwrap_or(0);
     if !matches!(bits_header, 8 | 16 | 32) {
         return Err(ferr(format!(
             "unsupported Bits Allocated {bits_header} (expected 8, 16 or 32)"
         )));
     }
-    check_native_length(&obj, path, rows * cols * n_frames, bits_header as usize / 8)?;
-    let sop_instance_uid = text(&obj, tags::SOP_INSTANCE_UID);
-    let sop_class_uid = text(&obj, tags::SOP_CLASS_UID);
+    check_native_length(obj, path, rows * cols * n_frames, bits_header as usize / 8)?;
+    let sop_instance_uid = text(obj, tags::SOP_INSTANCE_UID);
+    let sop_class_uid = text(obj, tags::SOP_CLASS_UID);
 
     // Plane geometry and rescale per frame: top level for classic images,
     // functional groups (per-frame overriding shared) for enhanced ones.
-    let per_frame = items(&obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
-    let shared = first_item(&obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
+    let per_frame = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE);
+    let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
     let enhanced = !per_frame.is_empty() || shared.is_some();
-    let fg = |f: usize, seq: dicom_core::Tag| -> Option<&InMemDicomObject> {
+    let fg = |f: usize, seq: dicom_core::Tag| -> Option<&O> {
         per_frame
             .get(f)
             .and_then(|it| first_item(it, seq))
@@ -398,7 +461,7 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
     }
     let mut geo = Vec::with_capacity(n_frames);
     for f in 0..n_frames {
-        let src = |seq| if enhanced { fg(f, seq) } else { Some(&*obj) };
+        let src = |seq| if enhanced { fg(f, seq) } else { Some(obj) };
         let fname = if enhanced {
             format!(" (frame {})", f + 1)
         } else {
@@ -455,14 +518,14 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
             hu,
         });
     };
-    if let Some(native) = native_pixels(&obj, bits_header as u16) {
+    if let Some(native) = obj.native(bits_header as u16) {
         // Uncompressed pixel data whose values dicom-rs already holds in
         // native byte order: convert directly (dicom-pixeldata's decoder
         // would copy them once more and look up optional attributes in a way
         // that builds an error value, with a stack trace, per file).
         let bits_stored =
-            int(&obj, tags::BITS_STORED).map_or(bits_header, |b| b.clamp(1, bits_header)) as u16;
-        let signed = int(&obj, tags::PIXEL_REPRESENTATION) == Some(1);
+            int(obj, tags::BITS_STORED).map_or(bits_header, |b| b.clamp(1, bits_header)) as u16;
+        let signed = int(obj, tags::PIXEL_REPRESENTATION) == Some(1);
         let bpp = bits_header as usize / 8;
         for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
             let bytes = native
@@ -480,7 +543,10 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
             push(f, hu, (ipp, iop, ps));
         }
     } else {
-        let decoded = obj
+        let Some(decoder) = decoder else {
+            return Ok(None);
+        };
+        let decoded = decoder
             .decode_pixel_data()
             .map_err(|e| ferr(format!("cannot decode pixel data: {e}")))?;
         let bits_alloc = decoded.bits_allocated();
@@ -521,16 +587,16 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
         }
         drop(decoded);
     }
-    let mut meta = series_meta(&obj);
+    let mut meta = series_meta(obj);
     meta.transfer_syntax_uid = ts;
-    let spacing_hint = float(&obj, tags::SPACING_BETWEEN_SLICES)
+    let spacing_hint = float(obj, tags::SPACING_BETWEEN_SLICES)
         .or(meta.slice_thickness)
         .filter(|v| *v > 0.0);
-    Ok(FileFrames {
+    Ok(Some(FileFrames {
         meta,
         spacing_hint,
         frames,
-    })
+    }))
 }
 
 /// The Pixel Data bytes of native (uncompressed) data, in native byte order,
@@ -550,19 +616,15 @@ fn native_pixels(obj: &InMemDicomObject, bits: u16) -> Option<std::borrow::Cow<'
 /// For native (uncompressed) pixel data, the Pixel Data element must hold at
 /// least `voxels × bytes_per_voxel` bytes: a tiny file declaring huge
 /// dimensions is a format error before decoding allocates for it.
-pub(crate) fn check_native_length(
-    obj: &InMemDicomObject,
+fn check_native_length<O: PixelData>(
+    obj: &O,
     path: &Path,
     voxels: usize,
     bytes_per_voxel: usize,
 ) -> Result<()> {
-    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
-        return Ok(());
+    let Some(have) = obj.native_len() else {
+        return Ok(()); // absent, or encapsulated: the decoder checks each frame
     };
-    let Some(value) = elem.value().primitive() else {
-        return Ok(()); // encapsulated: the decoder checks each frame
-    };
-    let have = value.calculate_byte_len();
     let need = voxels.saturating_mul(bytes_per_voxel);
     if have < need {
         return Err(Error::format(
@@ -610,7 +672,7 @@ fn to_hu(
 
 /// Series-level attributes, looking into the Enhanced CT functional groups
 /// when the classic attribute is absent.
-fn series_meta(obj: &InMemDicomObject) -> SeriesMeta {
+fn series_meta<O: Attributes>(obj: &O) -> SeriesMeta {
     let shared = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE);
     let per0 = items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).first();
     // Value of `tag`, at top level or inside functional group `seq`.

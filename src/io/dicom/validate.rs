@@ -66,6 +66,16 @@ const LONG_VRS: [&[u8; 2]; 13] = [
     b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
 ];
 
+/// True for an explicit VR with a 16-bit length field.
+pub(super) fn is_short_vr(vr: [u8; 2]) -> bool {
+    SHORT_VRS.contains(&&vr)
+}
+
+/// True for an explicit VR with a reserved field and a 32-bit length.
+pub(super) fn is_long_vr(vr: [u8; 2]) -> bool {
+    LONG_VRS.contains(&&vr)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Syntax {
     ImplicitLe,
@@ -237,9 +247,9 @@ impl Walker<'_> {
             return Ok((None, self.u32(pos + 4, false), 8));
         }
         let vr = [self.b[pos + 4], self.b[pos + 5]];
-        if SHORT_VRS.contains(&&vr) {
+        if is_short_vr(vr) {
             Ok((Some(vr), u32::from(self.u16(pos + 6, big)), 8))
-        } else if LONG_VRS.contains(&&vr) {
+        } else if is_long_vr(vr) {
             if end - pos < 12 {
                 return Err(self.err(pos, "element header cut short"));
             }
@@ -573,7 +583,7 @@ impl Walker<'_> {
 
 /// The VR the implicit VR reader gives `tag` (dicom-rs: OW for pixel and
 /// overlay data, else the standard dictionary's VR, relaxed; UN if unknown).
-fn implicit_vr(tag: Tag) -> [u8; 2] {
+pub(super) fn implicit_vr(tag: Tag) -> [u8; 2] {
     use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
     if tag == PIXEL_DATA || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
         return *b"OW";
