@@ -127,7 +127,45 @@ struct Frame {
     pixel_spacing: [f64; 2],
     rows: usize,
     cols: usize,
-    hu: Vec<f32>,
+    pixels: Pixels,
+}
+
+/// A frame's pixel values.
+enum Pixels {
+    /// In HU, decoded when the file was read (dicom-rs's path).
+    Decoded(Vec<f32>),
+    /// Native pixel data of a file read through a [`View`], converted to HU
+    /// straight into the assembled volume (no per-slice buffer).
+    Native(Stored),
+}
+
+/// Where a native frame lies in its file and how its values map to HU.
+#[derive(Clone, Copy)]
+struct Stored {
+    /// Frame index in the file (0-based).
+    index: usize,
+    bits_alloc: u16,
+    bits_stored: u16,
+    signed: bool,
+    slope: f64,
+    intercept: f64,
+}
+
+impl Stored {
+    /// Convert this frame of the Pixel Data bytes `native` into `out`.
+    fn convert(self, native: &[u8], out: &mut [f32]) -> Option<()> {
+        let n = out.len() * usize::from(self.bits_alloc / 8);
+        let bytes = native.get(self.index * n..(self.index + 1) * n)?;
+        to_hu(
+            bytes,
+            self.bits_alloc,
+            self.bits_stored,
+            self.signed,
+            self.slope,
+            self.intercept,
+            out,
+        )
+    }
 }
 
 /// Assemble a CT series from its files (classic or Enhanced CT). All files must
@@ -229,10 +267,9 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
         origin: frames[0].ipp,
         direction: [[r[0], c[0], n[0]], [r[1], c[1], n[1]], [r[2], c[2], n[2]]],
     };
-    let mut data = Vec::with_capacity(voxels);
+    let data = assemble(files, &mut frames, voxels, rows * cols, &series_err)?;
     let mut slices = Vec::with_capacity(nz);
-    for f in &mut frames {
-        data.append(&mut f.hu);
+    for f in &frames {
         slices.push(SliceRef {
             path: files[f.file].as_ref().to_path_buf(),
             sop_class_uid: f.sop_class_uid.clone(),
@@ -244,6 +281,50 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
     let mut meta = metas.swap_remove(frames[0].file).0;
     meta.slices = slices;
     Ok((Volume::from_vec(geometry, data)?, meta))
+}
+
+/// The voxels of the sorted `frames`: decoded frames are copied, native
+/// ones converted from their file, read again (in parallel, once per file).
+fn assemble<P: AsRef<Path> + Sync>(
+    files: &[P],
+    frames: &mut [Frame],
+    voxels: usize,
+    npix: usize,
+    series_err: &(dyn Fn(&Path, String) -> Error + Sync),
+) -> Result<Vec<f32>> {
+    // Zeroed lazily by the kernel; every voxel is written below.
+    let mut data = vec![0f32; voxels];
+    let mut per_file: BTreeMap<usize, Vec<(Pixels, &mut [f32])>> = BTreeMap::new();
+    for (f, out) in frames.iter_mut().zip(data.chunks_mut(npix)) {
+        let pixels = std::mem::replace(&mut f.pixels, Pixels::Decoded(Vec::new()));
+        per_file.entry(f.file).or_default().push((pixels, out));
+    }
+    per_file
+        .into_par_iter()
+        .try_for_each(|(file, slices)| -> Result<()> {
+            let path = files[file].as_ref();
+            let changed = || series_err(path, "the file changed while the series was read".into());
+            let bytes = if slices.iter().any(|(p, _)| matches!(p, Pixels::Native(_))) {
+                std::fs::read(path).map_err(|e| Error::io(path, e))?
+            } else {
+                Vec::new()
+            };
+            let view = View::parse(&bytes);
+            for (pixels, out) in slices {
+                match pixels {
+                    Pixels::Decoded(hu) => out.copy_from_slice(&hu),
+                    Pixels::Native(stored) => {
+                        let native = view
+                            .as_ref()
+                            .and_then(|v| v.data.native_pixels(stored.bits_alloc))
+                            .ok_or_else(changed)?;
+                        stored.convert(native, out).ok_or_else(changed)?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+    Ok(data)
 }
 
 /// Check slice distances and the progression direction; return the uniform distance.
@@ -330,7 +411,7 @@ struct FileFrames {
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
     let bytes = scan::read_checked(path)?;
     if let Some(view) = View::parse(&bytes) {
-        if let Some(frames) = frames_of(&view.data, view.transfer_syntax, file, path, None)? {
+        if let Some(frames) = frames_of(&view.data, view.transfer_syntax, file, path, None, true)? {
             return Ok(frames);
         }
     }
@@ -345,7 +426,7 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
         .transfer_syntax()
         .trim_end_matches('\0')
         .to_string();
-    let frames = frames_of(&*obj, ts, file, path, Some(&obj))?;
+    let frames = frames_of(&*obj, ts, file, path, Some(&obj), false)?;
     Ok(frames.expect("frames are decoded when a decoder is given"))
 }
 
@@ -391,13 +472,15 @@ impl PixelData for View<'_> {
 
 /// The frames of data set `obj` (transfer syntax `ts`). Pixel data that is
 /// not native is decoded with `decoder` (the same file as a dicom-rs object);
-/// without one the result is `None`.
+/// without one the result is `None`. With `defer_native`, native frames are
+/// described ([`Pixels::Native`]) rather than converted.
 fn frames_of<O: PixelData>(
     obj: &O,
     ts: String,
     file: usize,
     path: &Path,
     decoder: Option<&dicom_object::DefaultDicomObject>,
+    defer_native: bool,
 ) -> Result<Option<FileFrames>> {
     let series = text(obj, tags::SERIES_INSTANCE_UID);
     let ferr = |what: String| Error::format(path, format!("CT series {series}: {what}"));
@@ -504,7 +587,7 @@ fn frames_of<O: PixelData>(
 
     let npix = rows * cols;
     let mut frames = Vec::with_capacity(n_frames);
-    let mut push = |f: usize, hu: Vec<f32>, (ipp, iop, ps): ([f64; 3], [f64; 6], [f64; 2])| {
+    let mut push = |f: usize, pixels: Pixels, (ipp, iop, ps): ([f64; 3], [f64; 6], [f64; 2])| {
         frames.push(Frame {
             file,
             frame_number: (n_frames > 1 || enhanced).then_some(f as u32 + 1),
@@ -515,7 +598,7 @@ fn frames_of<O: PixelData>(
             pixel_spacing: ps,
             rows,
             cols,
-            hu,
+            pixels,
         });
     };
     if let Some(native) = obj.native(bits_header as u16) {
@@ -526,21 +609,25 @@ fn frames_of<O: PixelData>(
         let bits_stored =
             int(obj, tags::BITS_STORED).map_or(bits_header, |b| b.clamp(1, bits_header)) as u16;
         let signed = int(obj, tags::PIXEL_REPRESENTATION) == Some(1);
-        let bpp = bits_header as usize / 8;
         for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
-            let bytes = native
-                .get(f * npix * bpp..(f + 1) * npix * bpp)
-                .ok_or_else(|| ferr(format!("truncated pixel data (frame {})", f + 1)))?;
-            let hu = to_hu(
-                bytes,
-                bits_header as u16,
+            let stored = Stored {
+                index: f,
+                bits_alloc: bits_header as u16,
                 bits_stored,
                 signed,
                 slope,
                 intercept,
-            )
-            .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_header}")))?;
-            push(f, hu, (ipp, iop, ps));
+            };
+            let pixels = if defer_native {
+                Pixels::Native(stored)
+            } else {
+                let mut hu = vec![0f32; npix];
+                stored
+                    .convert(&native, &mut hu)
+                    .ok_or_else(|| ferr(format!("truncated pixel data (frame {})", f + 1)))?;
+                Pixels::Decoded(hu)
+            };
+            push(f, pixels, (ipp, iop, ps));
         }
     } else {
         let Some(decoder) = decoder else {
@@ -574,16 +661,18 @@ fn frames_of<O: PixelData>(
                     npix * bpp
                 )));
             }
-            let hu = to_hu(
+            let mut hu = vec![0f32; npix];
+            to_hu(
                 &bytes[..npix * bpp],
                 bits_alloc,
                 bits_stored,
                 signed,
                 slope,
                 intercept,
+                &mut hu,
             )
             .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_alloc}")))?;
-            push(f, hu, (ipp, iop, ps));
+            push(f, Pixels::Decoded(hu), (ipp, iop, ps));
         }
         drop(decoded);
     }
@@ -637,8 +726,10 @@ fn check_native_length<O: PixelData>(
     Ok(())
 }
 
-/// Stored values (native-endian bytes) to HU: mask to Bits Stored, sign-extend,
-/// then `slope · v + intercept` in double precision.
+/// Stored values (native-endian bytes) to HU in `out` (one value per
+/// element): mask to Bits Stored, sign-extend, then `slope · v + intercept`
+/// in double precision. `None` for an unsupported Bits Allocated or a length
+/// mismatch.
 fn to_hu(
     bytes: &[u8],
     bits_alloc: u16,
@@ -646,7 +737,8 @@ fn to_hu(
     signed: bool,
     slope: f64,
     intercept: f64,
-) -> Option<Vec<f32>> {
+    out: &mut [f32],
+) -> Option<()> {
     let shift = 64 - bits_stored as u32;
     let conv = |raw: u64| -> f32 {
         let v = if signed {
@@ -656,18 +748,31 @@ fn to_hu(
         };
         (slope * v + intercept) as f32
     };
-    Some(match bits_alloc {
-        8 => bytes.iter().map(|&b| conv(b as u64)).collect(),
-        16 => bytes
-            .chunks_exact(2)
-            .map(|c| conv(u16::from_ne_bytes([c[0], c[1]]) as u64))
-            .collect(),
-        32 => bytes
-            .chunks_exact(4)
-            .map(|c| conv(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as u64))
-            .collect(),
+    let size = match bits_alloc {
+        8 | 16 | 32 => usize::from(bits_alloc / 8),
         _ => return None,
-    })
+    };
+    if bytes.len() != out.len() * size {
+        return None;
+    }
+    match bits_alloc {
+        8 => {
+            for (o, &b) in out.iter_mut().zip(bytes) {
+                *o = conv(b as u64);
+            }
+        }
+        16 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                *o = conv(u16::from_ne_bytes([c[0], c[1]]) as u64);
+            }
+        }
+        _ => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = conv(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]) as u64);
+            }
+        }
+    }
+    Some(())
 }
 
 /// Series-level attributes, looking into the Enhanced CT functional groups

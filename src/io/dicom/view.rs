@@ -449,7 +449,10 @@ impl Attributes for View<'_> {
             }
             return parse_decimals(b);
         }
-        binary_values(e.vr, b)?.into_iter().map(Binary::number).collect()
+        binary_values(e.vr, b)?
+            .into_iter()
+            .map(Binary::number)
+            .collect()
     }
 
     fn seq(&self, tag: Tag) -> &[Self] {
