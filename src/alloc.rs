@@ -165,7 +165,9 @@ mod tests {
             if cfg!(target_os = "linux") {
                 assert_eq!(p as usize % HUGE_PAGE, 0);
             }
-            assert!(std::slice::from_raw_parts(p, l.size()).iter().all(|&b| b == 0));
+            assert!(std::slice::from_raw_parts(p, l.size())
+                .iter()
+                .all(|&b| b == 0));
             *p.add(12345) = 7;
             // Grow across the large/ordinary boundary both ways.
             let q = a.realloc(p, l, 9 << 20);

@@ -201,10 +201,11 @@ impl Mask {
         let nx = self.geometry.dims[0].max(1);
         for (r, row) in self.data.chunks_exact(nx).enumerate() {
             // Row by row: the first and last voxel of a row bound x.
-            let Some(first) = row.iter().position(|&b| b) else {
+            let bytes = bool_bytes(row);
+            let Some(first) = memchr::memchr(1, bytes) else {
                 continue;
             };
-            let last = row.iter().rposition(|&b| b).unwrap_or(first);
+            let last = memchr::memrchr(1, bytes).unwrap_or(first);
             let (y, z) = (r % self.geometry.dims[1], r / self.geometry.dims[1]);
             any = true;
             lo = [lo[0].min(first), lo[1].min(y), lo[2].min(z)];
@@ -212,6 +213,13 @@ impl Mask {
         }
         any.then_some((lo, hi))
     }
+}
+
+/// The bytes of a `bool` slice (each 0 or 1), for byte-wise search.
+fn bool_bytes(b: &[bool]) -> &[u8] {
+    // SAFETY: `bool` has the size and alignment of `u8`, and every `bool`
+    // is a valid `u8` (0 or 1); the slice is only read.
+    unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<u8>(), b.len()) }
 }
 
 /// A label map as read from a segmentation file (0 = background).

@@ -145,7 +145,9 @@ impl<'a> View<'a> {
             }
         }
         self.elements.iter().all(|e| match &e.value {
-            Value::Bytes(b) => !is_text(e.vr) || b.iter().all(|&c| c < 0x80 && c != 0x1B),
+            Value::Bytes(b) => {
+                !is_text(e.vr) || (b.is_ascii() && memchr::memchr(0x1B, b).is_none())
+            }
             Value::Items(items) => items.iter().all(View::plain_text),
             Value::Encapsulated => true,
         })
