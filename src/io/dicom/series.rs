@@ -963,3 +963,28 @@ fn normalise(a: [f64; 3]) -> [f64; 3] {
         a
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::to_hu;
+
+    /// The integer fast path gives the double-precision formula's values
+    /// for every 16-bit stored value, signed and unsigned.
+    #[test]
+    fn integer_fast_path_equals_the_formula() {
+        let bytes: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_ne_bytes).collect();
+        for signed in [false, true] {
+            for intercept in [-1024.0, 0.0, -32768.0, 3.0e8 + 1.0] {
+                let mut fast = vec![0f32; 1 << 16];
+                to_hu(&bytes, 16, 16, signed, 1.0, intercept, &mut fast).unwrap();
+                let formula: Vec<f32> = (0..=u16::MAX)
+                    .map(|r| {
+                        let v = if signed { r as i16 as f64 } else { r as f64 };
+                        (v + intercept) as f32
+                    })
+                    .collect();
+                assert_eq!(fast, formula, "signed {signed}, intercept {intercept}");
+            }
+        }
+    }
+}
