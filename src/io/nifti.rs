@@ -60,7 +60,7 @@ pub fn read_mask_with(path: &Path, limits: &ReadLimits, label: Option<i64>) -> R
         Samples::Floats(v) => v.into_iter().map(pick).collect(),
         Samples::Raw(raw) => h
             .dtype
-            .decode_with(raw.bytes(), h.big, h.slope, h.inter, pick),
+            .decode_mapped(raw.bytes(), h.big, h.slope, h.inter, pick),
     };
     Volume::from_vec(h.geometry(path)?, data)
 }
