@@ -205,3 +205,37 @@ fn non_ascii_text_is_left_to_dicom_rs() {
         assert_eq!(r.rois[0].name, name, "{charset}");
     }
 }
+
+/// The folder scan reads only the first bytes of large files; what it finds
+/// equals the header read from the whole file, for every test file and for
+/// headers longer than the bytes read first.
+#[test]
+fn header_scan_equals_whole_file_headers() {
+    use ctrad::io::dicom::scan::{read_header, scan_dir};
+    let d = temp_dir("view-scan");
+    let (files, _, _, _) = tiny_study(&d);
+    // A slice whose header outgrows the first read: 40 KiB of private data
+    // before the pixel data.
+    let mut obj = dicom_object::open_file(&files[0]).unwrap();
+    obj.put(dicom_object::mem::InMemElement::new(
+        dicom_core::Tag(0x0009, 0x1010),
+        dicom_core::VR::OB,
+        dicom_core::PrimitiveValue::from(vec![7u8; 40 << 10]),
+    ));
+    obj.write_to_file(d.join("big_header.dcm")).unwrap();
+    let mut dirs = vec![d.clone()];
+    if let Some(shared) = common::shared_testdata() {
+        dirs.push(shared.join("sts_ct"));
+        dirs.push(shared.join("ibsi1"));
+    }
+    let mut n = 0;
+    for dir in dirs {
+        let (infos, errors) = scan_dir(&dir).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        for info in infos {
+            assert_eq!(info, read_header(&info.path).unwrap());
+            n += 1;
+        }
+    }
+    assert!(n >= 20, "{n} headers");
+}

@@ -53,7 +53,7 @@ pub fn read_header(path: &Path) -> Result<FileInfo> {
 /// check, the validation and the parse).
 fn header_from_bytes(path: &Path, bytes: &[u8]) -> Result<FileInfo> {
     super::validate::validate_bytes(bytes, path, true)?;
-    if let Some(view) = View::parse(bytes) {
+    if let Some(view) = View::parse_header(bytes, true) {
         let meta_class = text(&view.meta, tags::MEDIA_STORAGE_SOP_CLASS_UID);
         return Ok(file_info(path, meta_class, &view.data));
     }
@@ -105,19 +105,35 @@ fn is_part10_prefix(buf: &[u8]) -> bool {
     buf.get(128..132) == Some(b"DICM".as_slice())
 }
 
-/// The whole file when it starts with the DICOM Part 10 preamble and magic
-/// (only 132 bytes are read of other files); `None` otherwise or when it
-/// cannot be read, as [`has_dicom_magic`] would say.
-fn read_if_dicom(path: &Path) -> Option<Vec<u8>> {
+/// How much of a file the header scan reads first: CT headers take a few
+/// KiB, while a 512 × 512 slice is 0.5 MiB.
+const HEADER_PREFIX: u64 = 32 << 10;
+
+/// The header of the file at `path` when it starts with the DICOM Part 10
+/// preamble and magic (`None` otherwise or when it cannot be read, as
+/// [`has_dicom_magic`] would say). Only the first [`HEADER_PREFIX`] bytes
+/// are read when they hold the whole header (checked by the validator and the
+/// view); otherwise the whole file is read and parsed, errors included.
+fn header_if_dicom(path: &Path) -> Option<Result<FileInfo>> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut buf = vec![0u8; 132];
-    f.read_exact(&mut buf).ok()?;
+    let f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut buf = Vec::with_capacity(len.min(HEADER_PREFIX) as usize);
+    f.take(HEADER_PREFIX).read_to_end(&mut buf).ok()?;
     if !is_part10_prefix(&buf) {
         return None;
     }
-    f.read_to_end(&mut buf).ok()?;
-    Some(buf)
+    if (buf.len() as u64) < len && super::validate::validate_bytes(&buf, path, true).is_ok() {
+        if let Some(view) = View::parse_header(&buf, false) {
+            let meta_class = text(&view.meta, tags::MEDIA_STORAGE_SOP_CLASS_UID);
+            return Some(Ok(file_info(path, meta_class, &view.data)));
+        }
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Some(Err(Error::io(path, e))),
+    };
+    Some(header_from_bytes(path, &bytes))
 }
 
 /// Recursively list files under `dir` (sorted, hidden files skipped).
@@ -159,8 +175,7 @@ pub fn scan_dir(dir: &Path) -> Result<(Vec<FileInfo>, Vec<Error>)> {
             {
                 return None;
             }
-            let bytes = read_if_dicom(p)?;
-            Some(header_from_bytes(p, &bytes))
+            header_if_dicom(p)
         })
         .collect();
     let mut infos = Vec::new();

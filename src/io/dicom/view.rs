@@ -71,6 +71,20 @@ impl<'a> View<'a> {
     /// Parse a Part 10 file already accepted by the validator. `None` when
     /// the file is outside what the view covers (see the module docs).
     pub fn parse(bytes: &'a [u8]) -> Option<FileView<'a>> {
+        Self::parse_with(bytes, None)
+    }
+
+    /// The header of a file, `bytes` being its first bytes (all of them when
+    /// `complete`): the data set's elements before Pixel Data (7FE0,0010),
+    /// as dicom-rs's `read_until(PIXEL_DATA)` reads them. `None` also when
+    /// `bytes` end before the header does (read more of the file).
+    pub fn parse_header(bytes: &'a [u8], complete: bool) -> Option<FileView<'a>> {
+        Self::parse_with(bytes, Some(complete))
+    }
+
+    /// [`parse`](Self::parse), or [`parse_header`](Self::parse_header) when
+    /// `header` says whether `bytes` are the whole file.
+    fn parse_with(bytes: &'a [u8], header: Option<bool>) -> Option<FileView<'a>> {
         let start = if bytes.get(128..132) == Some(b"DICM") {
             132
         } else if bytes.get(..4) == Some(b"DICM") {
@@ -81,6 +95,8 @@ impl<'a> View<'a> {
         let p = Parser {
             b: bytes,
             signed: Cell::new(None),
+            header_only: false,
+            at_pixel_data: Cell::new(false),
         };
         // File meta group: explicit VR little endian, length from (0002,0000).
         if p.tag(start)? != (0x0002, 0x0000) {
@@ -104,9 +120,16 @@ impl<'a> View<'a> {
             | "1.2.840.10008.1.2.4.205" => return None,
             _ => true,
         };
+        let p = Parser {
+            header_only: header.is_some(),
+            ..p
+        };
         let (data, _, false) = p.elements(meta_end, bytes.len(), explicit, 0)? else {
             return None;
         };
+        if header == Some(false) && !p.at_pixel_data.get() {
+            return None; // the header may go on beyond these bytes
+        }
         if !data.plain_text() {
             return None;
         }
@@ -228,6 +251,10 @@ struct Parser<'a> {
     /// Pixel Representation as last read (dicom-rs's decoder state): once
     /// it says signed, elements the dictionary gives as "US or SS" are SS.
     signed: Cell<Option<bool>>,
+    /// Stop the data set at Pixel Data (header-only reading) ...
+    header_only: bool,
+    /// ... and whether it was reached.
+    at_pixel_data: Cell<bool>,
 }
 
 impl<'a> Parser<'a> {
@@ -264,6 +291,10 @@ impl<'a> Parser<'a> {
             }
             if tag.0 == 0xFFFE {
                 return None;
+            }
+            if depth == 0 && self.header_only && tag >= PIXEL_DATA {
+                self.at_pixel_data.set(true);
+                return Some((View { elements }, pos, false));
             }
             let (vr, len, header) = if explicit {
                 let vr: [u8; 2] = self.b.get(pos + 4..pos + 6)?.try_into().ok()?;
