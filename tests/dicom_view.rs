@@ -6,25 +6,12 @@
 
 mod common;
 
+use common::dicom_files_under;
 use common::fixtures::*;
 use ctrad::io::dicom::view::{Attributes, View};
 use dicom_core::value::Value;
 use dicom_object::InMemDicomObject;
-use std::path::{Path, PathBuf};
-
-fn dicom_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            dicom_files_under(&p, out);
-        } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("dcm")) {
-            out.push(p);
-        }
-    }
-}
+use std::path::Path;
 
 fn same_numbers(a: Option<Vec<f64>>, b: Option<Vec<f64>>) -> bool {
     match (a, b) {

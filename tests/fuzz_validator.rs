@@ -5,25 +5,12 @@
 
 mod common;
 
+use common::dicom_files_under;
 use common::fixtures::*;
 use ctrad::io::dicom::validate::{validate_bytes, validate_bytes_with_cap, validate_file};
 use ctrad::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
-
-fn dicom_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            dicom_files_under(&p, out);
-        } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("dcm")) {
-            out.push(p);
-        }
-    }
-}
 
 /// Every DICOM file of the project's and the shared test data passes, both
 /// the whole-file walk and the header-only walk, and dicom-rs reads it.

@@ -254,3 +254,18 @@ fn discrete_from(
         n_levels,
     }
 }
+
+/// Every `.dcm` file under `dir` (recursive), appended to `out`.
+pub fn dicom_files_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            dicom_files_under(&p, out);
+        } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("dcm")) {
+            out.push(p);
+        }
+    }
+}
