@@ -29,7 +29,7 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
 
 /// All 18 default first-order features, alphabetical (PyRadiomics order).
 pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
-    let x = crop.roi_values();
+    let x: Vec<f64> = crop.roi_values.iter().map(|&v| v as f64).collect();
     let n = x.len() as f64;
     let mut order = x.clone();
     let mean = x.iter().sum::<f64>() / n;
@@ -56,11 +56,8 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
     let rmean = nanmean(&robust);
     let rmad = robust.iter().map(|v| (v - rmean).abs()).sum::<f64>() / robust.len() as f64;
     // Histogram of bins present (every present level has a count > 0).
-    let mut counts = vec![0u64; crop.n_g() as usize + 1];
-    for &l in crop.levels.iter().filter(|&&l| l > 0) {
-        counts[l as usize] += 1;
-    }
-    let p: Vec<f64> = counts
+    let p: Vec<f64> = crop
+        .level_counts
         .iter()
         .filter(|&&c| c > 0)
         .map(|&c| c as f64 / n)

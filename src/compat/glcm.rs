@@ -10,7 +10,7 @@
 use super::linalg::symmetric_eigenvalues;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean, EPS};
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
 
 /// Feature names, alphabetical (PyRadiomics order).
 const NAMES: [&str; 24] = [
@@ -42,15 +42,15 @@ const NAMES: [&str; 24] = [
 
 /// Symmetric co-occurrence counts of the 13 directions over the present
 /// levels, built in one pass over the ROI.
-fn matrices(padded: &PaddedLevels, index: &[usize], n: usize) -> Vec<Vec<u64>> {
+fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Vec<Vec<u64>> {
     let forward = padded.forward();
     let mut m = vec![vec![0u64; n * n]; forward.len()];
     padded.for_each_voxel(|v, a| {
-        let i = index[a as usize];
+        let i = index[a.into() as usize];
         for (md, &off) in m.iter_mut().zip(&forward) {
             let b = padded.at(v, off);
-            if b > 0 {
-                let j = index[b as usize];
+            if b != L::default() {
+                let j = index[b.into() as usize];
                 md[i * n + j] += 1;
                 md[j * n + i] += 1;
             }
@@ -209,7 +209,7 @@ fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
 }
 
 /// All GLCM features (`original_glcm_*` without the prefix).
-pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let index = crop.level_index();
     let levels: Vec<f64> = crop.grey_levels.iter().map(|&l| l as f64).collect();
     let n = levels.len();

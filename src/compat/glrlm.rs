@@ -10,7 +10,7 @@
 
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean};
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
 use crate::features::DIRECTIONS_3D;
 use std::collections::BTreeMap;
 
@@ -64,7 +64,7 @@ const NAMES: [&str; 16] = [
 
 /// Runs along `dir` as counts keyed by (level, length); `None` when no line
 /// holds two ROI voxels.
-fn runs(crop: &Crop, dir: [i32; 3]) -> Option<RunMatrix> {
+fn runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>, dir: [i32; 3]) -> Option<RunMatrix> {
     let [nx, ny, nz] = crop.dims;
     let inside = |x: i64, y: i64, z: i64| {
         x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64
@@ -83,7 +83,8 @@ fn runs(crop: &Crop, dir: [i32; 3]) -> Option<RunMatrix> {
                 let (mut cx, mut cy, mut cz) = (x, y, z);
                 let (mut level, mut len, mut elements) = (0u32, 0u32, 0u32);
                 while inside(cx, cy, cz) {
-                    let l = crop.levels[cx as usize + nx * (cy as usize + ny * cz as usize)];
+                    let l: u32 =
+                        padded.data[padded.index(cx as usize, cy as usize, cz as usize)].into();
                     if l > 0 {
                         elements += 1;
                     }
@@ -171,13 +172,16 @@ fn features(counts: &RunMatrix) -> [f64; 16] {
 /// one z-plane deep per direction), and a run is counted where the next voxel
 /// along the direction has another level. A direction whose runs are all of
 /// length one is decided by the line scan of [`runs`] (is it flat?).
-fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
+fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMatrix>> {
     let forward = padded.forward();
     let [nx, ny, nz] = crop.dims;
     let (levels, lengths) = (crop.n_g() as usize + 1, nx.max(ny).max(nz) + 1);
     if lengths > u16::MAX as usize {
         // Run lengths would overflow the ring buffer's u16.
-        return DIRECTIONS_3D.iter().map(|&d| runs(crop, d)).collect();
+        return DIRECTIONS_3D
+            .iter()
+            .map(|&d| runs(crop, padded, d))
+            .collect();
     }
     let mut counts: Vec<RunMatrix> = forward
         .iter()
@@ -201,7 +205,7 @@ fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
         ring[v & mask] = here;
         for (k, &off) in forward.iter().enumerate() {
             if data[v.wrapping_add_signed(off)] != l {
-                counts[k].add(l, u32::from(here[k]));
+                counts[k].add(l.into(), u32::from(here[k]));
                 longest[k] = longest[k].max(here[k]);
             }
         }
@@ -210,12 +214,18 @@ fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
         .into_iter()
         .zip(DIRECTIONS_3D)
         .zip(longest)
-        .map(|((c, dir), long)| if long > 1 { Some(c) } else { runs(crop, dir) })
+        .map(|((c, dir), long)| {
+            if long > 1 {
+                Some(c)
+            } else {
+                runs(crop, padded, dir)
+            }
+        })
         .collect()
 }
 
 /// All GLRLM features (`original_glrlm_*` without the prefix).
-pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let per_dir: Vec<[f64; 16]> = all_runs(crop, padded)
         .into_iter()
         .flatten()

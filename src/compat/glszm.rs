@@ -3,7 +3,7 @@
 //! level i and size j, N_z = ΣP zones, N_p = Σ j P(i, j) voxels.
 
 use super::entropy_term;
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
 use std::collections::BTreeMap;
 
 /// Counts per (level, size) → the 16 features (shared with [`super::gldm`],
@@ -85,7 +85,7 @@ impl ZoneStats {
 /// of equal level, found with union–find in one raster pass: each voxel is
 /// joined to its 13 already-visited neighbours of the same level (the
 /// negated [`PaddedLevels::forward`] offsets), then sizes are counted per root.
-fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
+fn zones<L: Level>(padded: &PaddedLevels<L>) -> BTreeMap<(u32, u32), u64> {
     let back = padded.forward().map(|o| -o);
     // parent[v] for ROI voxels; u32::MAX elsewhere.
     let mut parent: Vec<u32> = vec![u32::MAX; padded.data.len()];
@@ -130,14 +130,14 @@ fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
     });
     let mut out: BTreeMap<(u32, u32), u64> = BTreeMap::new();
     for r in roots {
-        *out.entry((padded.data[r as usize], size[r as usize]))
+        *out.entry((padded.data[r as usize].into(), size[r as usize]))
             .or_default() += 1;
     }
     out
 }
 
 /// All GLSZM features, alphabetical (`original_glszm_*` without the prefix).
-pub(crate) fn compute(padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let cells: BTreeMap<(u32, u32), f64> = zones(padded)
         .into_iter()
         .map(|(k, c)| (k, c as f64))
