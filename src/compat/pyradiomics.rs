@@ -48,6 +48,8 @@ pub(crate) struct Crop {
     /// Intensities inside the (re-segmented) intensity mask, storage order
     /// (`f32` as in the image; widening to `f64` is exact).
     pub roi_values: Vec<f32>,
+    /// Lowest and highest of `roi_values`.
+    pub value_range: (f64, f64),
     /// Number of intensity-mask voxels per grey level (index = level).
     pub level_counts: Vec<u64>,
     /// Grey levels present in the ROI, ascending.
@@ -233,6 +235,7 @@ pub fn extract(
         spacing: image.geometry.spacing,
         shape_mask,
         roi_values,
+        value_range: (min, max),
         level_counts: Vec::new(),
         grey_levels: Vec::new(),
     };
