@@ -41,22 +41,41 @@ const NAMES: [&str; 24] = [
 ];
 
 /// Symmetric co-occurrence counts of the 13 directions over the present
-/// levels, built in one pass over the ROI.
+/// levels (n × n each, by index in the present levels), built in one pass
+/// over the ROI.
+///
+/// Each voxel adds its pair with the next voxel along every direction once,
+/// into an (n + 1) × (n + 1) matrix whose last column gathers neighbours
+/// outside the ROI (no branch per pair, half the increments); the matrix is
+/// then symmetrised, P(i, j) = M(i, j) + M(j, i), which counts every pair in
+/// both orders as PyRadiomics does. Counts are u32: the crop holds fewer
+/// than 2³² voxels.
 fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Vec<Vec<u64>> {
     let forward = padded.forward();
-    let mut m = vec![vec![0u64; n * n]; forward.len()];
+    let w = n + 1;
+    // Column of every level: its index, or n for level 0 (outside the ROI).
+    let col: Vec<u32> = (0..index.len())
+        .map(|l| if l == 0 { n } else { index[l] } as u32)
+        .collect();
+    let mut m = vec![0u32; forward.len() * w * w];
     padded.for_each_voxel(|v, a| {
-        let i = index[a.into() as usize];
-        for (md, &off) in m.iter_mut().zip(&forward) {
-            let b = padded.at(v, off);
-            if b != L::default() {
-                let j = index[b.into() as usize];
-                md[i * n + j] += 1;
-                md[j * n + i] += 1;
-            }
+        let row = col[a.into() as usize] as usize * w;
+        for (md, &off) in m.chunks_exact_mut(w * w).zip(&forward) {
+            let b: u32 = padded.at(v, off).into();
+            md[row + col[b as usize] as usize] += 1;
         }
     });
-    m
+    m.chunks_exact(w * w)
+        .map(|md| {
+            let mut sym = vec![0u64; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    sym[i * n + j] = u64::from(md[i * w + j]) + u64::from(md[j * w + i]);
+                }
+            }
+            sym
+        })
+        .collect()
 }
 
 /// The 24 features of one normalised matrix `p` (n × n over `levels`).
