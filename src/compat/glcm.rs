@@ -10,7 +10,7 @@
 use super::linalg::symmetric_eigenvalues;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean, EPS};
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
 
 /// Feature names, alphabetical (PyRadiomics order).
 const NAMES: [&str; 24] = [
@@ -41,22 +41,41 @@ const NAMES: [&str; 24] = [
 ];
 
 /// Symmetric co-occurrence counts of the 13 directions over the present
-/// levels, built in one pass over the ROI.
-fn matrices(padded: &PaddedLevels, index: &[usize], n: usize) -> Vec<Vec<u64>> {
+/// levels (n × n each, by index in the present levels), built in one pass
+/// over the ROI.
+///
+/// Each voxel adds its pair with the next voxel along every direction once,
+/// into an (n + 1) × (n + 1) matrix whose last column gathers neighbours
+/// outside the ROI (no branch per pair, half the increments); the matrix is
+/// then symmetrised, P(i, j) = M(i, j) + M(j, i), which counts every pair in
+/// both orders as PyRadiomics does. Counts are u32: the crop holds fewer
+/// than 2³² voxels.
+fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Vec<Vec<u64>> {
     let forward = padded.forward();
-    let mut m = vec![vec![0u64; n * n]; forward.len()];
+    let w = n + 1;
+    // Column of every level: its index, or n for level 0 (outside the ROI).
+    let col: Vec<u32> = (0..index.len())
+        .map(|l| if l == 0 { n } else { index[l] } as u32)
+        .collect();
+    let mut m = vec![0u32; forward.len() * w * w];
     padded.for_each_voxel(|v, a| {
-        let i = index[a as usize];
-        for (md, &off) in m.iter_mut().zip(&forward) {
-            let b = padded.at(v, off);
-            if b > 0 {
-                let j = index[b as usize];
-                md[i * n + j] += 1;
-                md[j * n + i] += 1;
-            }
+        let row = col[a.into() as usize] as usize * w;
+        for (md, &off) in m.chunks_exact_mut(w * w).zip(&forward) {
+            let b: u32 = padded.at(v, off).into();
+            md[row + col[b as usize] as usize] += 1;
         }
     });
-    m
+    m.chunks_exact(w * w)
+        .map(|md| {
+            let mut sym = vec![0u64; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    sym[i * n + j] = u64::from(md[i * w + j]) + u64::from(md[j * w + i]);
+                }
+            }
+            sym
+        })
+        .collect()
 }
 
 /// The 24 features of one normalised matrix `p` (n × n over `levels`).
@@ -209,7 +228,7 @@ fn mcc(p: &[f64], px: &[f64], py: &[f64], n: usize) -> f64 {
 }
 
 /// All GLCM features (`original_glcm_*` without the prefix).
-pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let index = crop.level_index();
     let levels: Vec<f64> = crop.grey_levels.iter().map(|&l| l as f64).collect();
     let n = levels.len();

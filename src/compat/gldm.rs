@@ -5,21 +5,25 @@
 
 use super::glszm::ZoneStats;
 use super::pyradiomics::Crop;
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
 use std::collections::BTreeMap;
 
 /// All 14 default GLDM features, alphabetical (`original_gldm_*`).
-pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels, alpha: u32) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(
+    crop: &Crop,
+    padded: &PaddedLevels<L>,
+    alpha: u32,
+) -> Vec<(&'static str, f64)> {
     let hood = padded.neighbours();
     // Dense counts: row = level, column = dependence (1..=27).
     let mut counts = vec![0u64; (crop.n_g() as usize + 1) * 28];
     padded.for_each_voxel(|i, l| {
         let mut dep = 1usize;
         for &off in &hood {
-            let m = padded.at(i, off);
-            dep += usize::from(m > 0 && m.abs_diff(l) <= alpha);
+            let m: u32 = padded.at(i, off).into();
+            dep += usize::from(m > 0 && m.abs_diff(l.into()) <= alpha);
         }
-        counts[l as usize * 28 + dep] += 1;
+        counts[l.into() as usize * 28 + dep] += 1;
     });
     let cells: BTreeMap<(u32, u32), f64> = counts
         .iter()

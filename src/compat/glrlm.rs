@@ -10,14 +10,13 @@
 
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean};
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
 use crate::features::DIRECTIONS_3D;
-use std::collections::BTreeMap;
 
 /// Run counts P(i, j) in a dense matrix: row = grey level, column = run length.
 struct RunMatrix {
     lengths: usize,
-    counts: Vec<u64>,
+    counts: Vec<u32>,
 }
 
 impl RunMatrix {
@@ -34,12 +33,19 @@ impl RunMatrix {
     }
 
     /// Non-zero entries as ((level, length), count), level-major ascending.
-    fn entries(&self) -> impl Iterator<Item = ((u32, u32), u64)> + '_ {
+    fn entries(&self) -> impl Iterator<Item = ((u32, u32), u32)> + '_ {
         self.counts
             .iter()
             .enumerate()
             .filter(|(_, &c)| c > 0)
             .map(|(k, &c)| (((k / self.lengths) as u32, (k % self.lengths) as u32), c))
+    }
+
+    /// Whether some run is longer than one voxel.
+    fn has_long_runs(&self) -> bool {
+        self.counts
+            .chunks_exact(self.lengths)
+            .any(|row| row.iter().skip(2).any(|&c| c > 0))
     }
 }
 
@@ -64,7 +70,7 @@ const NAMES: [&str; 16] = [
 
 /// Runs along `dir` as counts keyed by (level, length); `None` when no line
 /// holds two ROI voxels.
-fn runs(crop: &Crop, dir: [i32; 3]) -> Option<RunMatrix> {
+fn runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>, dir: [i32; 3]) -> Option<RunMatrix> {
     let [nx, ny, nz] = crop.dims;
     let inside = |x: i64, y: i64, z: i64| {
         x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64
@@ -83,7 +89,8 @@ fn runs(crop: &Crop, dir: [i32; 3]) -> Option<RunMatrix> {
                 let (mut cx, mut cy, mut cz) = (x, y, z);
                 let (mut level, mut len, mut elements) = (0u32, 0u32, 0u32);
                 while inside(cx, cy, cz) {
-                    let l = crop.levels[cx as usize + nx * (cy as usize + ny * cz as usize)];
+                    let l: u32 =
+                        padded.data[padded.index(cx as usize, cy as usize, cz as usize)].into();
                     if l > 0 {
                         elements += 1;
                     }
@@ -112,14 +119,17 @@ fn runs(crop: &Crop, dir: [i32; 3]) -> Option<RunMatrix> {
 
 fn features(counts: &RunMatrix) -> [f64; 16] {
     let nr: f64 = counts.entries().map(|(_, c)| c as f64).sum();
-    let mut pg: BTreeMap<u32, f64> = BTreeMap::new();
-    let mut pr: BTreeMap<u32, f64> = BTreeMap::new();
+    // Marginals p_g(i), p_r(j); only their non-zero entries enter the sums,
+    // in ascending order.
+    let mut pg = vec![0.0f64; counts.counts.len() / counts.lengths];
+    let mut pr = vec![0.0f64; counts.lengths];
     let (mut lglre, mut hglre, mut srlgle, mut srhgle, mut lrlgle, mut lrhgle, mut re) =
         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for ((i, j), c) in counts.entries() {
-        let (i, jf, c) = (i as f64, j as f64, c as f64);
-        *pg.entry(i as u32).or_default() += c;
-        *pr.entry(j).or_default() += c;
+        let (jf, c) = (j as f64, c as f64);
+        pg[i as usize] += c;
+        pr[j as usize] += c;
+        let i = i as f64;
         let (i2, j2) = (i * i, jf * jf);
         lglre += c / i2;
         hglre += c * i2;
@@ -129,21 +139,23 @@ fn features(counts: &RunMatrix) -> [f64; 16] {
         lrhgle += c * j2 * i2;
         re += entropy_term(c / nr);
     }
-    let sre: f64 = pr.iter().map(|(&j, &c)| c / (j as f64).powi(2)).sum();
-    let lre: f64 = pr.iter().map(|(&j, &c)| c * (j as f64).powi(2)).sum();
-    let np: f64 = pr.iter().map(|(&j, &c)| c * j as f64).sum();
-    let gln: f64 = pg.values().map(|c| c * c).sum();
-    let rln: f64 = pr.values().map(|c| c * c).sum();
-    let ui: f64 = pg.iter().map(|(&i, &c)| c / nr * i as f64).sum();
-    let glv: f64 = pg
-        .iter()
-        .map(|(&i, &c)| c / nr * (i as f64 - ui).powi(2))
-        .sum();
-    let uj: f64 = pr.iter().map(|(&j, &c)| c / nr * j as f64).sum();
-    let rv: f64 = pr
-        .iter()
-        .map(|(&j, &c)| c / nr * (j as f64 - uj).powi(2))
-        .sum();
+    let present = |m: &[f64]| -> Vec<(f64, f64)> {
+        m.iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0.0)
+            .map(|(k, &c)| (k as f64, c))
+            .collect()
+    };
+    let (pg, pr) = (present(&pg), present(&pr));
+    let sre: f64 = pr.iter().map(|&(j, c)| c / j.powi(2)).sum();
+    let lre: f64 = pr.iter().map(|&(j, c)| c * j.powi(2)).sum();
+    let np: f64 = pr.iter().map(|&(j, c)| c * j).sum();
+    let gln: f64 = pg.iter().map(|&(_, c)| c * c).sum();
+    let rln: f64 = pr.iter().map(|&(_, c)| c * c).sum();
+    let ui: f64 = pg.iter().map(|&(i, c)| c / nr * i).sum();
+    let glv: f64 = pg.iter().map(|&(i, c)| c / nr * (i - ui).powi(2)).sum();
+    let uj: f64 = pr.iter().map(|&(j, c)| c / nr * j).sum();
+    let rv: f64 = pr.iter().map(|&(j, c)| c / nr * (j - uj).powi(2)).sum();
     [
         gln / nr,
         gln / (nr * nr),
@@ -168,54 +180,66 @@ fn features(counts: &RunMatrix) -> [f64; 16] {
 /// levels. Every direction's offset is positive, so the predecessor of a
 /// voxel along it was visited before: the length of the run so far is that
 /// of the predecessor plus one when the levels agree (kept in a ring buffer
-/// one z-plane deep per direction), and a run is counted where the next voxel
-/// along the direction has another level. A direction whose runs are all of
-/// length one is decided by the line scan of [`runs`] (is it flat?).
-fn all_runs(crop: &Crop, padded: &PaddedLevels) -> Vec<Option<RunMatrix>> {
+/// one z-plane deep per direction), and a run ends where the next voxel
+/// along the direction has another level. Nothing branches on the data
+/// (noisy levels make runs short, and such branches mispredict): every
+/// voxel adds 0 or 1 to the cell of its run so far in every direction. A
+/// direction whose runs are all of length one is decided by the line scan
+/// of [`runs`] (is it flat?).
+fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMatrix>> {
     let forward = padded.forward();
     let [nx, ny, nz] = crop.dims;
     let (levels, lengths) = (crop.n_g() as usize + 1, nx.max(ny).max(nz) + 1);
     if lengths > u16::MAX as usize {
         // Run lengths would overflow the ring buffer's u16.
-        return DIRECTIONS_3D.iter().map(|&d| runs(crop, d)).collect();
+        return DIRECTIONS_3D
+            .iter()
+            .map(|&d| runs(crop, padded, d))
+            .collect();
     }
-    let mut counts: Vec<RunMatrix> = forward
-        .iter()
-        .map(|_| RunMatrix::new(levels, lengths))
-        .collect();
+    // counts[k]: the matrix of direction k, level-major.
+    let cells = levels * lengths;
+    let mut counts = vec![0u32; forward.len() * cells];
     let window = forward.iter().copied().max().unwrap_or(1).unsigned_abs() + 1;
     let ring_len = window.next_power_of_two();
     let mask = ring_len - 1;
     // ring[slot][k]: the 13 run lengths of a voxel side by side.
     let mut ring = vec![[0u16; 13]; ring_len];
-    let mut longest = [0u16; 13];
     let data = &padded.data;
     padded.for_each_voxel(|v, l| {
         let mut here = [0u16; 13];
         for (k, &off) in forward.iter().enumerate() {
             let prev = v.wrapping_add_signed(-off);
-            // Branch-free: the predecessor's run continues when levels agree.
+            // The predecessor's run continues when the levels agree.
             let same = u16::from(data[prev] == l);
             here[k] = same * ring[prev & mask][k] + 1;
         }
         ring[v & mask] = here;
-        for (k, &off) in forward.iter().enumerate() {
-            if data[v.wrapping_add_signed(off)] != l {
-                counts[k].add(l, u32::from(here[k]));
-                longest[k] = longest[k].max(here[k]);
-            }
+        let row = l.into() as usize * lengths;
+        for ((m, &off), &len) in counts.chunks_exact_mut(cells).zip(&forward).zip(&here) {
+            let ends = data[v.wrapping_add_signed(off)] != l;
+            m[row + len as usize] += u32::from(ends);
         }
     });
     counts
-        .into_iter()
+        .chunks_exact(cells)
         .zip(DIRECTIONS_3D)
-        .zip(longest)
-        .map(|((c, dir), long)| if long > 1 { Some(c) } else { runs(crop, dir) })
+        .map(|(c, dir)| {
+            let m = RunMatrix {
+                lengths,
+                counts: c.to_vec(),
+            };
+            if m.has_long_runs() {
+                Some(m)
+            } else {
+                runs(crop, padded, dir)
+            }
+        })
         .collect()
 }
 
 /// All GLRLM features (`original_glrlm_*` without the prefix).
-pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let per_dir: Vec<[f64; 16]> = all_runs(crop, padded)
         .into_iter()
         .flatten()

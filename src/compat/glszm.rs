@@ -3,7 +3,8 @@
 //! level i and size j, N_z = ΣP zones, N_p = Σ j P(i, j) voxels.
 
 use super::entropy_term;
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
+use crate::features::DIRECTIONS_3D;
 use std::collections::BTreeMap;
 
 /// Counts per (level, size) → the 16 features (shared with [`super::gldm`],
@@ -81,14 +82,87 @@ impl ZoneStats {
     }
 }
 
-/// Number of zones per (level, size). Zones are the 26-connected components
-/// of equal level, found with union–find in one raster pass: each voxel is
-/// joined to its 13 already-visited neighbours of the same level (the
-/// negated [`PaddedLevels::forward`] offsets), then sizes are counted per root.
-fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
+/// Bit k of `ADJACENT[j]` is set when the earlier neighbours `-d_j` and
+/// `-d_k` (with `d` the [`DIRECTIONS_3D`] offsets) touch each other
+/// (26-connectivity).
+const ADJACENT: [u16; 13] = {
+    let mut adj = [0u16; 13];
+    let mut j = 0;
+    while j < 13 {
+        let mut k = 0;
+        while k < 13 {
+            let (a, b) = (DIRECTIONS_3D[j], DIRECTIONS_3D[k]);
+            let touch =
+                (a[0] - b[0]).abs() <= 1 && (a[1] - b[1]).abs() <= 1 && (a[2] - b[2]).abs() <= 1;
+            if j != k && touch {
+                adj[j] |= 1 << k;
+            }
+            k += 1;
+        }
+        j += 1;
+    }
+    adj
+};
+
+/// For every set of earlier neighbours sharing a voxel's level (bit k for
+/// `-d_k`), one neighbour per group of them that touch each other, directly
+/// or through others in the set. Two such neighbours that touch were already
+/// joined when the later of them was visited, so a voxel only needs to join
+/// one neighbour per group.
+const REPRESENTATIVES: [u16; 1 << 13] = {
+    let mut reps = [0u16; 1 << 13];
+    let mut set = 0;
+    while set < 1 << 13 {
+        let mut rest = set as u16;
+        while rest != 0 {
+            let first = rest & rest.wrapping_neg();
+            reps[set] |= first;
+            // Grow the group of `first` within the set.
+            let mut group = first;
+            loop {
+                let mut grown = group;
+                let mut k = 0;
+                while k < 13 {
+                    if group & (1 << k) != 0 {
+                        grown |= ADJACENT[k] & set as u16;
+                    }
+                    k += 1;
+                }
+                if grown == group {
+                    break;
+                }
+                group = grown;
+            }
+            rest &= !group;
+        }
+        set += 1;
+    }
+    reps
+};
+
+/// Zone counts per (level, size), ascending. Zones are the 26-connected
+/// components of equal level, found in one raster pass with union–find over
+/// provisional labels: a voxel takes the label of its already-visited
+/// neighbours of the same level (the negated [`PaddedLevels::forward`]
+/// offsets; one per group of touching ones, see [`REPRESENTATIVES`]),
+/// joining their zones if they differ, or starts a new label. Labels of the
+/// last plane live in a ring buffer; zone sizes are kept at the roots.
+fn zones<L: Level>(padded: &PaddedLevels<L>) -> Vec<((u32, u32), u64)> {
     let back = padded.forward().map(|o| -o);
-    // parent[v] for ROI voxels; u32::MAX elsewhere.
-    let mut parent: Vec<u32> = vec![u32::MAX; padded.data.len()];
+    let window = padded
+        .forward()
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .unsigned_abs()
+        + 1;
+    let mask = window.next_power_of_two() - 1;
+    let mut ring: Vec<u32> = vec![0; mask + 1];
+    // Per provisional label: parent, voxel count (valid at roots), level.
+    let mut parent: Vec<u32> = Vec::new();
+    let mut size: Vec<u32> = Vec::new();
+    let mut level_of: Vec<L> = Vec::new();
     fn find(parent: &mut [u32], mut v: u32) -> u32 {
         while parent[v as usize] != v {
             let up = parent[parent[v as usize] as usize];
@@ -97,47 +171,80 @@ fn zones(padded: &PaddedLevels) -> BTreeMap<(u32, u32), u64> {
         }
         v
     }
+    let data = &padded.data;
     padded.for_each_voxel(|v, level| {
-        // `root` is v's root so far: v itself until joined to a neighbour's zone.
-        let mut root = v as u32;
-        parent[v] = root;
-        for &off in &back {
-            let n = v.wrapping_add_signed(off);
-            if padded.data[n] == level {
-                let other = find(&mut parent, n as u32);
+        let mut same = 0u16;
+        for (k, &off) in back.iter().enumerate() {
+            same |= u16::from(data[v.wrapping_add_signed(off)] == level) << k;
+        }
+        let mut reps = REPRESENTATIVES[same as usize];
+        let root = if reps == 0 {
+            let label = parent.len() as u32;
+            parent.push(label);
+            size.push(0);
+            level_of.push(level);
+            label
+        } else {
+            let k = reps.trailing_zeros() as usize;
+            let mut root = find(&mut parent, ring[v.wrapping_add_signed(back[k]) & mask]);
+            reps &= reps - 1;
+            while reps != 0 {
+                let k = reps.trailing_zeros() as usize;
+                reps &= reps - 1;
+                let other = find(&mut parent, ring[v.wrapping_add_signed(back[k]) & mask]);
                 if other != root {
-                    // The smaller index becomes the root: deterministic.
-                    let (lo, hi) = if other < root {
-                        (other, root)
-                    } else {
-                        (root, other)
-                    };
+                    // The smaller label becomes the root.
+                    let (lo, hi) = (root.min(other), root.max(other));
                     parent[hi as usize] = lo;
+                    size[lo as usize] += size[hi as usize];
                     root = lo;
                 }
             }
-        }
+            root
+        };
+        size[root as usize] += 1;
+        ring[v & mask] = root;
     });
-    // Zone sizes, counted at the roots.
-    let mut size: Vec<u32> = vec![0; padded.data.len()];
-    let mut roots: Vec<u32> = Vec::new();
-    padded.for_each_voxel(|v, _| {
-        let r = find(&mut parent, v as u32);
-        if size[r as usize] == 0 {
-            roots.push(r);
+    // (level, size) of every zone, counted: small sizes in a dense table,
+    // the rare large ones sorted.
+    const SMALL: usize = 64;
+    let levels = level_of
+        .iter()
+        .map(|&l| l.into() as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut dense = vec![0u64; levels * SMALL];
+    let mut large: Vec<(u32, u32)> = Vec::new();
+    for (label, &p) in parent.iter().enumerate() {
+        if p == label as u32 {
+            let (l, n) = (level_of[label].into(), size[label]);
+            if (n as usize) < SMALL {
+                dense[l as usize * SMALL + n as usize] += 1;
+            } else {
+                large.push((l, n));
+            }
         }
-        size[r as usize] += 1;
-    });
-    let mut out: BTreeMap<(u32, u32), u64> = BTreeMap::new();
-    for r in roots {
-        *out.entry((padded.data[r as usize], size[r as usize]))
-            .or_default() += 1;
+    }
+    large.sort_unstable();
+    let mut large = large.into_iter().peekable();
+    let mut out: Vec<((u32, u32), u64)> = Vec::new();
+    for (l, row) in dense.chunks_exact(SMALL).enumerate() {
+        let l = l as u32;
+        for (n, &c) in row.iter().enumerate().filter(|(_, &c)| c > 0) {
+            out.push(((l, n as u32), c));
+        }
+        while let Some(z) = large.next_if(|&(zl, _)| zl == l) {
+            match out.last_mut() {
+                Some((k, c)) if *k == z => *c += 1,
+                _ => out.push((z, 1)),
+            }
+        }
     }
     out
 }
 
 /// All GLSZM features, alphabetical (`original_glszm_*` without the prefix).
-pub(crate) fn compute(padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let cells: BTreeMap<(u32, u32), f64> = zones(padded)
         .into_iter()
         .map(|(k, c)| (k, c as f64))
@@ -183,4 +290,52 @@ pub(crate) fn compute(padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
         ("ZonePercentage", nz / s.n_p),
         ("ZoneVariance", s.size_variance()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::glszm::{for_each_zone, Block};
+
+    #[test]
+    fn zones_match_a_flood_fill() {
+        let dims = [9, 7, 6];
+        let n = dims[0] * dims[1] * dims[2];
+        // Pseudo-random levels 0..=3 (0 outside the ROI), with some smooth
+        // regions so that zones grow large and merge late.
+        let levels: Vec<u32> = (0..n)
+            .map(|i| {
+                let h = (i as u64 * 2_654_435_761) >> 7;
+                if i % 11 < 4 {
+                    2
+                } else {
+                    (h % 4) as u32
+                }
+            })
+            .collect();
+        let morph: Vec<bool> = levels.iter().map(|&l| l > 0).collect();
+        let block = Block {
+            levels: &levels,
+            morph: &morph,
+            dims,
+            planar: false,
+        };
+        let mut expected: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+        for_each_zone(&block, |level, voxels| {
+            *expected.entry((level, voxels.len() as u32)).or_default() += 1;
+        });
+        let padded = PaddedLevels::<u8>::new(&levels, dims, [true; 3]);
+        let got: Vec<((u32, u32), u64)> = zones(&padded);
+        assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn representatives_pick_one_neighbour_per_touching_group() {
+        // -d_0 = (-1, 0, 0) and -d_1 = (-1, -1, 0) touch; -d_0 and
+        // -d_3 = (1, -1, 0) do not.
+        assert_eq!(REPRESENTATIVES[0b11], 0b1);
+        assert_eq!(REPRESENTATIVES[0b1001], 0b1001);
+        // All thirteen: one group.
+        assert_eq!(REPRESENTATIVES[(1 << 13) - 1].count_ones(), 1);
+    }
 }

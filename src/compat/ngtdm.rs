@@ -5,10 +5,10 @@
 //! number.
 
 use super::pyradiomics::Crop;
-use crate::features::padded::PaddedLevels;
+use crate::features::padded::{Level, PaddedLevels};
 
 /// The 5 NGTDM features, alphabetical (`original_ngtdm_*`).
-pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, f64)> {
+pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let hood = padded.neighbours();
     let ng = crop.n_g() as usize;
     let mut n = vec![0.0f64; ng + 1];
@@ -17,10 +17,11 @@ pub(crate) fn compute(crop: &Crop, padded: &PaddedLevels) -> Vec<(&'static str, 
         // Integer sums: exact, whatever the neighbour order.
         let (mut count, mut sum) = (0u32, 0u64);
         for &off in &hood {
-            let m = padded.at(i, off);
+            let m: u32 = padded.at(i, off).into();
             count += u32::from(m > 0);
             sum += u64::from(m);
         }
+        let l: u32 = l.into();
         let diff = if count == 0 {
             0.0
         } else {

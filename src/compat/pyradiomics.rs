@@ -16,6 +16,7 @@
 
 use super::{firstorder, glcm, gldm, glrlm, glszm, ngtdm, shape};
 use crate::error::{Error, Result};
+use crate::features::padded::{Level, PaddedLevels};
 use crate::features::Features;
 use crate::params::{Params, FAMILIES};
 use crate::preprocess::discretise::Discretisation;
@@ -40,14 +41,17 @@ pub(crate) struct Crop {
     pub dims: [usize; 3],
     /// Voxel spacing (x, y, z) in mm.
     pub spacing: [f64; 3],
-    /// Intensities on the crop (every voxel).
-    pub values: Vec<f64>,
-    /// The label mask (shape features).
+    /// The label mask (shape features), padded by one background voxel on
+    /// every side: size `dims + 2` per axis, the layout of
+    /// [`PaddedLevels`] with every axis padded.
     pub shape_mask: Vec<bool>,
-    /// The (re-segmented) intensity mask (first order and texture).
-    pub mask: Vec<bool>,
-    /// Bin number (1-based) inside `mask`, 0 outside.
-    pub levels: Vec<u32>,
+    /// Intensities inside the (re-segmented) intensity mask, storage order
+    /// (`f32` as in the image; widening to `f64` is exact).
+    pub roi_values: Vec<f32>,
+    /// Lowest and highest of `roi_values`.
+    pub value_range: (f64, f64),
+    /// Number of intensity-mask voxels per grey level (index = level).
+    pub level_counts: Vec<u64>,
     /// Grey levels present in the ROI, ascending.
     pub grey_levels: Vec<u32>,
 }
@@ -66,16 +70,6 @@ impl Crop {
             idx[l as usize] = k;
         }
         idx
-    }
-
-    /// Intensities inside the intensity mask, storage order.
-    pub fn roi_values(&self) -> Vec<f64> {
-        self.values
-            .iter()
-            .zip(&self.mask)
-            .filter(|(_, &m)| m)
-            .map(|(&v, _)| v)
-            .collect()
     }
 }
 
@@ -175,17 +169,18 @@ pub fn extract(
         )));
     }
 
-    // Crop.
-    let n = dims[0] * dims[1] * dims[2];
-    let mut values = Vec::with_capacity(n);
-    let mut shape_mask = Vec::with_capacity(n);
-    for z in lo[2]..=hi[2] {
-        for y in lo[1]..=hi[1] {
-            let row = image.geometry.index(lo[0], y, z);
-            for i in row..row + dims[0] {
-                values.push(image.data[i] as f64);
-                shape_mask.push(mask.data[i]);
-            }
+    // Crop: the padded label mask and the intensities of its voxels.
+    let [nx, ny, nz] = dims;
+    let pdims = [nx + 2, ny + 2, nz + 2];
+    let mut shape_mask = vec![false; pdims[0] * pdims[1] * pdims[2]];
+    let mut values: Vec<f32> = Vec::new();
+    for z in 0..nz {
+        for y in 0..ny {
+            let src = image.geometry.index(lo[0], lo[1] + y, lo[2] + z);
+            let dst = 1 + pdims[0] * (y + 1 + pdims[1] * (z + 1));
+            let (m, v) = (&mask.data[src..src + nx], &image.data[src..src + nx]);
+            shape_mask[dst..dst + nx].copy_from_slice(m);
+            values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
         }
     }
 
@@ -193,46 +188,110 @@ pub fn extract(
     let range = match (params.resegment_range, params.outlier_sigma) {
         (Some(r), _) => Some(r),
         (None, Some(k)) => {
-            let v: Vec<f64> = values
+            let n = values.len() as f64;
+            let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+            let sd = (values
                 .iter()
-                .zip(&shape_mask)
-                .filter(|(_, &m)| m)
-                .map(|(&v, _)| v)
-                .collect();
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+                .map(|&v| (v as f64 - mean).powi(2))
+                .sum::<f64>()
+                / n)
+                .sqrt();
             Some((mean - k * sd, mean + k * sd))
         }
         (None, None) => None,
     };
-    let intensity_mask: Vec<bool> = match range {
-        Some((a, b)) => values
-            .iter()
-            .zip(&shape_mask)
-            .map(|(&v, &m)| m && v >= a && v <= b)
-            .collect(),
-        None => shape_mask.clone(),
+    let in_range = |v: f32| range.is_none_or(|(a, b)| v as f64 >= a && v as f64 <= b);
+    let roi_values: Vec<f32> = if range.is_some() {
+        values.iter().copied().filter(|&v| in_range(v)).collect()
+    } else {
+        std::mem::take(&mut values)
     };
-    if !intensity_mask.iter().any(|&m| m) {
+    if roi_values.is_empty() {
         return Err(Error::EmptyRoi(format!(
             "no voxel of mask {} lies in the re-segmentation range",
             mask_path.display()
         )));
     }
 
-    let (levels, grey_levels) = bin(&values, &intensity_mask, &params.discretisation)?;
+    let (min, max) = roi_values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v as f64), b.max(v as f64))
+        });
+    let bins = Bins::new(min, max, &params.discretisation);
+    // Levels grow with the intensity: the maximum has the highest one.
+    let top = bins.level(max);
+    if top == 0 {
+        return Err(Error::Invalid("no grey level after binning".into()));
+    }
+    if top > crate::pipeline::MAX_GREY_LEVELS {
+        return Err(Error::Invalid(format!(
+            "the binning gives grey level {top}, more than the supported {}: use a larger 'binWidth'",
+            crate::pipeline::MAX_GREY_LEVELS
+        )));
+    }
     let crop = Crop {
         dims,
         spacing: image.geometry.spacing,
-        values,
         shape_mask,
-        mask: intensity_mask,
-        levels,
-        grey_levels,
+        roi_values,
+        value_range: (min, max),
+        level_counts: Vec::new(),
+        grey_levels: Vec::new(),
     };
+    // The narrowest level type: the texture passes stream less memory.
+    if top <= u8::MAX as u32 {
+        classes::<u8>(crop, &values, in_range, &bins, params, &extra)
+    } else {
+        classes::<u16>(crop, &values, in_range, &bins, params, &extra)
+    }
+}
+
+/// Bin the intensity mask into a padded level grid of type `L`, then compute
+/// the requested classes. `values` are the intensities of the label-mask
+/// voxels in storage order when re-segmentation dropped some of them (empty
+/// otherwise: they are `crop.roi_values`); `in_range` tells the kept ones.
+fn classes<L: Level>(
+    mut crop: Crop,
+    values: &[f32],
+    in_range: impl Fn(f32) -> bool,
+    bins: &Bins,
+    params: &Params,
+    extra: &Extra,
+) -> Result<Features> {
+    let [nx, ny, nz] = crop.dims;
+    let mut padded = PaddedLevels::<L>::zeros(crop.dims, [true; 3]);
+    let mut counts = vec![0u64; bins.edges.len() + 1];
+    let mut next = if values.is_empty() {
+        &crop.roi_values[..]
+    } else {
+        values
+    }
+    .iter();
+    for z in 0..nz {
+        for y in 0..ny {
+            // Same layout: the level row is also the label-mask row.
+            let o = padded.index(0, y, z);
+            let mask = &crop.shape_mask[o..o + nx];
+            for (l, &m) in padded.row_mut(y, z).iter_mut().zip(mask) {
+                if m {
+                    let v = *next.next().expect("one value per label-mask voxel");
+                    if in_range(v) {
+                        let level = bins.level(v as f64);
+                        counts[level as usize] += 1;
+                        *l = L::from_u32(level);
+                    }
+                }
+            }
+        }
+    }
+    crop.grey_levels = (1..counts.len() as u32)
+        .filter(|&l| counts[l as usize] > 0)
+        .collect();
+    counts.truncate(crop.n_g() as usize + 1);
+    crop.level_counts = counts;
 
     let wanted = |code: &str| params.families.contains(code);
-    let padded = crate::features::padded::PaddedLevels::new(&crop.levels, crop.dims, [true; 3]);
     let (crop, padded) = (&crop, &padded);
     let mut jobs: Vec<(&str, Job<'_>)> = Vec::new();
     if wanted("morph") {
@@ -280,112 +339,132 @@ pub fn extract(
     Ok(out)
 }
 
-/// PyRadiomics' binning (`imageoperations.getBinEdges` + `numpy.digitize`):
-/// returns the 1-based bin of every voxel in `mask` (0 outside) and the
-/// ascending list of bins present.
-fn bin(values: &[f64], mask: &[bool], d: &Discretisation) -> Result<(Vec<u32>, Vec<u32>)> {
-    let roi = values.iter().zip(mask).filter(|(_, &m)| m).map(|(&v, _)| v);
-    let (min, max) = roi.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
-    let edges: Vec<f64> = match *d {
-        Discretisation::FixedBinSize { width, .. } => {
-            // Edges at multiples of the width from floor(min / w) · w (Python's
-            // floored modulo), up to max + 2w exclusive: every bin half-open.
-            let low = min - min.rem_euclid(width);
-            let high = max + 2.0 * width;
-            let n = ((high - low) / width).ceil() as usize;
-            let mut e: Vec<f64> = (0..n)
-                .map(|i| low + i as f64 * width)
-                .filter(|&x| x < high)
-                .collect();
-            if e.len() == 1 {
-                // Flat region: one bin around the value.
-                e = vec![e[0] - 0.5, e[0] + 0.5];
+/// PyRadiomics' bin edges (`imageoperations.getBinEdges`) and `numpy.digitize`
+/// on them.
+struct Bins {
+    /// Ascending edges; bin k (1-based) is `[edges[k - 1], edges[k])`.
+    edges: Vec<f64>,
+    /// `1 / (edges[1] - edges[0])`: the arithmetic first guess of a bin.
+    inv_width: f64,
+}
+
+impl Bins {
+    /// The edges for ROI intensities in `[min, max]`.
+    fn new(min: f64, max: f64, d: &Discretisation) -> Bins {
+        let edges: Vec<f64> = match *d {
+            Discretisation::FixedBinSize { width, .. } => {
+                // Edges at multiples of the width from floor(min / w) · w (Python's
+                // floored modulo), up to max + 2w exclusive: every bin half-open.
+                let low = min - min.rem_euclid(width);
+                let high = max + 2.0 * width;
+                let n = ((high - low) / width).ceil() as usize;
+                let mut e: Vec<f64> = (0..n)
+                    .map(|i| low + i as f64 * width)
+                    .filter(|&x| x < high)
+                    .collect();
+                if e.len() == 1 {
+                    // Flat region: one bin around the value.
+                    e = vec![e[0] - 0.5, e[0] + 0.5];
+                }
+                e
             }
-            e
-        }
-        Discretisation::FixedBinNumber { bins } => {
-            // numpy.histogram edges (linspace), the last moved up by 1 so that
-            // the maximum falls in the top bin. numpy.histogram widens a flat
-            // range to [v - 0.5, v + 0.5].
-            let (a, b) = if min == max {
-                (min - 0.5, max + 0.5)
-            } else {
-                (min, max)
-            };
-            let n = bins as usize;
-            let step = (b - a) / n as f64;
-            let mut e: Vec<f64> = (0..=n).map(|i| a + i as f64 * step).collect();
-            e[n] = b + 1.0;
-            e
-        }
-    };
-    let levels: Vec<u32> = values
-        .iter()
-        .zip(mask)
-        .map(|(&v, &m)| {
-            if m {
-                edges.partition_point(|&e| e <= v) as u32
-            } else {
-                0
+            Discretisation::FixedBinNumber { bins } => {
+                // numpy.histogram edges (linspace), the last moved up by 1 so that
+                // the maximum falls in the top bin. numpy.histogram widens a flat
+                // range to [v - 0.5, v + 0.5].
+                let (a, b) = if min == max {
+                    (min - 0.5, max + 0.5)
+                } else {
+                    (min, max)
+                };
+                let n = bins as usize;
+                let step = (b - a) / n as f64;
+                let mut e: Vec<f64> = (0..=n).map(|i| a + i as f64 * step).collect();
+                e[n] = b + 1.0;
+                e
             }
-        })
-        .collect();
-    let mut present = vec![false; edges.len() + 2];
-    for &l in &levels {
-        present[l as usize] = true;
+        };
+        let inv_width = match edges[..] {
+            [a, b, ..] if b > a => 1.0 / (b - a),
+            _ => 0.0,
+        };
+        Bins { edges, inv_width }
     }
-    let grey: Vec<u32> = (1..present.len())
-        .filter(|&l| present[l])
-        .map(|l| l as u32)
-        .collect();
-    if grey.is_empty() {
-        return Err(Error::Invalid("no grey level after binning".into()));
+
+    /// The 1-based bin of `v` (0 below the first edge): the number of edges
+    /// ≤ v, as `numpy.digitize` and `edges.partition_point(|&e| e <= v)` give
+    /// it. The edges are (nearly) evenly spaced, so the bin is guessed from
+    /// the spacing, then corrected against the edges themselves: the result
+    /// is exact whatever the rounding of the guess.
+    #[inline]
+    fn level(&self, v: f64) -> u32 {
+        let e = &self.edges;
+        let guess = (v - e[0]) * self.inv_width;
+        // `as` saturates: negative (and NaN) guesses give 0.
+        let mut k = (guess as usize).saturating_add(1).min(e.len());
+        if guess < 0.0 || guess.is_nan() {
+            k = 0;
+        }
+        while k < e.len() && e[k] <= v {
+            k += 1;
+        }
+        while k > 0 && e[k - 1] > v {
+            k -= 1;
+        }
+        k as u32
     }
-    let top = grey.last().copied().unwrap_or(0);
-    if top > crate::pipeline::MAX_GREY_LEVELS {
-        return Err(Error::Invalid(format!(
-            "the binning gives grey level {top}, more than the supported {}: use a larger 'binWidth'",
-            crate::pipeline::MAX_GREY_LEVELS
-        )));
-    }
-    Ok((levels, grey))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Levels of `v` with the bins of its range.
+    fn bin(v: &[f64], d: &Discretisation) -> Vec<u32> {
+        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let b = Bins::new(min, max, d);
+        v.iter()
+            .map(|&x| {
+                let l = b.level(x);
+                assert_eq!(l as usize, b.edges.partition_point(|&e| e <= x));
+                l
+            })
+            .collect()
+    }
+
     #[test]
     fn bin_width_edges_start_at_a_multiple_of_the_width() {
         let v = [-84.0, -75.0, -51.0, -50.0, 0.0, 24.9, 25.0, 150.0];
-        let m = [true; 8];
-        let (l, g) = bin(
+        let l = bin(
             &v,
-            &m,
             &Discretisation::FixedBinSize {
                 width: 25.0,
                 min: None,
             },
-        )
-        .unwrap();
+        );
         // Edges -100, -75, -50, ...: -84 → 1, -75 → 2, -51 → 2, -50 → 3, 0 → 5, 24.9 → 5, 25 → 6, 150 → 11.
         assert_eq!(l, vec![1, 2, 2, 3, 5, 5, 6, 11]);
-        assert_eq!(g, vec![1, 2, 3, 5, 6, 11]);
     }
 
     #[test]
     fn bin_count_puts_the_maximum_in_the_top_bin() {
         let v = [0.0, 1.0, 2.0, 3.0, 4.0];
-        let (l, _) = bin(&v, &[true; 5], &Discretisation::FixedBinNumber { bins: 2 }).unwrap();
+        let l = bin(&v, &Discretisation::FixedBinNumber { bins: 2 });
         assert_eq!(l, vec![1, 1, 2, 2, 2]);
-        let (l, g) = bin(
-            &[7.0, 7.0],
-            &[true; 2],
-            &Discretisation::FixedBinNumber { bins: 4 },
-        )
-        .unwrap();
-        assert_eq!((l, g), (vec![3, 3], vec![3]));
+        let l = bin(&[7.0, 7.0], &Discretisation::FixedBinNumber { bins: 4 });
+        assert_eq!(l, vec![3, 3]);
+    }
+
+    #[test]
+    fn arithmetic_bins_match_the_edge_search() {
+        // Awkward widths and ranges where the guess is off by one either way.
+        let v: Vec<f64> = (0..2000).map(|i| -1000.3 + i as f64 * 0.7371).collect();
+        for width in [0.1, 0.3, 1.0 / 3.0, 7.77, 25.0] {
+            bin(&v, &Discretisation::FixedBinSize { width, min: None });
+        }
+        for bins in [1, 3, 7, 64, 1000] {
+            bin(&v, &Discretisation::FixedBinNumber { bins });
+        }
     }
 }

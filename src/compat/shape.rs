@@ -178,26 +178,20 @@ fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     ]
 }
 
-/// The padded mask in (z, y, x) order with its size.
-struct Padded {
+/// The padded label mask ([`Crop::shape_mask`]) with its size in (z, y, x)
+/// order.
+struct Padded<'a> {
     size: [usize; 3],
-    data: Vec<bool>,
+    data: &'a [bool],
 }
 
-impl Padded {
-    fn new(crop: &Crop) -> Padded {
+impl<'a> Padded<'a> {
+    fn new(crop: &'a Crop) -> Padded<'a> {
         let [nx, ny, nz] = crop.dims;
-        let size = [nz + 2, ny + 2, nx + 2];
-        let mut data = vec![false; size[0] * size[1] * size[2]];
-        for z in 0..nz {
-            for y in 0..ny {
-                for x in 0..nx {
-                    data[(x + 1) + size[2] * ((y + 1) + size[1] * (z + 1))] =
-                        crop.shape_mask[x + nx * (y + ny * z)];
-                }
-            }
+        Padded {
+            size: [nz + 2, ny + 2, nx + 2],
+            data: &crop.shape_mask,
         }
-        Padded { size, data }
     }
 }
 
@@ -253,7 +247,7 @@ impl CubeTable {
 }
 
 /// (surface area, volume) of the mesh, mm² and mm³. `sp` is (z, y, x) spacing.
-fn mesh(p: &Padded, sp: [f64; 3]) -> (f64, f64) {
+fn mesh(p: &Padded<'_>, sp: [f64; 3]) -> (f64, f64) {
     let table = CubeTable::new(sp);
     let [sz, sy, sx] = p.size;
     let mut area = 0.0;
@@ -305,7 +299,7 @@ struct Extremes {
 const NONE: (i32, i32) = (i32::MAX, i32::MIN);
 
 impl Extremes {
-    fn new(p: &Padded) -> Extremes {
+    fn new(p: &Padded<'_>) -> Extremes {
         let [sz, sy, sx] = p.size;
         let dims = [2 * sz, 2 * sy, 2 * sx];
         let mut e = Extremes {
@@ -506,14 +500,16 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
 
     // Covariance of the physical voxel coordinates (population, / N), in two
     // passes over the mask (mean, then centred products) without storing them.
-    let [nx, ny, _] = crop.dims;
+    let [_, sy, sx] = padded.size;
     let roi_points = || {
-        crop.shape_mask
+        padded
+            .data
             .iter()
             .enumerate()
             .filter(|(_, &m)| m)
             .map(|(i, _)| {
-                let (x, y, z) = (i % nx, (i / nx) % ny, i / (nx * ny));
+                // Padded coordinates, one more than the crop's.
+                let (x, y, z) = (i % sx - 1, (i / sx) % sy - 1, i / (sx * sy) - 1);
                 [z as f64 * sp[0], y as f64 * sp[1], x as f64 * sp[2]]
             })
     };

@@ -1,37 +1,78 @@
 //! Grey levels copied into a grid with a one-voxel border of zeros, so that
 //! neighbour and run walks need no bounds checks: level 0 (outside the
 //! intensity mask) already stops every walk, and the border is level 0.
+//!
+//! The grid is generic over the level type: the IBSI families keep `u32`; the
+//! PyRadiomics compatibility mode stores `u8` or `u16` (its levels never
+//! exceed [`crate::pipeline::MAX_GREY_LEVELS`]), which halves or quarters the
+//! memory its neighbourhood passes stream through.
+
+/// An unsigned integer type holding grey levels (0 = outside the ROI).
+pub(crate) trait Level:
+    Copy + Eq + Ord + Default + Into<u32> + Send + Sync + 'static
+{
+    /// `l` converted; callers pick a type wide enough for their highest level.
+    fn from_u32(l: u32) -> Self;
+}
+
+macro_rules! level {
+    ($($t:ty),*) => {$(
+        impl Level for $t {
+            #[inline]
+            fn from_u32(l: u32) -> Self {
+                debug_assert!(<$t>::try_from(l).is_ok(), "level {l} overflows");
+                l as $t
+            }
+        }
+    )*};
+}
+level!(u8, u16, u32);
 
 /// Grey levels (0 outside the ROI) of an x-fastest block, padded by one voxel
 /// of zeros on both sides of every axis in `pad`.
-pub(crate) struct PaddedLevels {
+pub(crate) struct PaddedLevels<L = u32> {
     /// Padded grid, x-fastest.
-    pub data: Vec<u32>,
+    pub data: Vec<L>,
     /// Padded size.
     pub dims: [usize; 3],
     /// Border width (0 or 1) per axis.
     border: [usize; 3],
 }
 
-impl PaddedLevels {
-    /// Copy `levels` (size `dims`), padding the axes where `pad` is set.
-    pub fn new(levels: &[u32], dims: [usize; 3], pad: [bool; 3]) -> Self {
+impl<L: Level> PaddedLevels<L> {
+    /// An all-zero grid for a block of size `dims`, padded along the axes
+    /// where `pad` is set; fill it with [`Self::row_mut`].
+    pub fn zeros(dims: [usize; 3], pad: [bool; 3]) -> Self {
         let border = pad.map(usize::from);
         let pdims: [usize; 3] = std::array::from_fn(|a| dims[a] + 2 * border[a]);
-        let mut data = vec![0u32; pdims[0] * pdims[1] * pdims[2]];
+        PaddedLevels {
+            data: vec![L::default(); pdims[0] * pdims[1] * pdims[2]],
+            dims: pdims,
+            border,
+        }
+    }
+
+    /// Copy `levels` (size `dims`), padding the axes where `pad` is set.
+    pub fn new(levels: &[u32], dims: [usize; 3], pad: [bool; 3]) -> Self {
+        let mut p = Self::zeros(dims, pad);
         let [nx, ny, nz] = dims;
         for z in 0..nz {
             for y in 0..ny {
                 let src = &levels[nx * (y + ny * z)..nx * (y + ny * z + 1)];
-                let o = border[0] + pdims[0] * ((y + border[1]) + pdims[1] * (z + border[2]));
-                data[o..o + nx].copy_from_slice(src);
+                for (d, &s) in p.row_mut(y, z).iter_mut().zip(src) {
+                    *d = L::from_u32(s);
+                }
             }
         }
-        PaddedLevels {
-            data,
-            dims: pdims,
-            border,
-        }
+        p
+    }
+
+    /// The block voxels of row `(y, z)` (block coordinates), border excluded.
+    #[inline]
+    pub fn row_mut(&mut self, y: usize, z: usize) -> &mut [L] {
+        let o = self.index(0, y, z);
+        let n = self.dims[0] - 2 * self.border[0];
+        &mut self.data[o..o + n]
     }
 
     /// Padded index of block voxel `(x, y, z)`.
@@ -61,15 +102,16 @@ impl PaddedLevels {
 
     /// Calls `f(index, level)` for every voxel of level > 0, in storage order.
     #[inline]
-    pub fn for_each_voxel(&self, mut f: impl FnMut(usize, u32)) {
+    pub fn for_each_voxel(&self, mut f: impl FnMut(usize, L)) {
         let [px, py, pz] = self.dims;
         let [bx, by, bz] = self.border;
+        let zero = L::default();
         for z in bz..pz - bz {
             for y in by..py - by {
                 let row = px * (y + py * z);
                 for i in row + bx..row + px - bx {
                     let l = self.data[i];
-                    if l > 0 {
+                    if l != zero {
                         f(i, l);
                     }
                 }
@@ -80,7 +122,7 @@ impl PaddedLevels {
     /// The level `off` away from voxel `i` (inside the grid for a neighbour
     /// of a block voxel along a padded axis).
     #[inline]
-    pub fn at(&self, i: usize, off: isize) -> u32 {
+    pub fn at(&self, i: usize, off: isize) -> L {
         self.data[i.wrapping_add_signed(off)]
     }
 }
@@ -92,7 +134,7 @@ mod tests {
     #[test]
     fn border_is_zero_and_interior_is_copied() {
         let levels: Vec<u32> = (1..=12).collect();
-        let p = PaddedLevels::new(&levels, [3, 2, 2], [true, true, false]);
+        let p = PaddedLevels::<u32>::new(&levels, [3, 2, 2], [true, true, false]);
         assert_eq!(p.dims, [5, 4, 2]);
         assert_eq!(p.data.iter().filter(|&&l| l > 0).count(), 12);
         for z in 0..2 {
@@ -104,5 +146,8 @@ mod tests {
         }
         assert_eq!(p.data[p.index(0, 0, 0) - 1], 0);
         assert_eq!(p.step([1, -1, 1]), 1 - 5 + 20);
+        let q = PaddedLevels::<u8>::new(&levels, [3, 2, 2], [true; 3]);
+        assert_eq!(q.data[q.index(2, 1, 1)], 12);
+        assert_eq!(q.data.iter().map(|&l| l as u32).sum::<u32>(), 78);
     }
 }
