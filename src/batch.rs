@@ -566,17 +566,29 @@ pub fn run(
     if interrupted {
         return Ok(summary);
     }
-    write_failures(&errors_path, &failures)?;
-    let mut df = table::to_dataframe(&rows)?;
     let metadata = vec![
         ("ctrad_version".to_string(), crate::VERSION.to_string()),
         ("ctrad_params".to_string(), opts.params.source_text.clone()),
         ("ctrad_params_hash".to_string(), opts.params.hash()),
     ];
-    table::write_table(&mut df, output, &metadata)?;
-    if let Some(csv) = csv {
-        table::write_table(&mut df, csv, &metadata)?;
-    }
+    let mut df = table::to_dataframe(&rows)?;
+    // The output files are independent: written at once, their fsyncs overlap.
+    std::thread::scope(|s| {
+        let errors = s.spawn(|| write_failures(&errors_path, &failures));
+        let csv = csv.map(|csv| {
+            let mut df = df.clone();
+            let metadata = &metadata;
+            s.spawn(move || table::write_table(&mut df, csv, metadata))
+        });
+        let table = table::write_table(&mut df, output, &metadata);
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<()>>| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::Invalid("writing an output file panicked".into())))
+        };
+        joined(errors)?;
+        table?;
+        csv.map_or(Ok(()), joined)
+    })?;
     Ok(summary)
 }
 
