@@ -15,16 +15,36 @@ pub(crate) fn compute<L: Level>(
     alpha: u32,
 ) -> Vec<(&'static str, f64)> {
     let hood = padded.neighbours();
-    // Dense counts: row = level, column = dependence (1..=27).
+    // Dense counts: row = level, column = dependence (1..=27). Row 0 takes
+    // the voxels outside the ROI, so that whole rows are counted unbranched.
     let mut counts = vec![0u64; (crop.n_g() as usize + 1) * 28];
-    padded.for_each_voxel(|i, l| {
-        let mut dep = 1usize;
+    let data = &padded.data;
+    let width = crop.dims[0];
+    // Dependence of every voxel of a row, one neighbour offset at a time
+    // (the inner loops run over contiguous rows: vectorised).
+    let mut dep = vec![0u8; width];
+    for start in padded.rows() {
+        let row = &data[start..start + width];
+        dep.fill(1);
         for &off in &hood {
-            let m: u32 = padded.at(i, off).into();
-            dep += usize::from(m > 0 && m.abs_diff(l.into()) <= alpha);
+            let nb = &data[start.wrapping_add_signed(off)..][..width];
+            if alpha == 0 {
+                // Equal levels; a voxel outside the ROI is never counted.
+                for ((d, &l), &m) in dep.iter_mut().zip(row).zip(nb) {
+                    *d += u8::from(m == l);
+                }
+            } else {
+                for ((d, &l), &m) in dep.iter_mut().zip(row).zip(nb) {
+                    let (l, m): (u32, u32) = (l.into(), m.into());
+                    *d += u8::from(m > 0 && m.abs_diff(l) <= alpha);
+                }
+            }
         }
-        counts[l.into() as usize * 28 + dep] += 1;
-    });
+        for (&l, &d) in row.iter().zip(&dep) {
+            counts[l.into() as usize * 28 + d as usize] += 1;
+        }
+    }
+    counts[..28].fill(0);
     let cells: BTreeMap<(u32, u32), f64> = counts
         .iter()
         .enumerate()

@@ -7,29 +7,96 @@
 use super::pyradiomics::Crop;
 use crate::features::padded::{Level, PaddedLevels};
 
+/// Bit from which [`packed`] stores ROI membership.
+const COUNT_SHIFT: u32 = 20;
+const _: () = assert!(27 * crate::pipeline::MAX_GREY_LEVELS < 1 << COUNT_SHIFT);
+
+/// A voxel's level and ROI membership in one integer, so that one sum over a
+/// neighbourhood gives both the sum of the levels (low bits) and the number
+/// of ROI voxels (from bit [`COUNT_SHIFT`]): with at most 27 voxels of level
+/// at most 4096 (`MAX_GREY_LEVELS`) the level sum stays below 2¹⁷, so the
+/// fields never overflow into each other.
+#[inline]
+fn packed<L: Level>(l: L) -> u32 {
+    let l: u32 = l.into();
+    l | (u32::from(l > 0) << COUNT_SHIFT)
+}
+
+/// Calls `f(level, cube)` for every ROI voxel in storage order, `cube` being
+/// the sum of [`packed`] over the 3×3×3 block around the voxel (itself
+/// included). The cube sum is separable: sums of three along x, then of
+/// three of those along y (per plane), then of three planes along z, which
+/// is 6 additions per voxel instead of 26, over contiguous rows
+/// (vectorised); integer sums are exact in any order.
+fn for_each_cube_sum<L: Level>(padded: &PaddedLevels<L>, mut f: impl FnMut(L, u32)) {
+    let [px, py, pz] = padded.dims;
+    let plane = px * py;
+    let data = &padded.data;
+    let mut row = vec![0u32; px];
+    let mut along_x = vec![0u32; plane];
+    // Sums over x and y of the last three planes, plane z at z % 3.
+    let mut along_xy = vec![0u32; 3 * plane];
+    for z in 0..pz {
+        for y in 0..py {
+            let levels = &data[plane * z + px * y..][..px];
+            for (p, &l) in row.iter_mut().zip(levels) {
+                *p = packed(l);
+            }
+            let out = &mut along_x[px * y + 1..px * (y + 1) - 1];
+            for (((o, &a), &b), &c) in out.iter_mut().zip(&row).zip(&row[1..]).zip(&row[2..]) {
+                *o = a + b + c;
+            }
+        }
+        let xy = &mut along_xy[plane * (z % 3)..][..plane];
+        for y in 1..py - 1 {
+            let out = &mut xy[px * y..][..px];
+            let (a, b, c) = (
+                &along_x[px * (y - 1)..][..px],
+                &along_x[px * y..][..px],
+                &along_x[px * (y + 1)..][..px],
+            );
+            for (((o, &a), &b), &c) in out.iter_mut().zip(a).zip(b).zip(c) {
+                *o = a + b + c;
+            }
+        }
+        // Plane z - 1 now has both of its neighbours.
+        if z >= 2 {
+            let centre = z - 1;
+            let at = |k: usize| &along_xy[plane * (k % 3)..][..plane];
+            let (a, b, c) = (at(centre - 1), at(centre), at(centre + 1));
+            let levels = &data[plane * centre..][..plane];
+            for y in 1..py - 1 {
+                for i in px * y + 1..px * (y + 1) - 1 {
+                    let l = levels[i];
+                    if l != L::default() {
+                        f(l, a[i] + b[i] + c[i]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The 5 NGTDM features, alphabetical (`original_ngtdm_*`).
 pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
-    let hood = padded.neighbours();
     let ng = crop.n_g() as usize;
-    let mut n = vec![0.0f64; ng + 1];
+    let mut count = vec![0u64; ng + 1];
     let mut s = vec![0.0f64; ng + 1];
-    padded.for_each_voxel(|i, l| {
-        // Integer sums: exact, whatever the neighbour order.
-        let (mut count, mut sum) = (0u32, 0u64);
-        for &off in &hood {
-            let m: u32 = padded.at(i, off).into();
-            count += u32::from(m > 0);
-            sum += u64::from(m);
-        }
+    for_each_cube_sum(padded, |l, cube| {
+        // The neighbours: the cube without the voxel itself.
         let l: u32 = l.into();
-        let diff = if count == 0 {
+        let neighbours = (cube >> COUNT_SHIFT) - 1;
+        let sum = (cube & ((1 << COUNT_SHIFT) - 1)) - l;
+        let diff = if neighbours == 0 {
             0.0
         } else {
-            (l as f64 - sum as f64 / count as f64).abs()
+            (l as f64 - sum as f64 / neighbours as f64).abs()
         };
-        n[l as usize] += 1.0;
+        count[l as usize] += 1;
         s[l as usize] += diff;
     });
+    // Voxel counts are integers: exact in f64.
+    let n: Vec<f64> = count.iter().map(|&c| c as f64).collect();
     // Levels present only.
     let lv: Vec<usize> = (1..=ng).filter(|&l| n[l] > 0.0).collect();
     let nvp: f64 = lv.iter().map(|&l| n[l]).sum();

@@ -359,21 +359,60 @@ impl Extremes {
     }
 }
 
-#[inline]
-fn dist2(a: &[i64; 3], b: &[i64; 3], half: [f64; 3]) -> f64 {
-    (0..3)
-        .map(|k| ((a[k] - b[k]) as f64 * half[k]).powi(2))
-        .sum()
-}
-
+/// Largest squared distance Σ_k ((a_k − b_k) h_k)² (k = z, y, x, summed in
+/// that order) between two of `points`, given in doubled voxel units with
+/// `half` the half-spacings.
+///
+/// The coordinates are taken as f64 columns (exact for these small
+/// integers, and so are their differences), and the pairs of each point with
+/// the later ones are scanned four at a time, each lane keeping its own
+/// maximum: the maximum of a set does not depend on the order.
 fn max_dist2(points: &[[i64; 3]], half: [f64; 3]) -> f64 {
-    let mut best = 0.0f64;
-    for (i, a) in points.iter().enumerate() {
-        for b in &points[i + 1..] {
-            best = best.max(dist2(a, b, half));
+    let col = |k: usize| -> Vec<f64> { points.iter().map(|p| p[k] as f64).collect() };
+    let (zs, ys, xs) = (col(0), col(1), col(2));
+    let [hz, hy, hx] = half;
+    let d2 = |a: [f64; 3], b: [f64; 3]| {
+        ((a[0] - b[0]) * hz).powi(2) + ((a[1] - b[1]) * hy).powi(2) + ((a[2] - b[2]) * hx).powi(2)
+    };
+    let mut lanes = [0.0f64; 4];
+    for i in 0..points.len() {
+        let a = [zs[i], ys[i], xs[i]];
+        let (z, y, x) = (&zs[i + 1..], &ys[i + 1..], &xs[i + 1..]);
+        let whole = z.len() / 4 * 4;
+        for j in (0..whole).step_by(4) {
+            for (l, best) in lanes.iter_mut().enumerate() {
+                let v = d2(a, [z[j + l], y[j + l], x[j + l]]);
+                if v > *best {
+                    *best = v;
+                }
+            }
+        }
+        for j in whole..z.len() {
+            let v = d2(a, [z[j], y[j], x[j]]);
+            if v > lanes[0] {
+                lanes[0] = v;
+            }
         }
     }
-    best
+    lanes.into_iter().fold(0.0, f64::max)
+}
+
+/// Calls `f` with the physical (z, y, x) position (mm) of every voxel of the
+/// label mask, in storage order.
+#[inline]
+fn for_each_point(padded: &Padded<'_>, sp: [f64; 3], mut f: impl FnMut([f64; 3])) {
+    let [sz, sy, sx] = padded.size;
+    // Padded coordinates are one more than the crop's.
+    for z in 1..sz - 1 {
+        let pz = (z - 1) as f64 * sp[0];
+        for y in 1..sy - 1 {
+            let py = (y - 1) as f64 * sp[1];
+            let row = &padded.data[sx * (y + sy * z)..][..sx];
+            for (x, _) in row.iter().enumerate().filter(|(_, &m)| m) {
+                f([pz, py, (x - 1) as f64 * sp[2]]);
+            }
+        }
+    }
 }
 
 /// Vertices of the 2D convex hull of integer points (Andrew's monotone
@@ -499,38 +538,31 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     let d_3d = diameter_3d(&extremes, half);
 
     // Covariance of the physical voxel coordinates (population, / N), in two
-    // passes over the mask (mean, then centred products) without storing them.
-    let [_, sy, sx] = padded.size;
-    let roi_points = || {
-        padded
-            .data
-            .iter()
-            .enumerate()
-            .filter(|(_, &m)| m)
-            .map(|(i, _)| {
-                // Padded coordinates, one more than the crop's.
-                let (x, y, z) = (i % sx - 1, (i / sx) % sy - 1, i / (sx * sy) - 1);
-                [z as f64 * sp[0], y as f64 * sp[1], x as f64 * sp[2]]
-            })
-    };
-    let np = roi_points().count() as f64;
+    // passes over the mask (mean, then centred products) without storing
+    // them; sums in storage order.
+    let mut count = 0usize;
     let mut mean = [0.0; 3];
-    for p in roi_points() {
+    for_each_point(&padded, sp, |p| {
+        count += 1;
         for k in 0..3 {
             mean[k] += p[k];
         }
-    }
+    });
+    let np = count as f64;
     mean.iter_mut().for_each(|m| *m /= np);
-    let mut cov = vec![0.0; 9];
-    for p in roi_points() {
+    // The products d_r d_c = d_c d_r: the upper triangle, mirrored.
+    let mut upper = [0.0; 6];
+    for_each_point(&padded, sp, |p| {
         let d = [p[0] - mean[0], p[1] - mean[1], p[2] - mean[2]];
-        for r in 0..3 {
-            for c in 0..3 {
-                cov[r * 3 + c] += d[r] * d[c];
-            }
-        }
-    }
-    cov.iter_mut().for_each(|c| *c /= np);
+        upper[0] += d[0] * d[0];
+        upper[1] += d[0] * d[1];
+        upper[2] += d[0] * d[2];
+        upper[3] += d[1] * d[1];
+        upper[4] += d[1] * d[2];
+        upper[5] += d[2] * d[2];
+    });
+    let [c00, c01, c02, c11, c12, c22] = upper.map(|c| c / np);
+    let cov = vec![c00, c01, c02, c01, c11, c12, c02, c12, c22];
     let mut ev = symmetric_eigenvalues(cov, 3);
     for e in ev.iter_mut() {
         if *e < 0.0 && *e > -1e-10 {

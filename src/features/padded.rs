@@ -119,6 +119,17 @@ impl<L: Level> PaddedLevels<L> {
         }
     }
 
+    /// Padded index of the first block voxel of every block row, in storage
+    /// order; each row holds `dims[0] - 2 · border` block voxels. On a grid
+    /// padded along every axis, the row shifted by any neighbour offset
+    /// (`start + off`, same length) lies inside the grid: neighbourhood
+    /// passes can work on whole rows.
+    pub fn rows(&self) -> impl Iterator<Item = usize> + '_ {
+        let [_, py, pz] = self.dims;
+        let [_, by, bz] = self.border;
+        (bz..pz - bz).flat_map(move |z| (by..py - by).map(move |y| self.index(0, y - by, z - bz)))
+    }
+
     /// The level `off` away from voxel `i` (inside the grid for a neighbour
     /// of a block voxel along a padded axis).
     #[inline]
