@@ -41,41 +41,88 @@ const NAMES: [&str; 24] = [
 ];
 
 /// Symmetric co-occurrence counts of the 13 directions over the present
-/// levels (n × n each, by index in the present levels), built in one pass
-/// over the ROI.
+/// levels (n × n each, by index in `index`), built in one pass over the ROI.
 ///
-/// Each voxel adds its pair with the next voxel along every direction once,
-/// into an (n + 1) × (n + 1) matrix whose last column gathers neighbours
-/// outside the ROI (no branch per pair, half the increments); the matrix is
-/// then symmetrised, P(i, j) = M(i, j) + M(j, i), which counts every pair in
-/// both orders as PyRadiomics does. Counts are u32: the crop holds fewer
-/// than 2³² voxels.
+/// Each voxel adds its pair with the next voxel along every direction once
+/// (no branch per pair, half the increments) into a matrix M whose row and
+/// column 0 gather voxels outside the ROI; M is then symmetrised,
+/// P(i, j) = M(i, j) + M(j, i), which counts every pair in both orders as
+/// PyRadiomics does. Counts are u32: the crop holds fewer than 2³² voxels.
 fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Vec<Vec<u64>> {
-    let forward = padded.forward();
-    let w = n + 1;
-    // Column of every level: its index, or n for level 0 (outside the ROI).
-    let col: Vec<u32> = (0..index.len())
-        .map(|l| if l == 0 { n } else { index[l] } as u32)
-        .collect();
-    let mut m = vec![0u32; forward.len() * w * w];
-    padded.for_each_voxel(|v, a| {
-        let row = col[a.into() as usize] as usize * w;
-        for (md, &off) in m.chunks_exact_mut(w * w).zip(&forward) {
-            let b: u32 = padded.at(v, off).into();
-            md[row + col[b as usize] as usize] += 1;
-        }
-    });
+    // Matrix size, counts, and the row / column of each present level.
+    let (w, m, pos): (usize, Vec<u32>, Vec<usize>) = if index.len() * index.len() <= 1 << 16 {
+        let present = (0..index.len()).filter(|&l| index[l] != usize::MAX);
+        (
+            index.len(),
+            level_pairs(padded, index.len()),
+            present.collect(),
+        )
+    } else {
+        (n + 1, index_pairs(padded, index, n), (1..=n).collect())
+    };
     m.chunks_exact(w * w)
         .map(|md| {
             let mut sym = vec![0u64; n * n];
-            for i in 0..n {
-                for j in 0..n {
-                    sym[i * n + j] = u64::from(md[i * w + j]) + u64::from(md[j * w + i]);
+            for (i, &a) in pos.iter().enumerate() {
+                for (j, &b) in pos.iter().enumerate() {
+                    sym[i * n + j] = u64::from(md[a * w + b]) + u64::from(md[b * w + a]);
                 }
             }
             sym
         })
         .collect()
+}
+
+/// Ordered pair counts M over the levels themselves, (N_g + 1)² per
+/// direction, for N_g + 1 ≤ 256: every row of the grid gets the pair code
+/// `a · (N_g + 1) + b` of each voxel with its neighbour in every direction
+/// (contiguous rows: vectorised, u16 codes), then the ROI voxels count
+/// their 13 codes.
+fn level_pairs<L: Level>(padded: &PaddedLevels<L>, w: usize) -> Vec<u32> {
+    let forward = padded.forward();
+    let width = padded.dims[0] - 2;
+    let data = &padded.data;
+    let mut m = vec![0u32; forward.len() * w * w];
+    let mut codes = vec![0u16; forward.len() * width];
+    for start in padded.rows() {
+        let row = &data[start..start + width];
+        for (out, &off) in codes.chunks_exact_mut(width).zip(&forward) {
+            let next = &data[start + off as usize..][..width];
+            for ((c, &a), &b) in out.iter_mut().zip(row).zip(next) {
+                let (a, b): (u32, u32) = (a.into(), b.into());
+                *c = (a * w as u32 + b) as u16;
+            }
+        }
+        for (x, &a) in row.iter().enumerate() {
+            if a == L::default() {
+                continue;
+            }
+            for (md, codes) in m.chunks_exact_mut(w * w).zip(codes.chunks_exact(width)) {
+                md[codes[x] as usize] += 1;
+            }
+        }
+    }
+    m
+}
+
+/// Ordered pair counts M over the present levels' indices plus one (0 for
+/// outside the ROI), (n + 1)² per direction: for many grey levels, where
+/// (N_g + 1)² cells per direction would be too many.
+fn index_pairs<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Vec<u32> {
+    let forward = padded.forward();
+    let w = n + 1;
+    let pos: Vec<u32> = (0..index.len())
+        .map(|l| if l == 0 { 0 } else { index[l].wrapping_add(1) } as u32)
+        .collect();
+    let mut m = vec![0u32; forward.len() * w * w];
+    padded.for_each_voxel(|v, a| {
+        let row = pos[a.into() as usize] as usize * w;
+        for (md, &off) in m.chunks_exact_mut(w * w).zip(&forward) {
+            let b: u32 = padded.at(v, off).into();
+            md[row + pos[b as usize] as usize] += 1;
+        }
+    });
+    m
 }
 
 /// Index of MCC in [`NAMES`].
