@@ -176,59 +176,109 @@ fn features(counts: &RunMatrix) -> [f64; 16] {
     ]
 }
 
-/// Run matrices of all 13 directions in one raster pass over the padded
-/// levels. Every direction's offset is positive, so the predecessor of a
-/// voxel along it was visited before: the length of the run so far is that
-/// of the predecessor plus one when the levels agree (kept in a ring buffer
-/// one z-plane deep per direction), and a run ends where the next voxel
-/// along the direction has another level. Nothing branches on the data
-/// (noisy levels make runs short, and such branches mispredict): every
-/// voxel adds 0 or 1 to the cell of its run so far in every direction. A
-/// direction whose runs are all of length one is decided by the line scan
+/// Run matrices of all 13 directions in one raster pass over the rows of the
+/// padded levels.
+///
+/// Every direction's offset is positive, so the predecessor of a voxel along
+/// it was visited before: the length of the run so far is that of the
+/// predecessor plus one when the levels agree, else 1. Per direction, the
+/// lengths of a row follow from those of the predecessor row (one row
+/// earlier at most, or one plane and one row for directions leaving the
+/// plane), kept in a ring of rows: contiguous slices, so the step is
+/// vectorised; only the x direction is a scan along the row.
+///
+/// A run of length m has one voxel at each length-so-far 1..=m, so the
+/// number of voxels of level i at length-so-far j counts the runs of level
+/// i and length ≥ j: P(i, j) is that count minus the one at j + 1. Every
+/// voxel thus adds 1 to one cell per direction, with no test for run ends.
+/// A direction whose runs are all of length one is decided by the line scan
 /// of [`runs`] (is it flat?).
 fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMatrix>> {
     let forward = padded.forward();
     let [nx, ny, nz] = crop.dims;
     let (levels, lengths) = (crop.n_g() as usize + 1, nx.max(ny).max(nz) + 1);
     if lengths > u16::MAX as usize {
-        // Run lengths would overflow the ring buffer's u16.
+        // Run lengths would overflow the u16 rows.
         return DIRECTIONS_3D
             .iter()
             .map(|&d| runs(crop, padded, d))
             .collect();
     }
-    // counts[k]: the matrix of direction k, level-major.
+    let [px, py, _] = padded.dims;
+    // Rows back to the predecessor row, per direction: dy + py · dz.
+    let lag: [usize; 13] = DIRECTIONS_3D.map(|d| (d[1] + py as i32 * d[2]) as usize);
+    let ring_rows = (py + 2).next_power_of_two();
+    // ring[k]: run lengths along direction k of the last rows, row r in slot
+    // r % ring_rows, indexed by padded x. Border voxels are level 0: their
+    // lengths are never continued.
+    let mut ring = vec![vec![0u16; ring_rows * px]; 13];
+    // reached[k]: voxels per (level, length so far), level-major.
     let cells = levels * lengths;
-    let mut counts = vec![0u32; forward.len() * cells];
-    let window = forward.iter().copied().max().unwrap_or(1).unsigned_abs() + 1;
-    let ring_len = window.next_power_of_two();
-    let mask = ring_len - 1;
-    // ring[slot][k]: the 13 run lengths of a voxel side by side.
-    let mut ring = vec![[0u16; 13]; ring_len];
+    let mut reached = vec![0u32; forward.len() * cells];
     let data = &padded.data;
-    padded.for_each_voxel(|v, l| {
-        let mut here = [0u16; 13];
-        for (k, &off) in forward.iter().enumerate() {
-            let prev = v.wrapping_add_signed(-off);
-            // The predecessor's run continues when the levels agree.
-            let same = u16::from(data[prev] == l);
-            here[k] = same * ring[prev & mask][k] + 1;
+    for start in padded.rows() {
+        let row = &data[start..start + nx];
+        // Padded row number; block x = 0 is padded column 1.
+        let r = start / px;
+        for k in 0..13 {
+            let lens = &mut ring[k];
+            let here = (r % ring_rows) * px;
+            if lag[k] == 0 {
+                // Along x: the predecessor is the previous voxel of the row.
+                let out = &mut lens[here..here + px];
+                let mut run = 0u16;
+                for (o, (&l, &p)) in out[1..].iter_mut().zip(row.iter().zip(&data[start - 1..])) {
+                    run = if l == p && l != L::default() {
+                        run + 1
+                    } else {
+                        1
+                    };
+                    *o = run;
+                }
+                continue;
+            }
+            let back = ((r - lag[k]) % ring_rows) * px;
+            let dx = DIRECTIONS_3D[k][0] as isize;
+            // Predecessor levels and lengths, aligned with the row.
+            let prev = &data[start.wrapping_add_signed(-forward[k])..][..nx];
+            let (before, after) = lens.split_at_mut(here.max(back));
+            let (out, prev_len) = if here > back {
+                (&mut after[1..1 + nx], &before[back..back + px])
+            } else {
+                (&mut before[here + 1..here + 1 + nx], &after[..px])
+            };
+            let prev_len = &prev_len[(1 - dx) as usize..][..nx];
+            for (((o, &l), &p), &pl) in out.iter_mut().zip(row).zip(prev).zip(prev_len) {
+                *o = if l == p && l != L::default() {
+                    pl + 1
+                } else {
+                    1
+                };
+            }
         }
-        ring[v & mask] = here;
-        let row = l.into() as usize * lengths;
-        for ((m, &off), &len) in counts.chunks_exact_mut(cells).zip(&forward).zip(&here) {
-            let ends = data[v.wrapping_add_signed(off)] != l;
-            m[row + len as usize] += u32::from(ends);
+        let here = (r % ring_rows) * px + 1;
+        for (x, &l) in row.iter().enumerate() {
+            if l == L::default() {
+                continue;
+            }
+            let base = l.into() as usize * lengths;
+            for (m, lens) in reached.chunks_exact_mut(cells).zip(&ring) {
+                m[base + lens[here + x] as usize] += 1;
+            }
         }
-    });
-    counts
+    }
+    reached
         .chunks_exact(cells)
         .zip(DIRECTIONS_3D)
         .map(|(c, dir)| {
-            let m = RunMatrix {
-                lengths,
-                counts: c.to_vec(),
-            };
+            // P(i, j) = reached(i, j) − reached(i, j + 1).
+            let mut counts = c.to_vec();
+            for row in counts.chunks_exact_mut(lengths) {
+                for j in 1..lengths - 1 {
+                    row[j] -= row[j + 1];
+                }
+            }
+            let m = RunMatrix { lengths, counts };
             if m.has_long_runs() {
                 Some(m)
             } else {
