@@ -341,8 +341,6 @@ impl Drop for OutputLock {
     }
 }
 
-/// The cache key of a case: id, every input file's relative path, size and
-/// content hash, the parameter hash and the ctrad version.
 /// Indices of `cases`, largest input first (bytes on disk of the image
 /// series or file; unreadable inputs count as 0 and fail later with a message).
 fn largest_first(cases: &[Case]) -> Vec<usize> {
@@ -372,6 +370,8 @@ fn largest_first(cases: &[Case]) -> Vec<usize> {
     order
 }
 
+/// The cache key of a case: id, every input file's path, size and content
+/// hash, the parameter hash and the ctrad version.
 fn case_key(case: &Case, params: &Params) -> Result<String> {
     let mut h = Fnv64::new();
     h.field(&case.id)
