@@ -233,6 +233,7 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, metadata: &[(String, Strin
     write_atomic(path, |w| {
         ParquetWriter::new(w)
             .with_key_value_metadata(Some(kv))
+            .set_parallel(false)
             .finish(df)
             .map(|_| ())
             .map_err(std::io::Error::other)
