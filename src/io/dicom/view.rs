@@ -440,9 +440,8 @@ impl Attributes for View<'_> {
         if is_text(e.vr) {
             // ASCII (checked at parse time), so UTF-8.
             let s = std::str::from_utf8(b).ok()?;
-            let single = matches!(&e.vr, b"LT" | b"ST" | b"UT" | b"UR");
             let end = |c: char| c == ' ' || c == '\0';
-            return Some(if single || !s.contains('\\') {
+            return Some(if is_single_text(e.vr) || !s.contains('\\') {
                 Cow::Borrowed(s.trim_end_matches(end))
             } else {
                 Cow::Owned(
@@ -467,18 +466,11 @@ impl Attributes for View<'_> {
             return None; // dicom-rs: an empty value converts to no number
         }
         if is_text(e.vr) {
-            if !matches!(&e.vr, b"DS" | b"IS") {
-                // Other text: dicom-rs parses it too (a Strs value).
+            // dicom-rs parses any text: one value for the single-string VRs,
+            // else each backslash-separated component (DS and IS included).
+            if is_single_text(e.vr) {
                 let s = std::str::from_utf8(b).ok()?;
-                let single = matches!(&e.vr, b"LT" | b"ST" | b"UT" | b"UR");
-                let ws = |c: char| c.is_whitespace() || c == '\0';
-                return if single {
-                    s.trim_matches(ws).parse().ok().map(|v| vec![v])
-                } else {
-                    s.split('\\')
-                        .map(|p| p.trim_matches(ws).parse().ok())
-                        .collect()
-                };
+                return s.trim_matches(is_blank).parse().ok().map(|v| vec![v]);
             }
             return parse_decimals(b);
         }
@@ -500,12 +492,21 @@ impl Attributes for View<'_> {
 /// parsed as dicom-rs does (Rust's `f64` parser).
 fn parse_decimals(b: &[u8]) -> Option<Vec<f64>> {
     let s = std::str::from_utf8(b).ok()?;
-    let ws = |c: char| c.is_whitespace() || c == '\0';
     let mut out = Vec::with_capacity(b.len() / 8 + 1);
     for p in s.split('\\') {
-        out.push(p.trim_matches(ws).parse::<f64>().ok()?);
+        out.push(p.trim_matches(is_blank).parse::<f64>().ok()?);
     }
     Some(out)
+}
+
+/// What dicom-rs trims from a value before parsing it as a number.
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() || c == '\0'
+}
+
+/// Text VRs dicom-rs reads as one string (no backslash splitting).
+fn is_single_text(vr: [u8; 2]) -> bool {
+    matches!(&vr, b"LT" | b"ST" | b"UT" | b"UR")
 }
 
 /// One value of a binary VR, as dicom-rs holds it.
