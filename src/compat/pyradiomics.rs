@@ -158,16 +158,7 @@ pub fn extract(
             mask_path.display()
         )));
     };
-    crate::pipeline::check_finite_in_box(image, mask, lo, hi, image_path)?;
     let dims = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
-    let roi_dims = dims.iter().filter(|&&d| d > 1).count();
-    if roi_dims < extra.minimum_roi_dimensions {
-        return Err(Error::Invalid(format!(
-            "mask {}: the ROI spans {roi_dims} dimension(s), PyRadiomics requires minimumROIDimensions = {}",
-            mask_path.display(),
-            extra.minimum_roi_dimensions
-        )));
-    }
 
     // Crop: the padded label mask and the intensities of its voxels.
     let [nx, ny, nz] = dims;
@@ -182,6 +173,19 @@ pub fn extract(
             shape_mask[dst..dst + nx].copy_from_slice(m);
             values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
         }
+    }
+    // Non-finite intensities in the ROI are an error (the scan that names
+    // the first one runs only then).
+    if !values.iter().fold(true, |ok, v| ok & v.is_finite()) {
+        crate::pipeline::check_finite_in_box(image, mask, lo, hi, image_path)?;
+    }
+    let roi_dims = dims.iter().filter(|&&d| d > 1).count();
+    if roi_dims < extra.minimum_roi_dimensions {
+        return Err(Error::Invalid(format!(
+            "mask {}: the ROI spans {roi_dims} dimension(s), PyRadiomics requires minimumROIDimensions = {}",
+            mask_path.display(),
+            extra.minimum_roi_dimensions
+        )));
     }
 
     // Re-segmentation of the intensity mask (PyRadiomics resegmentMask).
