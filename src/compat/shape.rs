@@ -427,36 +427,52 @@ fn for_each_point(padded: &Padded<'_>, sp: [f64; 3], mut f: impl FnMut([f64; 3])
     }
 }
 
-/// Vertices of the 2D convex hull of integer points (Andrew's monotone
-/// chain, exact): the farthest pair of a planar set is among them.
-fn hull_2d(mut pts: Vec<[i64; 2]>) -> Vec<[i64; 2]> {
-    pts.sort_unstable();
-    pts.dedup();
-    if pts.len() < 3 {
-        return pts;
+/// Vertices of the 2D convex hull of the vertical segments `lines`
+/// ((u, lo, hi): u ascending and distinct, lo ≤ hi), that is of the points
+/// (u, lo) and (u, hi), exact in integers: the farthest pair of a planar set
+/// is among them.
+///
+/// Andrew's monotone chain over those points sorted by (u, v) pushes each
+/// (u, hi) on the lower chain only for the next (u', lo') to pop it again
+/// (a left turn up the segment, then a right turn), so the lower chain is fed
+/// the lower ends and the last upper end, the upper chain the upper ends
+/// (backwards) and the first lower end: the same vertices in the same order,
+/// without sorting or half of the points.
+fn line_hull(lines: &[[i64; 3]], hull: &mut Vec<[i64; 2]>) {
+    hull.clear();
+    let points: usize = lines.iter().map(|l| 1 + usize::from(l[2] != l[1])).sum();
+    if points < 3 {
+        for &[u, lo, hi] in lines {
+            hull.push([u, lo]);
+            if hi != lo {
+                hull.push([u, hi]);
+            }
+        }
+        return;
     }
+    let (first, last) = (lines[0], lines[lines.len() - 1]);
+    let lower = lines.iter().map(|&[u, lo, _]| [u, lo]);
+    let lower = lower.chain((last[2] != last[1]).then_some([last[0], last[2]]));
+    monotone_chain(hull, lower);
+    let upper = lines.iter().rev().map(|&[u, _, hi]| [u, hi]);
+    let upper = upper.chain((first[2] != first[1]).then_some([first[0], first[1]]));
+    monotone_chain(hull, upper);
+}
+
+/// One chain of Andrew's algorithm over `points`, appended to `hull`
+/// without its last point (which starts the other chain).
+fn monotone_chain(hull: &mut Vec<[i64; 2]>, points: impl Iterator<Item = [i64; 2]>) {
     let turn = |o: [i64; 2], a: [i64; 2], b: [i64; 2]| {
         (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
     };
-    let mut hull: Vec<[i64; 2]> = Vec::with_capacity(2 * pts.len());
-    for pass in 0..2 {
-        let start = hull.len();
-        let ordered: Box<dyn Iterator<Item = &[i64; 2]>> = if pass == 0 {
-            Box::new(pts.iter())
-        } else {
-            Box::new(pts.iter().rev())
-        };
-        for &p in ordered {
-            while hull.len() >= start + 2
-                && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0
-            {
-                hull.pop();
-            }
-            hull.push(p);
+    let start = hull.len();
+    for p in points {
+        while hull.len() >= start + 2 && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0 {
+            hull.pop();
         }
-        hull.pop(); // the last point starts the other chain
+        hull.push(p);
     }
-    hull
+    hull.pop();
 }
 
 /// Largest distance between vertices sharing the coordinate along `axis`
@@ -471,44 +487,42 @@ fn planar_diameter(
     let [dz, dy, dx] = e.dims;
     let planes = e.dims[axis];
     let mut best = 0.0f64;
-    let mut pts: Vec<[i64; 2]> = Vec::new();
+    let (mut lines, mut hull): (Vec<[i64; 3]>, Vec<[i64; 2]>) = (Vec::new(), Vec::new());
     for c in 0..planes {
-        pts.clear();
+        lines.clear();
         // In-plane (u, v) coordinates with their half-spacings.
-        let push = |pts: &mut Vec<[i64; 2]>, u: usize, (lo, hi): (i32, i32)| {
+        let mut push = |u: usize, (lo, hi): (i32, i32)| {
             if lo <= hi {
-                pts.push([u as i64, lo as i64]);
-                pts.push([u as i64, hi as i64]);
+                lines.push([u as i64, lo as i64, hi as i64]);
             }
         };
         let scale = match axis {
             // Slice z = c: lines along x for every y.
             0 => {
                 for y in 0..dy {
-                    push(&mut pts, y, e.along_x[c * dy + y]);
+                    push(y, e.along_x[c * dy + y]);
                 }
                 [half[1], half[2]]
             }
             // Plane y = c: lines along x for every z.
             1 => {
                 for z in 0..dz {
-                    push(&mut pts, z, e.along_x[z * dy + c]);
+                    push(z, e.along_x[z * dy + c]);
                 }
                 [half[0], half[2]]
             }
             // Plane x = c: lines along y for every z.
             _ => {
                 for z in 0..dz {
-                    push(&mut pts, z, e.along_y[z * dx + c]);
+                    push(z, e.along_y[z * dx + c]);
                 }
                 [half[0], half[1]]
             }
         };
-        let h = hull_2d(std::mem::take(&mut pts));
-        on_hull(c, &h);
-        let [u, v] = columns(&h);
+        line_hull(&lines, &mut hull);
+        on_hull(c, &hull);
+        let [u, v] = columns(&hull);
         best = best.max(max_dist2([&u, &v], scale));
-        pts = h;
     }
     best.sqrt()
 }
@@ -672,6 +686,64 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference: Andrew's monotone chain over sorted points.
+    fn hull_2d(mut pts: Vec<[i64; 2]>) -> Vec<[i64; 2]> {
+        pts.sort_unstable();
+        pts.dedup();
+        if pts.len() < 3 {
+            return pts;
+        }
+        let turn = |o: [i64; 2], a: [i64; 2], b: [i64; 2]| {
+            (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+        };
+        let mut hull: Vec<[i64; 2]> = Vec::with_capacity(2 * pts.len());
+        for pass in 0..2 {
+            let start = hull.len();
+            let ordered: Box<dyn Iterator<Item = &[i64; 2]>> = if pass == 0 {
+                Box::new(pts.iter())
+            } else {
+                Box::new(pts.iter().rev())
+            };
+            for &p in ordered {
+                while hull.len() >= start + 2
+                    && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0
+                {
+                    hull.pop();
+                }
+                hull.push(p);
+            }
+            hull.pop(); // the last point starts the other chain
+        }
+        hull
+    }
+
+    #[test]
+    fn line_hull_is_the_monotone_chain_of_the_end_points() {
+        let mut seed = 5u64;
+        let mut rnd = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % m) as i64
+        };
+        let mut hull = Vec::new();
+        for case in 0..500 {
+            let mut lines = Vec::new();
+            let mut u = rnd(3);
+            for _ in 0..(case % 9) {
+                let (lo, len) = (rnd(12), if rnd(3) == 0 { 0 } else { rnd(6) });
+                lines.push([u, lo, lo + len]);
+                u += 1 + rnd(2);
+            }
+            let points: Vec<[i64; 2]> = lines
+                .iter()
+                .flat_map(|&[u, lo, hi]| [[u, lo], [u, hi]])
+                .collect();
+            line_hull(&lines, &mut hull);
+            assert_eq!(hull, hull_2d(points), "{lines:?}");
+        }
+    }
 
     /// A padded (z, y, x) mask of size `n`³ holding a lumpy blob.
     fn blob(n: usize, seed: u64) -> Vec<bool> {
