@@ -206,11 +206,6 @@ impl Mask {
         let mut any = false;
         let nx = self.geometry.dims[0].max(1);
         for (r, row) in self.data.chunks_exact(nx).enumerate() {
-            // Most rows are empty: an OR over the whole row (no early exit,
-            // so it is vectorised) rules them out before any search.
-            if !row.iter().fold(false, |a, &b| a | b) {
-                continue;
-            }
             // Row by row: the first and last voxel of a row bound x.
             let Some(first) = row.iter().position(|&b| b) else {
                 continue;
