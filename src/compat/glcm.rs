@@ -7,7 +7,7 @@
 //! highest level present. p = P / ΣP, p_x = p_y (symmetry), μ_x = μ_y,
 //! p_{x+y}(k) for k = i + j, p_{x−y}(k) for k = |i − j|; eps = 2.2e-16.
 
-use super::linalg::symmetric_eigenvalues_batch;
+use super::linalg::{symmetric_eigenvalues, symmetric_eigenvalues_batch};
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean, EPS};
 use crate::features::padded::{Level, PaddedLevels};
@@ -301,7 +301,8 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
     let n = levels.len();
     let n_g = crop.n_g() as f64;
     let mut per_dir: Vec<[f64; 24]> = Vec::new();
-    let mut mcc_matrices: Vec<Option<(Vec<f64>, usize)>> = Vec::new();
+    // MCC matrices of up to 64 rows, by direction, for the batch below.
+    let mut small: Vec<(usize, Vec<f64>, usize)> = Vec::new();
     for m in matrices(padded, &index, n) {
         let m: Vec<f64> = m.into_iter().map(|c| c as f64).collect();
         let total: f64 = m.iter().sum();
@@ -309,30 +310,24 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
             continue;
         }
         let p: Vec<f64> = m.iter().map(|c| c / total).collect();
-        let (values, s) = features(&p, &levels, n_g);
-        per_dir.push(values);
-        mcc_matrices.push(s);
-    }
-    // MCC: the eigenvalues of the directions' matrices of equal size in one
-    // batch (bit-identical to one at a time, faster).
-    let mut sizes: Vec<usize> = mcc_matrices.iter().flatten().map(|&(_, m)| m).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    for (d, s) in mcc_matrices.iter().enumerate() {
-        if s.is_none() {
-            per_dir[d][MCC] = 1.0;
+        let (mut values, s) = features(&p, &levels, n_g);
+        match s {
+            None => values[MCC] = 1.0,
+            Some((s, size)) if size <= 64 => small.push((per_dir.len(), s, size)),
+            // Large matrices (many grey levels) are bound by memory rather
+            // than by the rotations' latency: one at a time, each in cache.
+            Some((s, size)) => values[MCC] = mcc(symmetric_eigenvalues(s, size), n),
         }
+        per_dir.push(values);
     }
-    for size in sizes {
-        let dirs: Vec<usize> = (0..per_dir.len())
-            .filter(|&d| matches!(mcc_matrices[d], Some((_, m)) if m == size))
-            .collect();
-        let mats: Vec<Vec<f64>> = dirs
-            .iter()
-            .map(|&d| mcc_matrices[d].take().map(|(s, _)| s).unwrap_or_default())
-            .collect();
-        for (&d, ev) in dirs.iter().zip(symmetric_eigenvalues_batch(&mats, size)) {
-            per_dir[d][MCC] = mcc(ev, n);
+    // The small MCC matrices of equal size in one batch (bit-identical to
+    // one at a time, faster: their rotations' latencies overlap).
+    small.sort_by_key(|&(_, _, size)| size);
+    for group in small.chunk_by(|a, b| a.2 == b.2) {
+        let size = group[0].2;
+        let mats: Vec<&[f64]> = group.iter().map(|(_, s, _)| &s[..]).collect();
+        for ((d, _, _), ev) in group.iter().zip(symmetric_eigenvalues_batch(&mats, size)) {
+            per_dir[*d][MCC] = mcc(ev, n);
         }
     }
     NAMES

@@ -207,11 +207,12 @@ fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMa
     let [px, py, _] = padded.dims;
     // Rows back to the predecessor row, per direction: dy + py · dz.
     let lag: [usize; 13] = DIRECTIONS_3D.map(|d| (d[1] + py as i32 * d[2]) as usize);
-    let ring_rows = (py + 2).next_power_of_two();
-    // ring[k]: run lengths along direction k of the last rows, row r in slot
-    // r % ring_rows, indexed by padded x. Border voxels are level 0: their
-    // lengths are never continued.
-    let mut ring = vec![vec![0u16; ring_rows * px]; 13];
+    let ring_rows = py + 2;
+    // Run lengths along direction k of the last rows at ring[k · stride..],
+    // row r in slot r % ring_rows, indexed by padded x. Border voxels are
+    // level 0: their lengths are never continued.
+    let stride = ring_rows * px;
+    let mut ring = vec![0u16; 13 * stride];
     // reached[k]: voxels per (level, length so far), level-major.
     let cells = levels * lengths;
     let mut reached = vec![0u32; forward.len() * cells];
@@ -221,7 +222,7 @@ fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMa
         // Padded row number; block x = 0 is padded column 1.
         let r = start / px;
         for k in 0..13 {
-            let lens = &mut ring[k];
+            let lens = &mut ring[k * stride..(k + 1) * stride];
             let here = (r % ring_rows) * px;
             if lag[k] == 0 {
                 // Along x: the predecessor is the previous voxel of the row.
@@ -256,14 +257,16 @@ fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMa
                 };
             }
         }
-        let here = (r % ring_rows) * px + 1;
+        // This row's lengths of every direction; each ROI voxel counts its
+        // 13 in turn (different matrices: no increment waits on the last).
+        let here: [usize; 13] = std::array::from_fn(|k| k * stride + (r % ring_rows) * px + 1);
         for (x, &l) in row.iter().enumerate() {
             if l == L::default() {
                 continue;
             }
             let base = l.into() as usize * lengths;
-            for (m, lens) in reached.chunks_exact_mut(cells).zip(&ring) {
-                m[base + lens[here + x] as usize] += 1;
+            for (k, &h) in here.iter().enumerate() {
+                reached[k * cells + base + ring[h + x] as usize] += 1;
             }
         }
     }

@@ -172,39 +172,53 @@ fn zones<L: Level>(padded: &PaddedLevels<L>) -> Vec<((u32, u32), u64)> {
         v
     }
     let data = &padded.data;
-    padded.for_each_voxel(|v, level| {
-        let mut same = 0u16;
+    let width = padded.dims[0] - 2;
+    // Per voxel of a row, bit k set when the earlier neighbour -d_k has the
+    // voxel's level: one offset at a time over contiguous rows (vectorised).
+    let mut same = vec![0u16; width];
+    for start in padded.rows() {
+        let row = &data[start..start + width];
+        same.fill(0);
         for (k, &off) in back.iter().enumerate() {
-            same |= u16::from(data[v.wrapping_add_signed(off)] == level) << k;
-        }
-        let mut reps = REPRESENTATIVES[same as usize];
-        let root = if reps == 0 {
-            let label = parent.len() as u32;
-            parent.push(label);
-            size.push(0);
-            level_of.push(level);
-            label
-        } else {
-            let k = reps.trailing_zeros() as usize;
-            let mut root = find(&mut parent, ring[v.wrapping_add_signed(back[k]) & mask]);
-            reps &= reps - 1;
-            while reps != 0 {
-                let k = reps.trailing_zeros() as usize;
-                reps &= reps - 1;
-                let other = find(&mut parent, ring[v.wrapping_add_signed(back[k]) & mask]);
-                if other != root {
-                    // The smaller label becomes the root.
-                    let (lo, hi) = (root.min(other), root.max(other));
-                    parent[hi as usize] = lo;
-                    size[lo as usize] += size[hi as usize];
-                    root = lo;
-                }
+            let earlier = &data[start.wrapping_add_signed(off)..][..width];
+            for ((s, &l), &e) in same.iter_mut().zip(row).zip(earlier) {
+                *s |= u16::from(l == e) << k;
             }
-            root
-        };
-        size[root as usize] += 1;
-        ring[v & mask] = root;
-    });
+        }
+        for (x, (&level, &same)) in row.iter().zip(&same).enumerate() {
+            if level == L::default() {
+                continue;
+            }
+            let v = start + x;
+            let mut reps = REPRESENTATIVES[same as usize];
+            let root = if reps == 0 {
+                let label = parent.len() as u32;
+                parent.push(label);
+                size.push(0);
+                level_of.push(level);
+                label
+            } else {
+                let k = reps.trailing_zeros() as usize;
+                let mut root = find(&mut parent, ring[v.wrapping_add_signed(back[k]) & mask]);
+                reps &= reps - 1;
+                while reps != 0 {
+                    let k = reps.trailing_zeros() as usize;
+                    reps &= reps - 1;
+                    let other = find(&mut parent, ring[v.wrapping_add_signed(back[k]) & mask]);
+                    if other != root {
+                        // The smaller label becomes the root.
+                        let (lo, hi) = (root.min(other), root.max(other));
+                        parent[hi as usize] = lo;
+                        size[lo as usize] += size[hi as usize];
+                        root = lo;
+                    }
+                }
+                root
+            };
+            size[root as usize] += 1;
+            ring[v & mask] = root;
+        }
+    }
     // (level, size) of every zone, counted: small sizes in a dense table,
     // the rare large ones sorted.
     const SMALL: usize = 64;

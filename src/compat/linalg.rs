@@ -56,7 +56,7 @@ pub(crate) fn symmetric_eigenvalues(mut a: Vec<f64>, n: usize) -> Vec<f64> {
 /// matrix b), so the updates run across matrices. Every matrix goes through
 /// exactly the operations of [`symmetric_eigenvalues`] in the same order:
 /// its own convergence test per sweep, its own skipped rotations.
-pub(crate) fn symmetric_eigenvalues_batch(mats: &[Vec<f64>], n: usize) -> Vec<Vec<f64>> {
+pub(crate) fn symmetric_eigenvalues_batch(mats: &[&[f64]], n: usize) -> Vec<Vec<f64>> {
     let nb = mats.len();
     let mut a = vec![0.0; n * n * nb];
     for (b, m) in mats.iter().enumerate() {
@@ -205,7 +205,8 @@ mod tests {
                 a
             })
             .collect();
-        let batch = symmetric_eigenvalues_batch(&mats, n);
+        let refs: Vec<&[f64]> = mats.iter().map(|m| &m[..]).collect();
+        let batch = symmetric_eigenvalues_batch(&refs, n);
         for (m, ev) in mats.iter().zip(&batch) {
             let one = symmetric_eigenvalues(m.clone(), n);
             assert_eq!(

@@ -158,16 +158,7 @@ pub fn extract(
             mask_path.display()
         )));
     };
-    crate::pipeline::check_finite_in_box(image, mask, lo, hi, image_path)?;
     let dims = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
-    let roi_dims = dims.iter().filter(|&&d| d > 1).count();
-    if roi_dims < extra.minimum_roi_dimensions {
-        return Err(Error::Invalid(format!(
-            "mask {}: the ROI spans {roi_dims} dimension(s), PyRadiomics requires minimumROIDimensions = {}",
-            mask_path.display(),
-            extra.minimum_roi_dimensions
-        )));
-    }
 
     // Crop: the padded label mask and the intensities of its voxels.
     let [nx, ny, nz] = dims;
@@ -182,6 +173,19 @@ pub fn extract(
             shape_mask[dst..dst + nx].copy_from_slice(m);
             values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
         }
+    }
+    // Non-finite intensities in the ROI are an error (the scan that names
+    // the first one runs only then).
+    if !values.iter().fold(true, |ok, v| ok & v.is_finite()) {
+        crate::pipeline::check_finite_in_box(image, mask, lo, hi, image_path)?;
+    }
+    let roi_dims = dims.iter().filter(|&&d| d > 1).count();
+    if roi_dims < extra.minimum_roi_dimensions {
+        return Err(Error::Invalid(format!(
+            "mask {}: the ROI spans {roi_dims} dimension(s), PyRadiomics requires minimumROIDimensions = {}",
+            mask_path.display(),
+            extra.minimum_roi_dimensions
+        )));
     }
 
     // Re-segmentation of the intensity mask (PyRadiomics resegmentMask).
@@ -259,32 +263,35 @@ fn classes<L: Level>(
     params: &Params,
     extra: &Extra,
 ) -> Result<Features> {
-    let [nx, ny, nz] = crop.dims;
     let mut padded = PaddedLevels::<L>::zeros(crop.dims, [true; 3]);
     let mut counts = vec![0u64; bins.edges.len() + 1];
-    let mut next = if values.is_empty() {
+    let values = if values.is_empty() {
         &crop.roi_values[..]
     } else {
         values
-    }
-    .iter();
-    for z in 0..nz {
-        for y in 0..ny {
-            // Same layout: the level row is also the label-mask row.
-            let o = padded.index(0, y, z);
-            let mask = &crop.shape_mask[o..o + nx];
-            for (l, &m) in padded.row_mut(y, z).iter_mut().zip(mask) {
-                if m {
-                    let v = *next.next().expect("one value per label-mask voxel");
-                    if in_range(v) {
-                        let level = bins.level(v as f64);
-                        counts[level as usize] += 1;
-                        *l = L::from_u32(level);
-                    }
-                }
-            }
-        }
-    }
+    };
+    // Integer intensities in a modest range (CT in HU): the level of every
+    // integer of the ROI's range in a table, one lookup per voxel instead
+    // of the bin search.
+    let (lo, hi) = crop.value_range;
+    let integral = lo >= -16_777_216.0
+        && hi < 16_777_216.0
+        && hi - lo < 65_536.0
+        && values.iter().fold(true, |ok, &v| {
+            ok & ((v as i32 as f32).to_bits() == v.to_bits())
+        });
+    let counted = if integral {
+        let first = lo as i32;
+        let table: Vec<u16> = (first..=hi as i32)
+            .map(|v| bins.level(v as f64) as u16)
+            .collect();
+        let level = |v: f32| u32::from(table[(v as i32 - first) as usize]);
+        bin_into(&mut padded, &crop, values, &in_range, level, &mut counts)
+    } else {
+        let level = |v: f32| bins.level(v as f64);
+        bin_into(&mut padded, &crop, values, &in_range, level, &mut counts)
+    };
+    debug_assert_eq!(counted, values.len());
     crop.grey_levels = (1..counts.len() as u32)
         .filter(|&l| counts[l as usize] > 0)
         .collect();
@@ -337,6 +344,47 @@ fn classes<L: Level>(
         );
     }
     Ok(out)
+}
+
+/// Write the level of every intensity-mask voxel into `padded` (all zero)
+/// and count the voxels per level. `values` are the intensities of the
+/// label-mask voxels in storage order, `in_range` tells those of the
+/// intensity mask; returns the number of values read.
+fn bin_into<L: Level>(
+    padded: &mut PaddedLevels<L>,
+    crop: &Crop,
+    values: &[f32],
+    in_range: impl Fn(f32) -> bool,
+    level: impl Fn(f32) -> u32,
+    counts: &mut [u64],
+) -> usize {
+    let [_, ny, nz] = crop.dims;
+    let mut next = values.iter();
+    for z in 0..nz {
+        for y in 0..ny {
+            // Same layout: the level row is also the label-mask row.
+            let row = padded.row_mut(y, z);
+            let o = padded_index(crop.dims, y, z);
+            let mask = &crop.shape_mask[o..o + row.len()];
+            for (l, &m) in row.iter_mut().zip(mask) {
+                if m {
+                    let v = *next.next().expect("one value per label-mask voxel");
+                    if in_range(v) {
+                        let level = level(v);
+                        counts[level as usize] += 1;
+                        *l = L::from_u32(level);
+                    }
+                }
+            }
+        }
+    }
+    values.len() - next.len()
+}
+
+/// Index in the every-axis-padded layout of block voxel (0, y, z).
+fn padded_index(dims: [usize; 3], y: usize, z: usize) -> usize {
+    let [px, py] = [dims[0] + 2, dims[1] + 2];
+    1 + px * (y + 1 + py * (z + 1))
 }
 
 /// PyRadiomics' bin edges (`imageoperations.getBinEdges`) and `numpy.digitize`

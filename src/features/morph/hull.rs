@@ -122,6 +122,7 @@ pub fn convex_hull(pts: &[P]) -> Option<Vec<[u32; 3]>> {
     let mut is_visible: Vec<bool> = vec![false; faces.len()];
     let mut horizon: Vec<(u32, u32, u32)> = Vec::new(); // (from, to, outer face)
     let mut pending: Vec<u32> = Vec::new();
+    let mut planes: Vec<(P, i64)> = Vec::new();
     while let Some(fi) = stack.pop() {
         let f = &faces[fi as usize];
         if !f.alive || f.outside.is_empty() {
@@ -165,7 +166,6 @@ pub fn convex_hull(pts: &[P]) -> Option<Vec<[u32; 3]>> {
         }
         // New faces (from, to, eye), one per horizon edge.
         let first_new = faces.len() as u32;
-        let mut by_start: HashMap<u32, u32> = HashMap::with_capacity(horizon.len());
         for (j, &(from, to, outer)) in horizon.iter().enumerate() {
             let nf = first_new + j as u32;
             let mut face = Face::new(pts, [from, to, eye]);
@@ -179,13 +179,13 @@ pub fn convex_hull(pts: &[P]) -> Option<Vec<[u32; 3]>> {
             }
             faces.push(face);
             is_visible.push(false);
-            by_start.insert(from, nf);
         }
         for (j, &(_, to, _)) in horizon.iter().enumerate() {
             let nf = (first_new as usize) + j;
-            // Edge (to, eye) borders the new face starting at `to`, whose
-            // edge (eye, to) borders this one.
-            let next = by_start[&to];
+            // Edge (to, eye) borders the new face starting at `to` (the last
+            // such horizon edge), whose edge (eye, to) borders this one.
+            let start = horizon.iter().rposition(|&(from, _, _)| from == to);
+            let next = first_new + start.expect("closed horizon") as u32;
             faces[nf].nb[1] = next;
             faces[next as usize].nb[2] = nf as u32;
         }
@@ -197,16 +197,17 @@ pub fn convex_hull(pts: &[P]) -> Option<Vec<[u32; 3]>> {
             pending.append(&mut fg.outside);
         }
         let new_range = first_new as usize..faces.len();
+        // Each point goes to the first new face it lies above; the planes
+        // are copied side by side for this scan, the hot loop of the hull.
+        planes.clear();
+        planes.extend(faces[new_range.clone()].iter().map(|f| (f.n, f.d)));
         for &p in &pending {
             if p == eye {
                 continue;
             }
             let pp = pts[p as usize];
-            for nf in new_range.clone() {
-                if faces[nf].height(pp) > 0 {
-                    faces[nf].outside.push(p);
-                    break;
-                }
+            if let Some(k) = planes.iter().position(|&(n, d)| dot(n, pp) - d > 0) {
+                faces[first_new as usize + k].outside.push(p);
             }
         }
         for nf in new_range {
