@@ -15,6 +15,7 @@ pub mod io;
 pub mod merge;
 pub mod model;
 pub mod naming;
+pub mod parallel;
 pub mod params;
 pub mod pipeline;
 pub mod preprocess;

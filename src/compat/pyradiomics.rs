@@ -328,8 +328,9 @@ fn classes<L: Level>(
         jobs.push(("ngtdm", Box::new(move || ngtdm::compute(crop, padded))));
     }
     // One thread: run the classes here rather than hand them to the pool's
-    // single worker (no hand-off, and memory freed here is reused here).
-    let results: Vec<Vec<(&'static str, f64)>> = if rayon::current_num_threads() > 1 {
+    // single worker (no hand-off, no pool to start, and memory freed here is
+    // reused here).
+    let results: Vec<Vec<(&'static str, f64)>> = if crate::parallel::is_parallel() {
         use rayon::prelude::*;
         jobs.par_iter().map(|(_, f)| f()).collect()
     } else {

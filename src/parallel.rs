@@ -1,0 +1,49 @@
+//! Whether work handed to rayon can run on more than one thread.
+
+/// True when rayon would run work here on two or more threads.
+///
+/// Inside a rayon pool this asks the pool. Outside one it reads what rayon
+/// sizes its global pool from (`RAYON_NUM_THREADS` when it is a positive
+/// number, else the CPU count) instead of asking rayon, because asking starts
+/// the global pool: a worker thread that a single-threaded one-study run
+/// would pay for (≈ 0.2 ms) and never use.
+pub fn is_parallel() -> bool {
+    if rayon::current_thread_index().is_some() {
+        return rayon::current_num_threads() > 1;
+    }
+    threads_from(std::env::var("RAYON_NUM_THREADS").ok().as_deref()) > 1
+}
+
+/// rayon's global pool size for a `RAYON_NUM_THREADS` value.
+fn threads_from(var: Option<&str>) -> usize {
+    match var.and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_rayon_sizing_rules() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads_from(Some("1")), 1);
+        assert_eq!(threads_from(Some("3")), 3);
+        assert_eq!(threads_from(Some("0")), cpus);
+        assert_eq!(threads_from(Some("many")), cpus);
+        assert_eq!(threads_from(None), cpus);
+    }
+
+    #[test]
+    fn asks_the_pool_inside_one() {
+        for n in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap();
+            assert_eq!(pool.install(is_parallel), n > 1);
+        }
+    }
+}
