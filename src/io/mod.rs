@@ -187,6 +187,42 @@ impl DataType {
         }
     }
 
+    /// The mask `pick` selects from 8-bit samples `buf[range]`, made in
+    /// `buf` itself: no second voxel-sized buffer to fault in. `pick` is
+    /// tabulated over the 256 stored values (the same conversion as
+    /// [`decode_with`](Self::decode_with)); a table that is "non-zero" or
+    /// "equals k" — every label map in practice — becomes a comparison the
+    /// compiler vectorises.
+    pub(crate) fn mask_in_place(
+        self,
+        mut buf: Vec<u8>,
+        range: std::ops::Range<usize>,
+        big: bool,
+        slope: f64,
+        inter: f64,
+        pick: impl Fn(f32) -> bool + Copy,
+    ) -> Vec<bool> {
+        assert_eq!(self.size(), 1, "mask_in_place takes 8-bit samples");
+        let all: Vec<u8> = (0..=255).collect();
+        let table = self.decode_with(&all, big, slope, inter, pick);
+        let n = range.len();
+        buf.copy_within(range, 0);
+        buf.truncate(n);
+        let picked: Vec<u8> = (0..=255u8).filter(|&b| table[b as usize]).collect();
+        if picked.len() == 255 && !table[0] {
+            buf.iter_mut().for_each(|b| *b = u8::from(*b != 0));
+        } else if let [k] = picked[..] {
+            buf.iter_mut().for_each(|b| *b = u8::from(*b == k));
+        } else {
+            let t: [u8; 256] = std::array::from_fn(|b| u8::from(table[b]));
+            buf.iter_mut().for_each(|b| *b = t[*b as usize]);
+        }
+        let mut buf = std::mem::ManuallyDrop::new(buf);
+        // SAFETY: every byte is now 0 or 1, a valid bool; bool and u8 have the
+        // same size and alignment, so the allocation keeps its layout.
+        unsafe { Vec::from_raw_parts(buf.as_mut_ptr() as *mut bool, buf.len(), buf.capacity()) }
+    }
+
     /// Encode `data` little-endian. Integer types round to the nearest integer;
     /// a non-finite or out-of-range value is an error naming `path`.
     pub(crate) fn encode(self, data: &[f32], path: &Path) -> Result<Vec<u8>> {
@@ -342,8 +378,9 @@ mod tests {
     use super::DataType;
     use crate::volume::label_predicate;
 
-    /// The table decoder gives what the direct decoder gives, for every
-    /// 8- and 16-bit type, byte order, scaling and label.
+    /// The table decoder (and, for 8-bit types, the in-place mask) gives
+    /// what the direct decoder gives, for every 8- and 16-bit type, byte
+    /// order, scaling and label.
     #[test]
     fn mapped_decoding_equals_direct_decoding() {
         // A deterministic byte soup larger than both table thresholds.
@@ -367,6 +404,17 @@ mod tests {
                             direct, mapped,
                             "{dtype:?} big {big} {slope} {inter} {label:?}"
                         );
+                        if dtype.size() == 1 {
+                            // Behind a header-sized prefix, as the inflater leaves it.
+                            let mut buf = vec![7u8; 352];
+                            buf.extend_from_slice(&raw);
+                            let range = 352..buf.len();
+                            let in_place = dtype.mask_in_place(buf, range, big, slope, inter, pick);
+                            assert_eq!(
+                                direct, in_place,
+                                "in place: {dtype:?} big {big} {slope} {inter} {label:?}"
+                            );
+                        }
                     }
                 }
             }

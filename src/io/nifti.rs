@@ -58,6 +58,9 @@ pub fn read_mask_with(path: &Path, limits: &ReadLimits, label: Option<i64>) -> R
     let pick = label_predicate(label);
     let data = match samples {
         Samples::Floats(v) => v.into_iter().map(pick).collect(),
+        Samples::Raw(raw) if h.dtype.size() == 1 => h
+            .dtype
+            .mask_in_place(raw.buf, raw.range, h.big, h.slope, h.inter, pick),
         Samples::Raw(raw) => h
             .dtype
             .decode_mapped(raw.bytes(), h.big, h.slope, h.inter, pick),
@@ -72,26 +75,17 @@ enum Samples {
     Raw(RawBytes),
 }
 
-/// Stored sample bytes: a plain buffer, or a range of a word buffer that the
-/// one-call inflater filled.
-enum RawBytes {
-    Plain(Vec<u8>),
-    InWords(Vec<f32>, std::ops::Range<usize>),
+/// Stored sample bytes: `buf[range]` (the buffer may hold the header too,
+/// when the one-call inflater filled it).
+struct RawBytes {
+    buf: Vec<u8>,
+    range: std::ops::Range<usize>,
 }
 
 impl RawBytes {
     fn bytes(&self) -> &[u8] {
-        match self {
-            RawBytes::Plain(v) => v,
-            RawBytes::InWords(w, r) => &f32_bytes(w)[r.clone()],
-        }
+        &self.buf[self.range.clone()]
     }
-}
-
-/// The bytes of an f32 buffer.
-fn f32_bytes(w: &[f32]) -> &[u8] {
-    // SAFETY: u8 has alignment 1 and the view covers exactly `w`'s storage.
-    unsafe { std::slice::from_raw_parts(w.as_ptr() as *const u8, std::mem::size_of_val(w)) }
 }
 
 /// The header and the samples of a NIfTI file (single file, or a pair).
@@ -126,7 +120,8 @@ fn read_samples(path: &Path, limits: &ReadLimits) -> Result<(Header, Samples)> {
         let prefix = &prefix[..prefix.len().min(nbytes)];
         read_bounded(&mut prefix.chain(&mut *src), nbytes, path, "voxel data")?
     };
-    Ok((h, Samples::Raw(RawBytes::Plain(raw))))
+    let range = 0..raw.len();
+    Ok((h, Samples::Raw(RawBytes { buf: raw, range })))
 }
 
 /// Fast path for a single-file `.nii.gz`: the header is inflated first (and
@@ -174,19 +169,24 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header,
         Some(extra) if extra <= 1 << 20 => need + extra as usize,
         _ => return Ok(None),
     };
-    // Inflate into f32 storage so that little-endian float32 data (the usual
-    // CT case) becomes the volume without a second buffer.
-    let mut words = vec![0f32; size.div_ceil(4)];
-    // SAFETY: any byte pattern is a valid f32, and u8 has alignment 1; the
-    // byte view covers exactly the vector's initialised storage.
-    let bytes =
-        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 4) };
-    match libdeflater::Decompressor::new().gzip_decompress(&gz, &mut bytes[..size]) {
-        Ok(got) if got >= need => {}
-        _ => return Ok(None),
-    }
-    drop(gz);
+    let inflate = |out: &mut [u8]| {
+        matches!(
+            libdeflater::Decompressor::new().gzip_decompress(&gz, out),
+            Ok(got) if got >= need
+        )
+    };
     let samples = if h.dtype == DataType::F32 && !h.big && offset.is_multiple_of(4) {
+        // Inflate into f32 storage: little-endian float32 data (the usual
+        // CT case) becomes the volume without a second buffer.
+        let mut words = vec![0f32; size.div_ceil(4)];
+        // SAFETY: any byte pattern is a valid f32, and u8 has alignment 1; the
+        // byte view covers exactly the vector's initialised storage.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 4)
+        };
+        if !inflate(&mut bytes[..size]) {
+            return Ok(None);
+        }
         words.copy_within(offset / 4..need / 4, 0);
         words.truncate(n);
         if h.slope != 1.0 || h.inter != 0.0 {
@@ -196,7 +196,14 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header,
         }
         Samples::Floats(words)
     } else {
-        Samples::Raw(RawBytes::InWords(words, offset..need))
+        let mut buf = vec![0u8; size];
+        if !inflate(&mut buf) {
+            return Ok(None);
+        }
+        Samples::Raw(RawBytes {
+            buf,
+            range: offset..need,
+        })
     };
     Ok(Some((h, samples)))
 }
