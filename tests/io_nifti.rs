@@ -277,6 +277,28 @@ fn big_endian_with_scaling_and_pixdim_geometry() {
     assert_eq!(vol.geometry.direction[2][2], 1.0);
 }
 
+/// Float32 little-endian with scaling, data after an extension gap, plain
+/// and gzip: both one-go readers apply slope and intercept.
+#[test]
+fn float32_with_scaling_after_a_gap() {
+    let dir = scratch("f32scale");
+    let mut h = Hdr::new([2, 2, 1], 16, 32);
+    h.slope = 2.0;
+    h.inter = -1.0;
+    h.vox_offset = 360.0;
+    let mut bytes = h.bytes();
+    bytes.resize(360, 0);
+    for v in [1f32, -2.5, 300.0, 0.0] {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    for (name, data) in [("f.nii", bytes.clone()), ("f.nii.gz", gzip(&bytes))] {
+        let p = dir.join(name);
+        std::fs::write(&p, &data).unwrap();
+        let vol = read_volume(&p).unwrap();
+        assert_eq!(vol.data, vec![1.0, -6.0, 599.0, -1.0], "{name}");
+    }
+}
+
 #[test]
 fn nifti2_and_hdr_img_pair() {
     let dir = scratch("v2");

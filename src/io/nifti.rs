@@ -93,6 +93,9 @@ fn read_samples(path: &Path, limits: &ReadLimits) -> Result<(Header, Samples)> {
     if let Some(r) = read_gz_in_one_go(path, limits)? {
         return Ok(r);
     }
+    if let Some(r) = read_plain_in_one_go(path, limits)? {
+        return Ok(r);
+    }
     let mut src = open_maybe_gz(path)?;
     let head = read_head(&mut *src, path)?;
     let h = Header::parse(&head, path)?;
@@ -122,6 +125,72 @@ fn read_samples(path: &Path, limits: &ReadLimits) -> Result<(Header, Samples)> {
     };
     let range = 0..raw.len();
     Ok((h, Samples::Raw(RawBytes { buf: raw, range })))
+}
+
+/// Fast path for an uncompressed single-file `.nii`: the header, then the
+/// voxel bytes in one read of the size the header gives, once the file is
+/// known to hold them; float32 little-endian lands in the volume's storage.
+/// `None` when the file does not fit that path (gzip, a `.hdr` pair, too
+/// short): the streaming reader then handles it and reports any error.
+fn read_plain_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header, Samples)>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let head = read_head(&mut file, path)?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(None);
+    }
+    let h = Header::parse(&head, path)?;
+    if h.pair {
+        return Ok(None);
+    }
+    let n = limits.check(path, h.dims)?;
+    let offset = h.vox_offset.max(h.header_size as u64 + 4);
+    let Some(nbytes) = n.checked_mul(h.dtype.size()) else {
+        return Ok(None);
+    };
+    if offset
+        .checked_add(nbytes as u64)
+        .is_none_or(|end| end > len)
+    {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| super::read_error(path, e))?;
+    let samples = if h.dtype == DataType::F32 && !h.big {
+        let mut words = vec![0f32; n];
+        file.read_exact(f32_bytes_mut(&mut words))
+            .map_err(|e| super::read_error(path, e))?;
+        scale_in_place(&mut words, &h);
+        Samples::Floats(words)
+    } else {
+        let mut buf = vec![0u8; nbytes];
+        file.read_exact(&mut buf)
+            .map_err(|e| super::read_error(path, e))?;
+        Samples::Raw(RawBytes {
+            buf,
+            range: 0..nbytes,
+        })
+    };
+    Ok(Some((h, samples)))
+}
+
+/// The bytes of an f32 buffer, writable.
+fn f32_bytes_mut(words: &mut [f32]) -> &mut [u8] {
+    // SAFETY: any byte pattern is a valid f32, and u8 has alignment 1; the
+    // byte view covers exactly the slice's storage.
+    unsafe {
+        std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, std::mem::size_of_val(words))
+    }
+}
+
+/// Apply the header's intensity scaling to float32 samples read in place.
+fn scale_in_place(words: &mut [f32], h: &Header) {
+    if h.slope != 1.0 || h.inter != 0.0 {
+        for v in words {
+            *v = (*v as f64 * h.slope + h.inter) as f32;
+        }
+    }
 }
 
 /// Fast path for a single-file `.nii.gz`: the header is inflated first (and
@@ -179,21 +248,12 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header,
         // Inflate into f32 storage: little-endian float32 data (the usual
         // CT case) becomes the volume without a second buffer.
         let mut words = vec![0f32; size.div_ceil(4)];
-        // SAFETY: any byte pattern is a valid f32, and u8 has alignment 1; the
-        // byte view covers exactly the vector's initialised storage.
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, words.len() * 4)
-        };
-        if !inflate(&mut bytes[..size]) {
+        if !inflate(&mut f32_bytes_mut(&mut words)[..size]) {
             return Ok(None);
         }
         words.copy_within(offset / 4..need / 4, 0);
         words.truncate(n);
-        if h.slope != 1.0 || h.inter != 0.0 {
-            for v in &mut words {
-                *v = (*v as f64 * h.slope + h.inter) as f32;
-            }
-        }
+        scale_in_place(&mut words, &h);
         Samples::Floats(words)
     } else {
         let mut buf = vec![0u8; size];
