@@ -9,6 +9,10 @@ Modes (``--mode``, default ``all``):
   side loads the series with SimpleITK's ImageSeriesReader, rasterises the
   RTSTRUCT with rt-utils and runs PyRadiomics' extractor (one ``python`` process
   per study).
+  With ``--uncompressed`` both tools read uncompressed ``.nii`` copies made in
+  a temporary folder: the gap to the ``.nii.gz`` run is the cost of inflating
+  the gzip stream, which both tools must do in full (ctrad with libdeflate,
+  checking the CRC) and which bounds the ratio on compressed input.
 * ``batch``  — ctrad's batch mode on all studies (DICOM + RTSTRUCT) with
   ``--jobs 1`` and ``--jobs 2``.
 
@@ -38,9 +42,11 @@ Example::
     python3 benches/vs_pyradiomics.py --reps 3
     python3 benches/vs_pyradiomics.py --venv /work/venv-pyrad --mode nifti --reps 5
     python3 benches/vs_pyradiomics.py --mode nifti --ibsi
+    python3 benches/vs_pyradiomics.py --mode nifti --uncompressed
 """
 
 import argparse
+import gzip
 import os
 import shutil
 import statistics
@@ -224,6 +230,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3, help="alternating repetitions per study")
     ap.add_argument("--ibsi", action="store_true",
                     help="run ctrad's IBSI families instead of 'compat: pyradiomics' (the same features)")
+    ap.add_argument("--uncompressed", action="store_true",
+                    help="NIfTI mode on uncompressed .nii copies of the studies (both tools)")
     ap.add_argument("--compat", action="store_true", help=argparse.SUPPRESS)  # the default; kept for old command lines
     ap.add_argument("--params", type=Path, default=IBSI_PARAMS,
                     help="ctrad parameter file (default: the PyRadiomics-equivalent settings; "
@@ -252,14 +260,27 @@ def main():
     try:
         if "nifti" in modes:
             pyrad_cli = str(args.venv / "bin" / "pyradiomics")
+            nifti = {s: (s / "nifti/CT_image.nii.gz", s / "nifti/CT_mask.nii.gz") for s in studies}
+            title = "NIfTI input"
+            if args.uncompressed:
+                title = "NIfTI input, uncompressed .nii copies"
+                for s in studies:
+                    copies = []
+                    for src in nifti[s]:
+                        dst = tmp / s.name / src.name.removesuffix(".gz")
+                        dst.parent.mkdir(exist_ok=True)
+                        with gzip.open(src, "rb") as f:
+                            dst.write_bytes(f.read())
+                        copies.append(dst)
+                    nifti[s] = tuple(copies)
             compare(
-                "NIfTI input",
+                title,
                 studies,
                 args.reps,
-                lambda s: [ctrad, "extract", "--image", s / "nifti/CT_image.nii.gz",
-                           "--mask", s / "nifti/CT_mask.nii.gz", "--params", params,
+                lambda s: [ctrad, "extract", "--image", nifti[s][0],
+                           "--mask", nifti[s][1], "--params", params,
                            "-o", tmp / f"{s.name}_ctrad.csv"],
-                lambda s: [pyrad_cli, s / "nifti/CT_image.nii.gz", s / "nifti/CT_mask.nii.gz",
+                lambda s: [pyrad_cli, nifti[s][0], nifti[s][1],
                            "--param", pyparams, "-o", tmp / f"{s.name}_pyrad.csv", "-f", "csv"],
                 "pyradiomics",
             )
