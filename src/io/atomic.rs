@@ -14,12 +14,36 @@ pub fn write_atomic(
     path: &Path,
     f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    write(path, true, f)
+}
+
+/// [`write_atomic`] without the fsyncs, for files the program checks when
+/// it reads them and rebuilds when they are missing or damaged (batch
+/// checkpoints). Readers still see the old file or the complete new one;
+/// only a power cut soon after the write can lose the file or leave it
+/// damaged — which costs a recomputation, not a wrong result. An fsync
+/// waits for the disk, several milliseconds on a busy one: more than a
+/// small study takes to compute.
+pub fn write_atomic_unsynced(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    write(path, false, f)
+}
+
+fn write(
+    path: &Path,
+    durable: bool,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let (tmp, file) = create_temp(path)?;
     let result = (|| {
         let mut w = BufWriter::new(file);
         f(&mut w)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
         drop(file);
         std::fs::rename(&tmp, path)
     })();
@@ -28,8 +52,10 @@ pub fn write_atomic(
         return Err(Error::io(path, e));
     }
     // Persist the rename itself; not every file system supports syncing a directory.
-    if let Ok(dir) = File::open(parent_dir(path)) {
-        let _ = dir.sync_all();
+    if durable {
+        if let Ok(dir) = File::open(parent_dir(path)) {
+            let _ = dir.sync_all();
+        }
     }
     Ok(())
 }
@@ -92,6 +118,23 @@ mod tests {
         let p = scratch("replace", "a.txt");
         write_atomic(&p, |w| w.write_all(b"one")).unwrap();
         write_atomic(&p, |w| w.write_all(b"two")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(leftovers(&p), 0);
+    }
+
+    #[test]
+    fn unsynced_writes_and_replaces() {
+        let p = scratch("unsynced", "u.txt");
+        write_atomic_unsynced(&p, |w| w.write_all(b"one")).unwrap();
+        write_atomic_unsynced(&p, |w| w.write_all(b"two")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(leftovers(&p), 0);
+        let err = write_atomic_unsynced(&p, |w| {
+            w.write_all(b"partial")?;
+            Err(std::io::Error::other("boom"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("u.txt"), "{err}");
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(leftovers(&p), 0);
     }
