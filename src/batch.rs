@@ -400,7 +400,7 @@ fn case_key(case: &Case, params: &Params) -> Result<String> {
         let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
         h.field(&f.to_string_lossy())
             .update(&(bytes.len() as u64).to_le_bytes())
-            .update_words(&bytes);
+            .update_digest(&bytes);
     }
     Ok(h.hex())
 }
