@@ -231,8 +231,12 @@ fn push_csv_text(out: &mut Vec<u8>, s: &str) {
 pub fn write_parquet(df: &mut DataFrame, path: &Path, metadata: &[(String, String)]) -> Result<()> {
     let kv = KeyValueMetadata::from_static(metadata.to_vec());
     write_atomic(path, |w| {
+        // Snappy, the common Parquet default (pyarrow, Spark): feature values
+        // hardly compress, and zstd's per-column set-up doubled the time of
+        // writing a small table.
         ParquetWriter::new(w)
             .with_key_value_metadata(Some(kv))
+            .with_compression(ParquetCompression::Snappy)
             .set_parallel(false)
             .finish(df)
             .map(|_| ())
