@@ -343,6 +343,7 @@ impl Drop for OutputLock {
 
 /// Indices of `cases`, largest input first (bytes on disk of the image
 /// series or file; unreadable inputs count as 0 and fail later with a message).
+/// The sizes are read in parallel: a file's metadata costs a system call.
 fn largest_first(cases: &[Case]) -> Vec<usize> {
     let size = |p: &Path| -> u64 {
         if p.is_dir() {
@@ -358,8 +359,9 @@ fn largest_first(cases: &[Case]) -> Vec<usize> {
             p.metadata().map_or(0, |m| m.len())
         }
     };
+    use rayon::prelude::*;
     let cost: Vec<u64> = cases
-        .iter()
+        .par_iter()
         .map(|c| match &c.input {
             CaseInput::Study(dir) => size(dir),
             CaseInput::Pair { image, .. } => size(image),
@@ -458,7 +460,7 @@ pub fn run(
     // Largest studies first, handed out one at a time from a shared counter
     // (longest-processing-time scheduling): a big study started last would
     // otherwise leave the other workers idle at the end of the batch.
-    let order = largest_first(&cases);
+    let order = pool.install(|| largest_first(&cases));
     let next = AtomicUsize::new(0);
     let work = |case: &Case| {
         if interrupt.load(Ordering::SeqCst) {
