@@ -42,6 +42,7 @@
 //! itself at most [`MAX_DEPTH`]).
 
 use crate::error::{Error, Result};
+use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
 
@@ -583,7 +584,33 @@ impl Walker<'_> {
 
 /// The VR the implicit VR reader gives `tag` (dicom-rs: OW for pixel and
 /// overlay data, else the standard dictionary's VR, relaxed; UN if unknown).
+///
+/// Remembered per thread in a small direct-mapped table: the dictionary
+/// hashes every look-up with SipHash, and the files of a series (read twice,
+/// by the validator and by the view) ask for the same hundred tags. The
+/// table's size is fixed, whatever tags a file holds.
 pub(super) fn implicit_vr(tag: Tag) -> [u8; 2] {
+    const SLOTS: usize = 4096;
+    thread_local! {
+        // Bit 48: slot in use; bits 16..48: the tag; bits 0..16: the VR.
+        static MEMO: [Cell<u64>; SLOTS] = const { [const { Cell::new(0) }; SLOTS] };
+    }
+    let key = (u32::from(tag.0) << 16) | u32::from(tag.1);
+    // Fibonacci hashing: the top bits of the product pick the slot.
+    let slot = (key.wrapping_mul(0x9E37_79B1) >> (32 - SLOTS.trailing_zeros())) as usize;
+    MEMO.with(|memo| {
+        let entry = memo[slot].get();
+        if entry >> 48 == 1 && (entry >> 16) as u32 == key {
+            return (entry as u16).to_le_bytes();
+        }
+        let vr = dictionary_vr(tag);
+        memo[slot].set(1 << 48 | u64::from(key) << 16 | u64::from(u16::from_le_bytes(vr)));
+        vr
+    })
+}
+
+/// [`implicit_vr`] from the dictionary itself.
+fn dictionary_vr(tag: Tag) -> [u8; 2] {
     use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
     if tag == PIXEL_DATA || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
         return *b"OW";
@@ -605,5 +632,30 @@ fn value_unit(vr: [u8; 2]) -> usize {
         b"AT" | b"FL" | b"OF" | b"SL" | b"UL" | b"OL" => 4,
         b"FD" | b"OD" | b"SV" | b"UV" | b"OV" => 8,
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The remembered VR is the dictionary's, on first and later look-ups,
+    /// for tags that share slots, the extremes of the tag space and tags the
+    /// dictionary does not know.
+    #[test]
+    fn remembered_vr_is_the_dictionarys() {
+        let mut tags: Vec<Tag> = vec![(0, 0), (0xFFFF, 0xFFFF), PIXEL_DATA, (0x6002, 0x3000)];
+        for g in [
+            0x0008u16, 0x0010, 0x0018, 0x0020, 0x0028, 0x3006, 0x0009, 0x7FE0,
+        ] {
+            for e in (0..0x1100u16).step_by(7) {
+                tags.push((g, e));
+            }
+        }
+        for _ in 0..2 {
+            for &t in &tags {
+                assert_eq!(implicit_vr(t), dictionary_vr(t), "{t:04X?}");
+            }
+        }
     }
 }
