@@ -7,7 +7,7 @@
 //! highest level present. p = P / ΣP, p_x = p_y (symmetry), μ_x = μ_y,
 //! p_{x+y}(k) for k = i + j, p_{x−y}(k) for k = |i − j|; eps = 2.2e-16.
 
-use super::linalg::{symmetric_eigenvalues, symmetric_eigenvalues_batch};
+use super::linalg::symmetric_eigenvalue;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean, EPS};
 use crate::features::padded::{Level, PaddedLevels};
@@ -287,11 +287,14 @@ fn mcc_matrix(p: &[f64], px: &[f64], py: &[f64], n: usize) -> Option<(Vec<f64>, 
     Some((s, m))
 }
 
-/// MCC from the m eigenvalues of [`mcc_matrix`] (n levels: the others are 0).
-fn mcc(mut ev: Vec<f64>, n: usize) -> f64 {
-    ev.extend(std::iter::repeat_n(0.0, n - ev.len()));
-    ev.sort_by(f64::total_cmp);
-    ev[n - 2].max(0.0).sqrt()
+/// MCC from [`mcc_matrix`]'s S (m × m; the other n − m eigenvalues of Q
+/// are 0): the square root of the second largest of all n, that is of S's
+/// second largest when it is positive, else 0.
+fn mcc(mut s: Vec<f64>, m: usize) -> f64 {
+    if m < 2 {
+        return 0.0;
+    }
+    symmetric_eigenvalue(&mut s, m, m - 2).max(0.0).sqrt()
 }
 
 /// All GLCM features (`original_glcm_*` without the prefix).
@@ -301,8 +304,6 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
     let n = levels.len();
     let n_g = crop.n_g() as f64;
     let mut per_dir: Vec<[f64; 24]> = Vec::new();
-    // MCC matrices of up to 64 rows, by direction, for the batch below.
-    let mut small: Vec<(usize, Vec<f64>, usize)> = Vec::new();
     for m in matrices(padded, &index, n) {
         let m: Vec<f64> = m.into_iter().map(|c| c as f64).collect();
         let total: f64 = m.iter().sum();
@@ -311,24 +312,11 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
         }
         let p: Vec<f64> = m.iter().map(|c| c / total).collect();
         let (mut values, s) = features(&p, &levels, n_g);
-        match s {
-            None => values[MCC] = 1.0,
-            Some((s, size)) if size <= 64 => small.push((per_dir.len(), s, size)),
-            // Large matrices (many grey levels) are bound by memory rather
-            // than by the rotations' latency: one at a time, each in cache.
-            Some((s, size)) => values[MCC] = mcc(symmetric_eigenvalues(s, size), n),
-        }
+        values[MCC] = match s {
+            None => 1.0,
+            Some((s, size)) => mcc(s, size),
+        };
         per_dir.push(values);
-    }
-    // The small MCC matrices of equal size in one batch (bit-identical to
-    // one at a time, faster: their rotations' latencies overlap).
-    small.sort_by_key(|&(_, _, size)| size);
-    for group in small.chunk_by(|a, b| a.2 == b.2) {
-        let size = group[0].2;
-        let mats: Vec<&[f64]> = group.iter().map(|(_, s, _)| &s[..]).collect();
-        for ((d, _, _), ev) in group.iter().zip(symmetric_eigenvalues_batch(&mats, size)) {
-            per_dir[*d][MCC] = mcc(ev, n);
-        }
     }
     NAMES
         .iter()
