@@ -7,7 +7,7 @@
 //! highest level present. p = P / ΣP, p_x = p_y (symmetry), μ_x = μ_y,
 //! p_{x+y}(k) for k = i + j, p_{x−y}(k) for k = |i − j|; eps = 2.2e-16.
 
-use super::linalg::{symmetric_eigenvalues, symmetric_eigenvalues_batch};
+use super::linalg::symmetric_eigenvalue;
 use super::pyradiomics::Crop;
 use super::{entropy_term, nanmean, EPS};
 use crate::features::padded::{Level, PaddedLevels};
@@ -49,16 +49,17 @@ const NAMES: [&str; 24] = [
 /// P(i, j) = M(i, j) + M(j, i), which counts every pair in both orders as
 /// PyRadiomics does. Counts are u32: the crop holds fewer than 2³² voxels.
 fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Vec<Vec<u64>> {
-    // Matrix size, counts, and the row / column of each present level.
-    let (w, m, pos): (usize, Vec<u32>, Vec<usize>) = if index.len() * index.len() <= 1 << 16 {
-        let present = (0..index.len()).filter(|&l| index[l] != usize::MAX);
-        (
-            index.len(),
-            level_pairs(padded, index.len()),
-            present.collect(),
-        )
-    } else {
-        (n + 1, index_pairs(padded, index, n), (1..=n).collect())
+    // Row length of M, counts, and the row / column of each present level.
+    let present = || {
+        (0..index.len())
+            .filter(|&l| index[l] != usize::MAX)
+            .collect()
+    };
+    let (w, m, pos): (usize, Vec<u32>, Vec<usize>) = match index.len() {
+        0..=16 => (16, level_pairs::<L, 256, 272>(padded, 4), present()),
+        17..=32 => (32, level_pairs::<L, 1024, 1040>(padded, 5), present()),
+        33..=64 => (64, level_pairs::<L, 4096, 4112>(padded, 6), present()),
+        _ => (n + 1, index_pairs(padded, index, n), (1..=n).collect()),
     };
     m.chunks_exact(w * w)
         .map(|md| {
@@ -73,36 +74,45 @@ fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Ve
         .collect()
 }
 
-/// Ordered pair counts M over the levels themselves, (N_g + 1)² per
-/// direction, for N_g + 1 ≤ 256: every row of the grid gets the pair code
-/// `a · (N_g + 1) + b` of each voxel with its neighbour in every direction
-/// (contiguous rows: vectorised, u16 codes), then the ROI voxels count
-/// their 13 codes.
-fn level_pairs<L: Level>(padded: &PaddedLevels<L>, w: usize) -> Vec<u32> {
+/// Ordered pair counts M over the levels themselves, for N_g < 2^`shift`:
+/// per direction a table of `CAP` = 4^`shift` cells, M(a, b) at
+/// `a << shift | b`, concatenated.
+///
+/// The index is below `CAP` by construction, and masking it with `CAP − 1`
+/// tells the compiler so: each of the 13 increments per ROI voxel is a load
+/// of the neighbour, an OR and the increment, with no bounds check (the
+/// loop is bound by these increments). The tables are `SIZE` = `CAP` + 16
+/// cells apart while counting: at a multiple of 4 KiB apart, the increments
+/// of equal cells of different directions would falsely wait on each other
+/// (4K aliasing of loads with earlier stores).
+fn level_pairs<L: Level, const CAP: usize, const SIZE: usize>(
+    padded: &PaddedLevels<L>,
+    shift: u32,
+) -> Vec<u32> {
+    debug_assert!(CAP == 1 << (2 * shift) && SIZE == CAP + 16);
     let forward = padded.forward();
     let width = padded.dims[0] - 2;
     let data = &padded.data;
-    let mut m = vec![0u32; forward.len() * w * w];
-    let mut codes = vec![0u16; forward.len() * width];
+    let mut m: Box<[[u32; SIZE]; 13]> = vec![[0u32; SIZE]; 13]
+        .into_boxed_slice()
+        .try_into()
+        .expect("13 directions");
     for start in padded.rows() {
         let row = &data[start..start + width];
-        for (out, &off) in codes.chunks_exact_mut(width).zip(&forward) {
-            let next = &data[start + off as usize..][..width];
-            for ((c, &a), &b) in out.iter_mut().zip(row).zip(next) {
-                let (a, b): (u32, u32) = (a.into(), b.into());
-                *c = (a * w as u32 + b) as u16;
-            }
-        }
+        let next: [&[L]; 13] =
+            std::array::from_fn(|k| &data[start + forward[k] as usize..][..width]);
         for (x, &a) in row.iter().enumerate() {
             if a == L::default() {
                 continue;
             }
-            for (md, codes) in m.chunks_exact_mut(w * w).zip(codes.chunks_exact(width)) {
-                md[codes[x] as usize] += 1;
+            let a = (a.into() as usize) << shift;
+            for (md, next) in m.iter_mut().zip(&next) {
+                let b: u32 = next[x].into();
+                md[(a | b as usize) & (CAP - 1)] += 1;
             }
         }
     }
-    m
+    m.iter().flat_map(|md| &md[..CAP]).copied().collect()
 }
 
 /// Ordered pair counts M over the present levels' indices plus one (0 for
@@ -287,11 +297,14 @@ fn mcc_matrix(p: &[f64], px: &[f64], py: &[f64], n: usize) -> Option<(Vec<f64>, 
     Some((s, m))
 }
 
-/// MCC from the m eigenvalues of [`mcc_matrix`] (n levels: the others are 0).
-fn mcc(mut ev: Vec<f64>, n: usize) -> f64 {
-    ev.extend(std::iter::repeat_n(0.0, n - ev.len()));
-    ev.sort_by(f64::total_cmp);
-    ev[n - 2].max(0.0).sqrt()
+/// MCC from [`mcc_matrix`]'s S (m × m; the other n − m eigenvalues of Q
+/// are 0): the square root of the second largest of all n, that is of S's
+/// second largest when it is positive, else 0.
+fn mcc(mut s: Vec<f64>, m: usize) -> f64 {
+    if m < 2 {
+        return 0.0;
+    }
+    symmetric_eigenvalue(&mut s, m, m - 2).max(0.0).sqrt()
 }
 
 /// All GLCM features (`original_glcm_*` without the prefix).
@@ -301,8 +314,6 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
     let n = levels.len();
     let n_g = crop.n_g() as f64;
     let mut per_dir: Vec<[f64; 24]> = Vec::new();
-    // MCC matrices of up to 64 rows, by direction, for the batch below.
-    let mut small: Vec<(usize, Vec<f64>, usize)> = Vec::new();
     for m in matrices(padded, &index, n) {
         let m: Vec<f64> = m.into_iter().map(|c| c as f64).collect();
         let total: f64 = m.iter().sum();
@@ -311,24 +322,11 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
         }
         let p: Vec<f64> = m.iter().map(|c| c / total).collect();
         let (mut values, s) = features(&p, &levels, n_g);
-        match s {
-            None => values[MCC] = 1.0,
-            Some((s, size)) if size <= 64 => small.push((per_dir.len(), s, size)),
-            // Large matrices (many grey levels) are bound by memory rather
-            // than by the rotations' latency: one at a time, each in cache.
-            Some((s, size)) => values[MCC] = mcc(symmetric_eigenvalues(s, size), n),
-        }
+        values[MCC] = match s {
+            None => 1.0,
+            Some((s, size)) => mcc(s, size),
+        };
         per_dir.push(values);
-    }
-    // The small MCC matrices of equal size in one batch (bit-identical to
-    // one at a time, faster: their rotations' latencies overlap).
-    small.sort_by_key(|&(_, _, size)| size);
-    for group in small.chunk_by(|a, b| a.2 == b.2) {
-        let size = group[0].2;
-        let mats: Vec<&[f64]> = group.iter().map(|(_, s, _)| &s[..]).collect();
-        for ((d, _, _), ev) in group.iter().zip(symmetric_eigenvalues_batch(&mats, size)) {
-            per_dir[*d][MCC] = mcc(ev, n);
-        }
     }
     NAMES
         .iter()
@@ -340,4 +338,53 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table layout (up to 16, 32, 64 levels and the index tables
+    /// beyond) against a direct count of the pairs in both orders.
+    #[test]
+    fn matrices_match_a_direct_count() {
+        let dims = [11, 9, 7];
+        let n_vox = dims[0] * dims[1] * dims[2];
+        for top in [3u32, 15, 16, 31, 40, 64, 90] {
+            let levels: Vec<u32> = (0..n_vox as u64)
+                .map(|i| {
+                    let h = (i.wrapping_mul(2_654_435_761) >> 5) as u32;
+                    // Some voxels outside the ROI, some levels absent.
+                    if i % 7 == 3 {
+                        0
+                    } else {
+                        (h % top + 1) & !2
+                    }
+                })
+                .collect();
+            let padded = PaddedLevels::<u16>::new(&levels, dims, [true; 3]);
+            let top = padded.data.iter().copied().max().unwrap_or(0) as usize;
+            let mut index = vec![usize::MAX; top + 1];
+            let mut n = 0;
+            for (l, idx) in index.iter_mut().enumerate().skip(1) {
+                if padded.data.contains(&(l as u16)) {
+                    *idx = n;
+                    n += 1;
+                }
+            }
+            let got = matrices(&padded, &index, n);
+            for (k, &off) in padded.forward().iter().enumerate() {
+                let mut want = vec![0u64; n * n];
+                padded.for_each_voxel(|v, a| {
+                    let b = padded.at(v, off);
+                    if b > 0 {
+                        let (i, j) = (index[a as usize], index[b as usize]);
+                        want[i * n + j] += 1;
+                        want[j * n + i] += 1;
+                    }
+                });
+                assert_eq!(got[k], want, "top {top}, direction {k}");
+            }
+        }
+    }
 }

@@ -15,9 +15,12 @@ pub(crate) fn compute<L: Level>(
     alpha: u32,
 ) -> Vec<(&'static str, f64)> {
     let hood = padded.neighbours();
-    // Dense counts: row = level, column = dependence (1..=27). Row 0 takes
-    // the voxels outside the ROI, so that whole rows are counted unbranched.
-    let mut counts = vec![0u64; (crop.n_g() as usize + 1) * 28];
+    // Dense counts: row = level, column = dependence (1..=27), in two
+    // copies for the even and odd voxels of a row: neighbours often share
+    // both, and an increment of the cell just incremented would wait for
+    // it. Row 0 takes the voxels outside the ROI (then dropped), so that
+    // whole rows are counted unbranched.
+    let mut counts = vec![[[0u32; 32]; 2]; crop.n_g() as usize + 1];
     let data = &padded.data;
     let width = crop.dims[0];
     // Dependence of every voxel of a row, one neighbour offset at a time
@@ -40,16 +43,20 @@ pub(crate) fn compute<L: Level>(
                 }
             }
         }
-        for (&l, &d) in row.iter().zip(&dep) {
-            counts[l.into() as usize * 28 + d as usize] += 1;
+        for (x, (&l, &d)) in row.iter().zip(&dep).enumerate() {
+            counts[l.into() as usize][x & 1][d as usize & 31] += 1;
         }
     }
-    counts[..28].fill(0);
     let cells: BTreeMap<(u32, u32), f64> = counts
         .iter()
         .enumerate()
-        .filter(|(_, &c)| c > 0)
-        .map(|(k, &c)| (((k / 28) as u32, (k % 28) as u32), c as f64))
+        .skip(1)
+        .flat_map(|(l, [even, odd])| {
+            let cells = even.iter().zip(odd).enumerate();
+            cells
+                .filter(|(_, (&e, &o))| e + o > 0)
+                .map(move |(d, (&e, &o))| ((l as u32, d as u32), f64::from(e + o)))
+        })
         .collect();
     let s = ZoneStats::new(cells);
     let nz = s.n_z;

@@ -194,47 +194,99 @@ fn features(counts: &RunMatrix) -> [f64; 16] {
 /// A direction whose runs are all of length one is decided by the line scan
 /// of [`runs`] (is it flat?).
 fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMatrix>> {
-    let forward = padded.forward();
     let [nx, ny, nz] = crop.dims;
     let (levels, lengths) = (crop.n_g() as usize + 1, nx.max(ny).max(nz) + 1);
-    if lengths > u16::MAX as usize {
-        // Run lengths would overflow the u16 rows.
-        return DIRECTIONS_3D
-            .iter()
-            .map(|&d| runs(crop, padded, d))
-            .collect();
-    }
+    // Counts at (level << shift | length so far): lengths below 2^shift.
+    let shift = usize::BITS - (lengths - 1).leading_zeros();
+    let reached: Vec<u32> = match levels << shift {
+        0..=4096 => reached::<L, 4096, 4112>(crop, padded, shift),
+        4097..=16384 => reached::<L, 16384, 16400>(crop, padded, shift),
+        16385..=65536 => reached::<L, 65536, 65552>(crop, padded, shift),
+        // Very many levels and long lines: the line scans.
+        _ => {
+            return DIRECTIONS_3D
+                .iter()
+                .map(|&d| runs(crop, padded, d))
+                .collect()
+        }
+    };
+    reached
+        .chunks_exact(1 << shift)
+        .collect::<Vec<_>>()
+        .chunks_exact(levels)
+        .zip(DIRECTIONS_3D)
+        .map(|(rows, dir)| {
+            // P(i, j) = reached(i, j) − reached(i, j + 1).
+            // (No run has length 0: column 0 stays empty.)
+            let mut counts = Vec::with_capacity(levels * lengths);
+            for row in rows {
+                let row = &row[..lengths];
+                counts.push(0);
+                counts.extend(row[1..].windows(2).map(|w| w[0] - w[1]));
+                counts.push(row[lengths - 1]);
+            }
+            let m = RunMatrix { lengths, counts };
+            if m.has_long_runs() {
+                Some(m)
+            } else {
+                runs(crop, padded, dir)
+            }
+        })
+        .collect()
+}
+
+/// The counts of [`all_runs`]: per direction, the voxels per level and
+/// length so far, at `level << shift | length` of a table of `CAP` cells
+/// (`levels << shift` ≤ `CAP`; level-major rows of 2^`shift` lengths), the
+/// tables concatenated in direction order, each `levels << shift` long.
+///
+/// Masking the index with `CAP − 1` tells the compiler it is in bounds, so
+/// the 13 increments per ROI voxel, which bound the loop, carry no bounds
+/// check. The tables are `SIZE` = `CAP` + 16 cells apart while counting: at
+/// multiples of 4 KiB, the increments of equal cells of different
+/// directions would wait on each other (4K aliasing).
+fn reached<L: Level, const CAP: usize, const SIZE: usize>(
+    crop: &Crop,
+    padded: &PaddedLevels<L>,
+    shift: u32,
+) -> Vec<u32> {
+    debug_assert!(SIZE == CAP + 16 && (crop.n_g() as usize + 1) << shift <= CAP);
+    let forward = padded.forward();
+    let nx = crop.dims[0];
     let [px, py, _] = padded.dims;
     // Rows back to the predecessor row, per direction: dy + py · dz.
     let lag: [usize; 13] = DIRECTIONS_3D.map(|d| (d[1] + py as i32 * d[2]) as usize);
     let ring_rows = py + 2;
     // Run lengths along direction k of the last rows at ring[k · stride..],
     // row r in slot r % ring_rows, indexed by padded x. Border voxels are
-    // level 0: their lengths are never continued.
+    // level 0: their lengths are never continued. Lengths are below
+    // 2^shift ≤ 2^16.
     let stride = ring_rows * px;
     let mut ring = vec![0u16; 13 * stride];
-    // reached[k]: voxels per (level, length so far), level-major.
-    let cells = levels * lengths;
-    let mut reached = vec![0u32; forward.len() * cells];
+    let mut tables: Box<[[u32; SIZE]; 13]> = vec![[0u32; SIZE]; 13]
+        .into_boxed_slice()
+        .try_into()
+        .expect("13 directions");
     let data = &padded.data;
     for start in padded.rows() {
         let row = &data[start..start + nx];
         // Padded row number; block x = 0 is padded column 1.
         let r = start / px;
+        let here = (r % ring_rows) * px;
         for k in 0..13 {
             let lens = &mut ring[k * stride..(k + 1) * stride];
-            let here = (r % ring_rows) * px;
             if lag[k] == 0 {
-                // Along x: the predecessor is the previous voxel of the row.
-                let out = &mut lens[here..here + px];
-                let mut run = 0u16;
-                for (o, (&l, &p)) in out[1..].iter_mut().zip(row.iter().zip(&data[start - 1..])) {
-                    run = if l == p && l != L::default() {
-                        run + 1
-                    } else {
-                        1
-                    };
-                    *o = run;
+                // Along x: the predecessor is the previous voxel of the
+                // row; the length is counted from the last run start s.
+                let out = &mut lens[here + 1..here + 1 + nx];
+                let mut s = 0u16;
+                let pairs = row.iter().zip(&data[start - 1..]);
+                for (x, (o, (&l, &p))) in out.iter_mut().zip(pairs).enumerate() {
+                    let x = x as u16;
+                    if l != p || l == L::default() {
+                        s = x;
+                    }
+                    *o = x - s + 1;
                 }
                 continue;
             }
@@ -258,37 +310,20 @@ fn all_runs<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<Option<RunMa
             }
         }
         // This row's lengths of every direction; each ROI voxel counts its
-        // 13 in turn (different matrices: no increment waits on the last).
-        let here: [usize; 13] = std::array::from_fn(|k| k * stride + (r % ring_rows) * px + 1);
+        // 13 in turn (different tables: no increment waits on the last).
+        let lens: [&[u16]; 13] = std::array::from_fn(|k| &ring[k * stride + here + 1..][..nx]);
         for (x, &l) in row.iter().enumerate() {
             if l == L::default() {
                 continue;
             }
-            let base = l.into() as usize * lengths;
-            for (k, &h) in here.iter().enumerate() {
-                reached[k * cells + base + ring[h + x] as usize] += 1;
+            let base = (l.into() as usize) << shift;
+            for (t, lens) in tables.iter_mut().zip(&lens) {
+                t[(base | lens[x] as usize) & (CAP - 1)] += 1;
             }
         }
     }
-    reached
-        .chunks_exact(cells)
-        .zip(DIRECTIONS_3D)
-        .map(|(c, dir)| {
-            // P(i, j) = reached(i, j) − reached(i, j + 1).
-            let mut counts = c.to_vec();
-            for row in counts.chunks_exact_mut(lengths) {
-                for j in 1..lengths - 1 {
-                    row[j] -= row[j + 1];
-                }
-            }
-            let m = RunMatrix { lengths, counts };
-            if m.has_long_runs() {
-                Some(m)
-            } else {
-                runs(crop, padded, dir)
-            }
-        })
-        .collect()
+    let used = (crop.n_g() as usize + 1) << shift;
+    tables.iter().flat_map(|t| &t[..used]).copied().collect()
 }
 
 /// All GLRLM features (`original_glrlm_*` without the prefix).
@@ -309,4 +344,51 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The raster counts (every table size and the line-scan fallback)
+    /// against the line scans, direction by direction.
+    #[test]
+    fn raster_counts_match_the_line_scans() {
+        for (dims, top) in [
+            ([13, 9, 6], 5u32),
+            ([40, 7, 5], 100),
+            ([9, 70, 4], 200),
+            ([5, 6, 130], 600),
+        ] {
+            let n = dims[0] * dims[1] * dims[2];
+            let levels: Vec<u32> = (0..n as u64)
+                .map(|i| {
+                    let h = (i.wrapping_mul(2_654_435_761) >> 9) as u32;
+                    // Outside voxels, and long runs along x.
+                    match i % 13 {
+                        0 => 0,
+                        1..=6 => top,
+                        _ => h % top + 1,
+                    }
+                })
+                .collect();
+            let padded = PaddedLevels::<u16>::new(&levels, dims, [true; 3]);
+            let crop = Crop {
+                dims,
+                spacing: [1.0; 3],
+                shape_mask: Vec::new(),
+                roi_values: Vec::new(),
+                value_range: (0.0, 0.0),
+                level_counts: Vec::new(),
+                grey_levels: (1..=top).collect(),
+            };
+            let fast = all_runs(&crop, &padded);
+            for (k, dir) in DIRECTIONS_3D.into_iter().enumerate() {
+                let slow = runs(&crop, &padded, dir);
+                let counts =
+                    |m: &Option<RunMatrix>| m.as_ref().map(|m| m.entries().collect::<Vec<_>>());
+                assert_eq!(counts(&fast[k]), counts(&slow), "{dims:?}, direction {k}");
+            }
+        }
+    }
 }

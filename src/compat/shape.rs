@@ -409,22 +409,61 @@ fn columns<const D: usize>(points: &[[i64; D]]) -> [Vec<f64>; D] {
     std::array::from_fn(|k| points.iter().map(|p| p[k] as f64).collect())
 }
 
-/// Calls `f` with the physical (z, y, x) position (mm) of every voxel of the
-/// label mask, in storage order.
-#[inline]
-fn for_each_point(padded: &Padded<'_>, sp: [f64; 3], mut f: impl FnMut([f64; 3])) {
+/// Number of label-mask voxels and the population covariance (/ N) of their
+/// physical (z, y, x) positions (mm), row-major 3 × 3.
+///
+/// With integer voxel indices i and spacings s, the covariance of two axes
+/// is s_a s_b (N Σ i_a i_b − Σ i_a Σ i_b) / N²: the sums are integers,
+/// accumulated exactly (per row a count, Σ x and Σ x², vectorised; the
+/// row's z and y are constant), and the bracket is exact in i128, so the
+/// only roundings are those of its conversion and of the last scaling. This
+/// is more accurate than summing centred products in floating point.
+fn coordinate_covariance(padded: &Padded<'_>, sp: [f64; 3]) -> (usize, [f64; 9]) {
     let [sz, sy, sx] = padded.size;
-    // Padded coordinates are one more than the crop's.
+    // Σ 1, Σ z, Σ y, Σ x, then Σ zz, zy, zx, yy, yx, xx.
+    let mut s = [0u128; 10];
     for z in 1..sz - 1 {
-        let pz = (z - 1) as f64 * sp[0];
         for y in 1..sy - 1 {
-            let py = (y - 1) as f64 * sp[1];
             let row = &padded.data[sx * (y + sy * z)..][..sx];
-            for (x, _) in row.iter().enumerate().filter(|(_, &m)| m) {
-                f([pz, py, (x - 1) as f64 * sp[2]]);
+            let (mut n, mut sum_x, mut sum_xx) = (0u64, 0u64, 0u64);
+            for (x, &m) in row.iter().enumerate() {
+                let m = u64::from(m);
+                n += m;
+                sum_x += m * x as u64;
+                sum_xx += m * (x * x) as u64;
             }
+            if n == 0 {
+                continue;
+            }
+            // Padded coordinates: one more than the crop's along every
+            // axis (a shift, which leaves the covariance unchanged).
+            let (n, sx1, sxx) = (n as u128, sum_x as u128, sum_xx as u128);
+            let (zi, yi) = (z as u128, y as u128);
+            s[0] += n;
+            s[1] += zi * n;
+            s[2] += yi * n;
+            s[3] += sx1;
+            s[4] += zi * zi * n;
+            s[5] += zi * yi * n;
+            s[6] += zi * sx1;
+            s[7] += yi * yi * n;
+            s[8] += yi * sx1;
+            s[9] += sxx;
         }
     }
+    let n = s[0];
+    let first = [s[1], s[2], s[3]];
+    let second = |a: usize, b: usize| {
+        let (a, b) = (a.min(b), a.max(b));
+        s[[[4, 5, 6], [5, 7, 8], [6, 8, 9]][a][b]]
+    };
+    let nf = n as f64;
+    let cov = std::array::from_fn(|k| {
+        let (a, b) = (k / 3, k % 3);
+        let bracket = (n * second(a, b)) as i128 - (first[a] * first[b]) as i128;
+        bracket as f64 / nf / nf * (sp[a] * sp[b])
+    });
+    (n as usize, cov)
 }
 
 /// Vertices of the 2D convex hull of the vertical segments `lines`
@@ -610,33 +649,10 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
     let d_row = planar_diameter(&extremes, 2, half, |_, _| {});
     let d_3d = diameter_3d(&extremes, &slice_hulls, half);
 
-    // Covariance of the physical voxel coordinates (population, / N), in two
-    // passes over the mask (mean, then centred products) without storing
-    // them; sums in storage order.
-    let mut count = 0usize;
-    let mut mean = [0.0; 3];
-    for_each_point(&padded, sp, |p| {
-        count += 1;
-        for k in 0..3 {
-            mean[k] += p[k];
-        }
-    });
+    // Covariance of the physical voxel coordinates (population, / N).
+    let (count, cov) = coordinate_covariance(&padded, sp);
     let np = count as f64;
-    mean.iter_mut().for_each(|m| *m /= np);
-    // The products d_r d_c = d_c d_r: the upper triangle, mirrored.
-    let mut upper = [0.0; 6];
-    for_each_point(&padded, sp, |p| {
-        let d = [p[0] - mean[0], p[1] - mean[1], p[2] - mean[2]];
-        upper[0] += d[0] * d[0];
-        upper[1] += d[0] * d[1];
-        upper[2] += d[0] * d[2];
-        upper[3] += d[1] * d[1];
-        upper[4] += d[1] * d[2];
-        upper[5] += d[2] * d[2];
-    });
-    let [c00, c01, c02, c11, c12, c22] = upper.map(|c| c / np);
-    let cov = vec![c00, c01, c02, c01, c11, c12, c02, c12, c22];
-    let mut ev = symmetric_eigenvalues(cov, 3);
+    let mut ev = symmetric_eigenvalues(cov.to_vec(), 3);
     for e in ev.iter_mut() {
         if *e < 0.0 && *e > -1e-10 {
             *e = 0.0;
@@ -760,6 +776,43 @@ mod tests {
             }
         }
         data
+    }
+
+    #[test]
+    fn covariance_from_integer_sums_matches_centred_products() {
+        let n = 20;
+        let data = blob(n, 4);
+        let p = Padded {
+            size: [n, n, n],
+            data: &data,
+        };
+        let sp = [3.27, 0.6803, 0.7813];
+        let points: Vec<[f64; 3]> = (0..n * n * n)
+            .filter(|&i| data[i])
+            .map(|i| {
+                [
+                    (i / (n * n)) as f64 * sp[0],
+                    (i / n % n) as f64 * sp[1],
+                    (i % n) as f64 * sp[2],
+                ]
+            })
+            .collect();
+        let np = points.len() as f64;
+        let mean: [f64; 3] = std::array::from_fn(|k| points.iter().map(|q| q[k]).sum::<f64>() / np);
+        let (count, cov) = coordinate_covariance(&p, sp);
+        assert_eq!(count, points.len());
+        for (k, &c) in cov.iter().enumerate() {
+            let (a, b) = (k / 3, k % 3);
+            let want = points
+                .iter()
+                .map(|q| (q[a] - mean[a]) * (q[b] - mean[b]))
+                .sum::<f64>()
+                / np;
+            assert!(
+                (c - want).abs() <= 1e-12 * cov[0].abs().max(cov[8].abs()),
+                "{k}: {c} vs {want}"
+            );
+        }
     }
 
     #[test]
