@@ -160,20 +160,27 @@ pub fn extract(
     };
     let dims = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
 
-    // Crop: the padded label mask and the intensities of its voxels.
+    // Crop: the padded label mask and the intensities of its voxels. Every
+    // box voxel's intensity is written to the next free slot, which is kept
+    // only for a mask voxel: no branch per voxel, no growing vector.
     let [nx, ny, nz] = dims;
     let pdims = [nx + 2, ny + 2, nz + 2];
     let mut shape_mask = vec![false; pdims[0] * pdims[1] * pdims[2]];
-    let mut values: Vec<f32> = Vec::new();
+    let mut values: Vec<f32> = vec![0.0; nx * ny * nz + 1];
+    let mut kept = 0;
     for z in 0..nz {
         for y in 0..ny {
             let src = image.geometry.index(lo[0], lo[1] + y, lo[2] + z);
             let dst = 1 + pdims[0] * (y + 1 + pdims[1] * (z + 1));
             let (m, v) = (&mask.data[src..src + nx], &image.data[src..src + nx]);
             shape_mask[dst..dst + nx].copy_from_slice(m);
-            values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
+            for (&v, &m) in v.iter().zip(m) {
+                values[kept] = v;
+                kept += usize::from(m);
+            }
         }
     }
+    values.truncate(kept);
     // Non-finite intensities in the ROI are an error (the scan that names
     // the first one runs only then).
     if !values.iter().fold(true, |ok, v| ok & v.is_finite()) {
@@ -217,11 +224,13 @@ pub fn extract(
         )));
     }
 
+    // In f32 (vectorised); widening to f64 is exact and keeps the order.
     let (min, max) = roi_values
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v as f64), b.max(v as f64))
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
         });
+    let (min, max) = (f64::from(min), f64::from(max));
     let bins = Bins::new(min, max, &params.discretisation);
     // Levels grow with the intensity: the maximum has the highest one.
     let top = bins.level(max);
