@@ -422,15 +422,31 @@ fn coordinate_covariance(padded: &Padded<'_>, sp: [f64; 3]) -> (usize, [f64; 9])
     let [sz, sy, sx] = padded.size;
     // Σ 1, Σ z, Σ y, Σ x, then Σ zz, zy, zx, yy, yx, xx.
     let mut s = [0u128; 10];
+    // x and x² per column: in u32 for rows of up to 1024 voxels (a row's
+    // Σ x² < 1024³ / 3 < 2³²), summed with masks (vectorised).
+    let narrow = sx <= 1024;
+    let xs: Vec<u32> = (0..sx as u32).collect();
+    let xxs: Vec<u32> = xs.iter().map(|&x| x.wrapping_mul(x)).collect();
     for z in 1..sz - 1 {
         for y in 1..sy - 1 {
             let row = &padded.data[sx * (y + sy * z)..][..sx];
             let (mut n, mut sum_x, mut sum_xx) = (0u64, 0u64, 0u64);
-            for (x, &m) in row.iter().enumerate() {
-                let m = u64::from(m);
-                n += m;
-                sum_x += m * x as u64;
-                sum_xx += m * (x * x) as u64;
+            if narrow {
+                let (mut n32, mut x32, mut xx32) = (0u32, 0u32, 0u32);
+                for ((&m, &x), &xx) in row.iter().zip(&xs).zip(&xxs) {
+                    let mask = u32::from(m).wrapping_neg();
+                    n32 += u32::from(m);
+                    x32 += x & mask;
+                    xx32 += xx & mask;
+                }
+                (n, sum_x, sum_xx) = (n32.into(), x32.into(), xx32.into());
+            } else {
+                for (x, &m) in row.iter().enumerate() {
+                    let m = u64::from(m);
+                    n += m;
+                    sum_x += m * x as u64;
+                    sum_xx += m * (x * x) as u64;
+                }
             }
             if n == 0 {
                 continue;
