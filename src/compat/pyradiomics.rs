@@ -171,7 +171,17 @@ pub fn extract(
             let dst = 1 + pdims[0] * (y + 1 + pdims[1] * (z + 1));
             let (m, v) = (&mask.data[src..src + nx], &image.data[src..src + nx]);
             shape_mask[dst..dst + nx].copy_from_slice(m);
-            values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
+            // Every value is written, the next one over it unless it is in
+            // the mask: no branch per voxel.
+            let start = values.len();
+            values.resize(start + nx, 0.0);
+            let out = &mut values[start..];
+            let mut n = 0;
+            for (&v, &m) in v.iter().zip(m) {
+                out[n] = v;
+                n += usize::from(m);
+            }
+            values.truncate(start + n);
         }
     }
     // Non-finite intensities in the ROI are an error (the scan that names
