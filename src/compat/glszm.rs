@@ -175,20 +175,30 @@ fn zones<L: Level>(padded: &PaddedLevels<L>) -> Vec<((u32, u32), u64)> {
     let width = padded.dims[0] - 2;
     // Per voxel of a row, bit k set when the earlier neighbour -d_k has the
     // voxel's level: one offset at a time over contiguous rows (vectorised).
-    let mut same = vec![0u16; width];
+    // (Bits 0..8 and 8..13 in two byte arrays: byte lanes, twice as many
+    // per vector, and the bit is a mask rather than a shift.)
+    let (mut same_lo, mut same_hi) = (vec![0u8; width], vec![0u8; width]);
     for start in padded.rows() {
         let row = &data[start..start + width];
-        same.fill(0);
+        same_lo.fill(0);
+        same_hi.fill(0);
         for (k, &off) in back.iter().enumerate() {
             let earlier = &data[start.wrapping_add_signed(off)..][..width];
+            let (same, bit) = if k < 8 {
+                (&mut same_lo, 1u8 << k)
+            } else {
+                (&mut same_hi, 1u8 << (k - 8))
+            };
             for ((s, &l), &e) in same.iter_mut().zip(row).zip(earlier) {
-                *s |= u16::from(l == e) << k;
+                *s |= if l == e { bit } else { 0 };
             }
         }
-        for (x, (&level, &same)) in row.iter().zip(&same).enumerate() {
+        let same = same_lo.iter().zip(&same_hi);
+        for (x, (&level, (&lo, &hi))) in row.iter().zip(same).enumerate() {
             if level == L::default() {
                 continue;
             }
+            let same = u16::from(lo) | u16::from(hi) << 8;
             let v = start + x;
             let mut reps = REPRESENTATIVES[same as usize];
             let root = if reps == 0 {

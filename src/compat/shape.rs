@@ -422,15 +422,31 @@ fn coordinate_covariance(padded: &Padded<'_>, sp: [f64; 3]) -> (usize, [f64; 9])
     let [sz, sy, sx] = padded.size;
     // Σ 1, Σ z, Σ y, Σ x, then Σ zz, zy, zx, yy, yx, xx.
     let mut s = [0u128; 10];
+    // x and x² per column: in u32 for rows of up to 1024 voxels (a row's
+    // Σ x² < 1024³ / 3 < 2³²), summed with masks (vectorised).
+    let narrow = sx <= 1024;
+    let xs: Vec<u32> = (0..sx as u32).collect();
+    let xxs: Vec<u32> = xs.iter().map(|&x| x.wrapping_mul(x)).collect();
     for z in 1..sz - 1 {
         for y in 1..sy - 1 {
             let row = &padded.data[sx * (y + sy * z)..][..sx];
             let (mut n, mut sum_x, mut sum_xx) = (0u64, 0u64, 0u64);
-            for (x, &m) in row.iter().enumerate() {
-                let m = u64::from(m);
-                n += m;
-                sum_x += m * x as u64;
-                sum_xx += m * (x * x) as u64;
+            if narrow {
+                let (mut n32, mut x32, mut xx32) = (0u32, 0u32, 0u32);
+                for ((&m, &x), &xx) in row.iter().zip(&xs).zip(&xxs) {
+                    let mask = u32::from(m).wrapping_neg();
+                    n32 += u32::from(m);
+                    x32 += x & mask;
+                    xx32 += xx & mask;
+                }
+                (n, sum_x, sum_xx) = (n32.into(), x32.into(), xx32.into());
+            } else {
+                for (x, &m) in row.iter().enumerate() {
+                    let m = u64::from(m);
+                    n += m;
+                    sum_x += m * x as u64;
+                    sum_xx += m * (x * x) as u64;
+                }
             }
             if n == 0 {
                 continue;
@@ -566,6 +582,32 @@ fn planar_diameter(
     best.sqrt()
 }
 
+/// The largest distances in the planes of constant z, y and x
+/// ([`planar_diameter`]), and the candidates for the 3D diameter: the
+/// vertices of the slices' hulls that are also vertices of the hulls of
+/// their planes of constant y and x, as (z, y, x).
+fn planar_diameters(e: &Extremes, half: [f64; 3]) -> ([f64; 3], Vec<[i64; 3]>) {
+    let mut candidates: Vec<[i64; 3]> = Vec::new();
+    let d_slice = planar_diameter(e, 0, half, |z, h| {
+        candidates.extend(h.iter().map(|&[y, x]| [z as i64, y, x]));
+    });
+    let mut y_hulls: Vec<u64> = Vec::new();
+    let d_column = planar_diameter(e, 1, half, |y, h| {
+        y_hulls.extend(h.iter().map(|&[z, x]| point_key([z, y as i64, x])));
+    });
+    let mut x_hulls: Vec<u64> = Vec::new();
+    let d_row = planar_diameter(e, 2, half, |x, h| {
+        x_hulls.extend(h.iter().map(|&[z, y]| point_key([z, y, x as i64])));
+    });
+    y_hulls.sort_unstable();
+    x_hulls.sort_unstable();
+    candidates.retain(|&p| {
+        let k = point_key(p);
+        y_hulls.binary_search(&k).is_ok() && x_hulls.binary_search(&k).is_ok()
+    });
+    ([d_slice, d_column, d_row], candidates)
+}
+
 /// Largest distance between any two mesh vertices.
 ///
 /// PyRadiomics' value is the largest distance between vertices of the
@@ -582,10 +624,13 @@ fn planar_diameter(
 /// extreme pair: the maximum over any vertex set holding all extreme points
 /// is the same number, bit for bit.
 ///
-/// An extreme point is extreme within its z-plane too, so the vertices of
-/// the slices' 2D hulls (`slice_hulls`, from [`planar_diameter`]) hold them
-/// all and a quickhull over those (a fraction of the candidates) gives a
-/// valid vertex set. The bound is checked on the result with a wide margin
+/// An extreme point is extreme within its planes of constant z, y and x
+/// too, so it is a vertex of those planes' 2D hulls ([`planar_diameter`];
+/// they keep strict vertices only, and an extreme point of the plane is one
+/// of its candidates too: the end of its x-line and of its y-line). The
+/// vertices of the slices' hulls that are also vertices of the other two
+/// planes' hulls (`slice_hulls`) hold them all, and a quickhull over those
+/// (a fraction of the candidates) gives a valid vertex set. The bound is checked on the result with a wide margin
 /// (D ≤ 10¹³ h², a diameter of kilometres); otherwise, or for flat inputs,
 /// the reference computation runs.
 fn diameter_3d(e: &Extremes, slice_hulls: &[[i64; 3]], half: [f64; 3]) -> f64 {
@@ -618,6 +663,11 @@ fn hull_vertices_max_dist2(cand: &[[i64; 3]], half: [f64; 3]) -> Option<f64> {
     Some(max_dist2([&z, &y, &x], half))
 }
 
+/// A lattice point (doubled units, each coordinate below 2²¹) as one key.
+fn point_key([z, y, x]: [i64; 3]) -> u64 {
+    (z as u64) << 42 | (y as u64) << 21 | x as u64
+}
+
 /// The reference 3D diameter: the farthest pair among the vertices of the
 /// (exact, integer) 3D convex hull of all x-line extremes.
 fn diameter_3d_all(e: &Extremes, half: [f64; 3]) -> f64 {
@@ -640,14 +690,8 @@ pub(crate) fn compute(crop: &Crop) -> Vec<(&'static str, f64)> {
 
     let extremes = Extremes::new(&padded);
     let half = [sp[0] / 2.0, sp[1] / 2.0, sp[2] / 2.0];
-    // The slices' hull vertices, as (z, y, x), for the 3D diameter.
-    let mut slice_hulls: Vec<[i64; 3]> = Vec::new();
-    let d_slice = planar_diameter(&extremes, 0, half, |z, h| {
-        slice_hulls.extend(h.iter().map(|&[y, x]| [z as i64, y, x]));
-    });
-    let d_column = planar_diameter(&extremes, 1, half, |_, _| {});
-    let d_row = planar_diameter(&extremes, 2, half, |_, _| {});
-    let d_3d = diameter_3d(&extremes, &slice_hulls, half);
+    let ([d_slice, d_column, d_row], candidates) = planar_diameters(&extremes, half);
+    let d_3d = diameter_3d(&extremes, &candidates, half);
 
     // Covariance of the physical voxel coordinates (population, / N).
     let (count, cov) = coordinate_covariance(&padded, sp);
@@ -830,12 +874,32 @@ mod tests {
             };
             let e = Extremes::new(&p);
             let half = sp.map(|s| s / 2.0);
-            let mut slice_hulls = Vec::new();
-            planar_diameter(&e, 0, half, |z, h| {
-                slice_hulls.extend(h.iter().map(|&[y, x]| [z as i64, y, x]));
-            });
-            assert!(slice_hulls.len() < e.x_points().len());
-            let fast = diameter_3d(&e, &slice_hulls, half);
+            let (_, candidates) = planar_diameters(&e, half);
+            let all = e.x_points();
+            assert!(candidates.len() < all.len());
+            // The same hull: no candidate lies outside the hull of those
+            // kept (outward triangles, exact integer orientation).
+            let tris = crate::features::morph::hull::convex_hull(&candidates).unwrap();
+            for t in &tris {
+                let [a, b, c] = t.map(|i| candidates[i as usize]);
+                let (u, v) = (
+                    [0, 1, 2].map(|k| b[k] - a[k]),
+                    [0, 1, 2].map(|k| c[k] - a[k]),
+                );
+                let n = [
+                    u[1] * v[2] - u[2] * v[1],
+                    u[2] * v[0] - u[0] * v[2],
+                    u[0] * v[1] - u[1] * v[0],
+                ];
+                for p in &all {
+                    let d = [0, 1, 2].map(|k| p[k] - a[k]);
+                    assert!(
+                        n[0] * d[0] + n[1] * d[1] + n[2] * d[2] <= 0,
+                        "{p:?} outside"
+                    );
+                }
+            }
+            let fast = diameter_3d(&e, &candidates, half);
             assert_eq!(fast.to_bits(), diameter_3d_all(&e, half).to_bits());
         }
     }
