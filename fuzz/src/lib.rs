@@ -152,6 +152,12 @@ pub fn nifti(data: &[u8]) {
     if let Ok(v) = nifti::read_with(&path, &limits) {
         assert_sane_volume(&v);
     }
+    // The label-mask reader (8-bit masks are made in the read buffer itself).
+    for label in [None, Some(1)] {
+        if let Ok(m) = nifti::read_mask_with(&path, &limits, label) {
+            assert_sane_volume(&m);
+        }
+    }
 }
 
 /// NRRD header + data: attached `.nrrd` files and detached `.nhdr` headers
