@@ -14,6 +14,21 @@ pub fn is_parallel() -> bool {
     threads_from(std::env::var("RAYON_NUM_THREADS").ok().as_deref()) > 1
 }
 
+/// When rayon would use one thread, make the calling thread that thread:
+/// rayon's global pool becomes a pool of one whose worker is the caller, so
+/// parallel iterators run right here instead of being handed to a worker
+/// thread, woken and waited for (and no idle worker spins on another core).
+/// Call once, early, from the main thread; without effect if the global pool
+/// exists already.
+pub fn adopt_single_thread() {
+    if !is_parallel() {
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .use_current_thread()
+            .build_global();
+    }
+}
+
 /// rayon's global pool size for a `RAYON_NUM_THREADS` value.
 fn threads_from(var: Option<&str>) -> usize {
     match var.and_then(|v| v.parse::<usize>().ok()) {

@@ -33,6 +33,7 @@ pub enum Command {
 
 /// Run the CLI; returns the process exit code.
 pub fn run() -> i32 {
+    ctrad::parallel::adopt_single_thread();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
