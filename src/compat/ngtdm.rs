@@ -80,8 +80,22 @@ fn for_each_cube_sum<L: Level>(padded: &PaddedLevels<L>, mut f: impl FnMut(L, u3
 /// The 5 NGTDM features, alphabetical (`original_ngtdm_*`).
 pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let ng = crop.n_g() as usize;
-    let mut count = vec![0u64; ng + 1];
+    // Voxels per level: those of the intensity mask, counted when binning.
+    let count = &crop.level_counts;
     let mut s = vec![0.0f64; ng + 1];
+    // The neighbours' mean sum / m of a voxel with m ROI neighbours, from a
+    // table of every sum up to 26 N_g per m (the quotients of the same
+    // divisions, computed once) when the ROI has more voxels than the
+    // table has entries.
+    let max_sum = 26 * ng + 1;
+    let voxels: u64 = count.iter().sum();
+    let quotients: Vec<f64> = if (26 * max_sum) as u64 <= voxels {
+        (1..=26u32)
+            .flat_map(|m| (0..max_sum).map(move |sum| sum as f64 / m as f64))
+            .collect()
+    } else {
+        Vec::new()
+    };
     for_each_cube_sum(padded, |l, cube| {
         // The neighbours: the cube without the voxel itself.
         let l: u32 = l.into();
@@ -89,10 +103,11 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
         let sum = (cube & ((1 << COUNT_SHIFT) - 1)) - l;
         let diff = if neighbours == 0 {
             0.0
-        } else {
+        } else if quotients.is_empty() {
             (l as f64 - sum as f64 / neighbours as f64).abs()
+        } else {
+            (l as f64 - quotients[(neighbours as usize - 1) * max_sum + sum as usize]).abs()
         };
-        count[l as usize] += 1;
         s[l as usize] += diff;
     });
     // Voxel counts are integers: exact in f64.
