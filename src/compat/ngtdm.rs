@@ -22,13 +22,18 @@ fn packed<L: Level>(l: L) -> u32 {
     l | (u32::from(l > 0) << COUNT_SHIFT)
 }
 
-/// Calls `f(level, cube)` for every ROI voxel in storage order, `cube` being
+/// Calls `f(level, cube)` for every ROI voxel in storage order (`spans`: the
+/// [`Crop::row_spans`] that hold them), `cube` being
 /// the sum of [`packed`] over the 3×3×3 block around the voxel (itself
 /// included). The cube sum is separable: sums of three along x, then of
 /// three of those along y (per plane), then of three planes along z, which
 /// is 6 additions per voxel instead of 26, over contiguous rows
 /// (vectorised); integer sums are exact in any order.
-fn for_each_cube_sum<L: Level>(padded: &PaddedLevels<L>, mut f: impl FnMut(L, u32)) {
+fn for_each_cube_sum<L: Level>(
+    padded: &PaddedLevels<L>,
+    spans: &[(usize, usize)],
+    mut f: impl FnMut(L, u32),
+) {
     let [px, py, pz] = padded.dims;
     let plane = px * py;
     let data = &padded.data;
@@ -66,7 +71,9 @@ fn for_each_cube_sum<L: Level>(padded: &PaddedLevels<L>, mut f: impl FnMut(L, u3
             let (a, b, c) = (at(centre - 1), at(centre), at(centre + 1));
             let levels = &data[plane * centre..][..plane];
             for y in 1..py - 1 {
-                for i in px * y + 1..px * (y + 1) - 1 {
+                // The span of the row's ROI voxels (`spans`: block rows).
+                let (first, end) = spans[(y - 1) + (py - 2) * (centre - 1)];
+                for i in px * y + 1 + first..px * y + 1 + end {
                     let l = levels[i];
                     if l != L::default() {
                         f(l, a[i] + b[i] + c[i]);
@@ -96,7 +103,7 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
     } else {
         Vec::new()
     };
-    for_each_cube_sum(padded, |l, cube| {
+    for_each_cube_sum(padded, &crop.row_spans, |l, cube| {
         // The neighbours: the cube without the voxel itself.
         let l: u32 = l.into();
         let neighbours = (cube >> COUNT_SHIFT) - 1;

@@ -399,9 +399,11 @@ fn bin_into<L: Level>(
     let mut next = values.iter();
     for z in 0..nz {
         for y in 0..ny {
-            // Same layout: the level row is also the label-mask row.
-            let row = padded.row_mut(y, z);
-            let o = padded_index(crop.dims, y, z);
+            // Same layout: the level row is also the label-mask row; only
+            // the span of its label-mask voxels.
+            let (first, end) = crop.row_spans[y + ny * z];
+            let row = &mut padded.row_mut(y, z)[first..end];
+            let o = padded_index(crop.dims, y, z) + first;
             let mask = &crop.shape_mask[o..o + row.len()];
             for (l, &m) in row.iter_mut().zip(mask) {
                 if m {
