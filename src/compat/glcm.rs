@@ -48,7 +48,12 @@ const NAMES: [&str; 24] = [
 /// column 0 gather voxels outside the ROI; M is then symmetrised,
 /// P(i, j) = M(i, j) + M(j, i), which counts every pair in both orders as
 /// PyRadiomics does. Counts are u32: the crop holds fewer than 2³² voxels.
-fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Vec<Vec<u64>> {
+fn matrices<L: Level>(
+    padded: &PaddedLevels<L>,
+    spans: &[(usize, usize)],
+    index: &[usize],
+    n: usize,
+) -> Vec<Vec<u64>> {
     // Row length of M, counts, and the row / column of each present level.
     let present = || {
         (0..index.len())
@@ -56,9 +61,17 @@ fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Ve
             .collect()
     };
     let (w, m, pos): (usize, Vec<u32>, Vec<usize>) = match index.len() {
-        0..=16 => (16, level_pairs::<L, 256, 272>(padded, 4), present()),
-        17..=32 => (32, level_pairs::<L, 1024, 1040>(padded, 5), present()),
-        33..=64 => (64, level_pairs::<L, 4096, 4112>(padded, 6), present()),
+        0..=16 => (16, level_pairs::<L, 256, 272>(padded, spans, 4), present()),
+        17..=32 => (
+            32,
+            level_pairs::<L, 1024, 1040>(padded, spans, 5),
+            present(),
+        ),
+        33..=64 => (
+            64,
+            level_pairs::<L, 4096, 4112>(padded, spans, 6),
+            present(),
+        ),
         _ => (n + 1, index_pairs(padded, index, n), (1..=n).collect()),
     };
     m.chunks_exact(w * w)
@@ -87,17 +100,19 @@ fn matrices<L: Level>(padded: &PaddedLevels<L>, index: &[usize], n: usize) -> Ve
 /// (4K aliasing of loads with earlier stores).
 fn level_pairs<L: Level, const CAP: usize, const SIZE: usize>(
     padded: &PaddedLevels<L>,
+    spans: &[(usize, usize)],
     shift: u32,
 ) -> Vec<u32> {
     debug_assert!(CAP == 1 << (2 * shift) && SIZE == CAP + 16);
     let forward = padded.forward();
-    let width = padded.dims[0] - 2;
     let data = &padded.data;
     let mut m: Box<[[u32; SIZE]; 13]> = vec![[0u32; SIZE]; 13]
         .into_boxed_slice()
         .try_into()
         .expect("13 directions");
-    for start in padded.rows() {
+    // Only the span of each row holding its ROI voxels.
+    for (start, &(first, end)) in padded.rows().zip(spans) {
+        let (start, width) = (start + first, end - first);
         let row = &data[start..start + width];
         let next: [&[L]; 13] =
             std::array::from_fn(|k| &data[start + forward[k] as usize..][..width]);
@@ -314,7 +329,7 @@ pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&
     let n = levels.len();
     let n_g = crop.n_g() as f64;
     let mut per_dir: Vec<[f64; 24]> = Vec::new();
-    for m in matrices(padded, &index, n) {
+    for m in matrices(padded, &crop.row_spans, &index, n) {
         let m: Vec<f64> = m.into_iter().map(|c| c as f64).collect();
         let total: f64 = m.iter().sum();
         if total == 0.0 {
@@ -372,7 +387,7 @@ mod tests {
                     n += 1;
                 }
             }
-            let got = matrices(&padded, &index, n);
+            let got = matrices(&padded, &Crop::spans_of(&padded), &index, n);
             for (k, &off) in padded.forward().iter().enumerate() {
                 let mut want = vec![0u64; n * n];
                 padded.for_each_voxel(|v, a| {

@@ -26,11 +26,14 @@ pub(crate) fn compute<L: Level>(
     // Dependence of every voxel of a row, one neighbour offset at a time
     // (the inner loops run over contiguous rows: vectorised).
     let mut dep = vec![0u8; width];
-    for start in padded.rows() {
-        let row = &data[start..start + width];
+    // Only the span of each row holding its ROI voxels.
+    for (start, &(first, end)) in padded.rows().zip(&crop.row_spans) {
+        let (start, len) = (start + first, end - first);
+        let row = &data[start..start + len];
+        let dep = &mut dep[..len];
         dep.fill(1);
         for &off in &hood {
-            let nb = &data[start.wrapping_add_signed(off)..][..width];
+            let nb = &data[start.wrapping_add_signed(off)..][..len];
             if alpha == 0 {
                 // Equal levels; a voxel outside the ROI is never counted.
                 for ((d, &l), &m) in dep.iter_mut().zip(row).zip(nb) {
@@ -43,7 +46,7 @@ pub(crate) fn compute<L: Level>(
                 }
             }
         }
-        for (x, (&l, &d)) in row.iter().zip(&dep).enumerate() {
+        for (x, (&l, &d)) in row.iter().zip(&*dep).enumerate() {
             counts[l.into() as usize][x & 1][d as usize & 31] += 1;
         }
     }

@@ -252,7 +252,6 @@ fn reached<L: Level, const CAP: usize, const SIZE: usize>(
 ) -> Vec<u32> {
     debug_assert!(SIZE == CAP + 16 && (crop.n_g() as usize + 1) << shift <= CAP);
     let forward = padded.forward();
-    let nx = crop.dims[0];
     let [px, py, _] = padded.dims;
     // Rows back to the predecessor row, per direction: dy + py · dz.
     let lag: [usize; 13] = DIRECTIONS_3D.map(|d| (d[1] + py as i32 * d[2]) as usize);
@@ -268,16 +267,25 @@ fn reached<L: Level, const CAP: usize, const SIZE: usize>(
         .try_into()
         .expect("13 directions");
     let data = &padded.data;
-    for start in padded.rows() {
+    // Only the span of each row holding its ROI voxels: the lengths of the
+    // others are never continued (a run continues from an ROI voxel) nor
+    // counted, so they may stay stale.
+    for (row_start, &(first, end)) in padded.rows().zip(&crop.row_spans) {
+        if first == end {
+            continue;
+        }
+        let (start, nx) = (row_start + first, end - first);
         let row = &data[start..start + nx];
-        // Padded row number; block x = 0 is padded column 1.
-        let r = start / px;
-        let here = (r % ring_rows) * px;
+        // Padded row number; block x = 0 is padded column 1; the span
+        // starts `first` further.
+        let r = row_start / px;
+        let here = (r % ring_rows) * px + first;
         for k in 0..13 {
             let lens = &mut ring[k * stride..(k + 1) * stride];
             if lag[k] == 0 {
                 // Along x: the predecessor is the previous voxel of the
                 // row; the length is counted from the last run start s.
+                // (The voxel before the span is outside the ROI.)
                 let out = &mut lens[here + 1..here + 1 + nx];
                 let mut s = 0u16;
                 let pairs = row.iter().zip(&data[start - 1..]);
@@ -290,15 +298,15 @@ fn reached<L: Level, const CAP: usize, const SIZE: usize>(
                 }
                 continue;
             }
-            let back = ((r - lag[k]) % ring_rows) * px;
+            let back = ((r - lag[k]) % ring_rows) * px + first;
             let dx = DIRECTIONS_3D[k][0] as isize;
             // Predecessor levels and lengths, aligned with the row.
             let prev = &data[start.wrapping_add_signed(-forward[k])..][..nx];
             let (before, after) = lens.split_at_mut(here.max(back));
             let (out, prev_len) = if here > back {
-                (&mut after[1..1 + nx], &before[back..back + px])
+                (&mut after[1..1 + nx], &before[back..back + nx + 2])
             } else {
-                (&mut before[here + 1..here + 1 + nx], &after[..px])
+                (&mut before[here + 1..here + 1 + nx], &after[..nx + 2])
             };
             let prev_len = &prev_len[(1 - dx) as usize..][..nx];
             for (((o, &l), &p), &pl) in out.iter_mut().zip(row).zip(prev).zip(prev_len) {
@@ -381,6 +389,7 @@ mod tests {
                 value_range: (0.0, 0.0),
                 level_counts: Vec::new(),
                 grey_levels: (1..=top).collect(),
+                row_spans: Crop::spans_of(&padded),
             };
             let fast = all_runs(&crop, &padded);
             for (k, dir) in DIRECTIONS_3D.into_iter().enumerate() {

@@ -22,13 +22,18 @@ fn packed<L: Level>(l: L) -> u32 {
     l | (u32::from(l > 0) << COUNT_SHIFT)
 }
 
-/// Calls `f(level, cube)` for every ROI voxel in storage order, `cube` being
+/// Calls `f(level, cube)` for every ROI voxel in storage order (`spans`: the
+/// [`Crop::row_spans`] that hold them), `cube` being
 /// the sum of [`packed`] over the 3×3×3 block around the voxel (itself
 /// included). The cube sum is separable: sums of three along x, then of
 /// three of those along y (per plane), then of three planes along z, which
 /// is 6 additions per voxel instead of 26, over contiguous rows
 /// (vectorised); integer sums are exact in any order.
-fn for_each_cube_sum<L: Level>(padded: &PaddedLevels<L>, mut f: impl FnMut(L, u32)) {
+fn for_each_cube_sum<L: Level>(
+    padded: &PaddedLevels<L>,
+    spans: &[(usize, usize)],
+    mut f: impl FnMut(L, u32),
+) {
     let [px, py, pz] = padded.dims;
     let plane = px * py;
     let data = &padded.data;
@@ -66,7 +71,9 @@ fn for_each_cube_sum<L: Level>(padded: &PaddedLevels<L>, mut f: impl FnMut(L, u3
             let (a, b, c) = (at(centre - 1), at(centre), at(centre + 1));
             let levels = &data[plane * centre..][..plane];
             for y in 1..py - 1 {
-                for i in px * y + 1..px * (y + 1) - 1 {
+                // The span of the row's ROI voxels (`spans`: block rows).
+                let (first, end) = spans[(y - 1) + (py - 2) * (centre - 1)];
+                for i in px * y + 1 + first..px * y + 1 + end {
                     let l = levels[i];
                     if l != L::default() {
                         f(l, a[i] + b[i] + c[i]);
@@ -80,19 +87,34 @@ fn for_each_cube_sum<L: Level>(padded: &PaddedLevels<L>, mut f: impl FnMut(L, u3
 /// The 5 NGTDM features, alphabetical (`original_ngtdm_*`).
 pub(crate) fn compute<L: Level>(crop: &Crop, padded: &PaddedLevels<L>) -> Vec<(&'static str, f64)> {
     let ng = crop.n_g() as usize;
-    let mut count = vec![0u64; ng + 1];
+    // Voxels per level: those of the intensity mask, counted when binning.
+    let count = &crop.level_counts;
     let mut s = vec![0.0f64; ng + 1];
-    for_each_cube_sum(padded, |l, cube| {
+    // The neighbours' mean sum / m of a voxel with m ROI neighbours, from a
+    // table of every sum up to 26 N_g per m (the quotients of the same
+    // divisions, computed once) when the ROI has more voxels than the
+    // table has entries.
+    let max_sum = 26 * ng + 1;
+    let voxels: u64 = count.iter().sum();
+    let quotients: Vec<f64> = if (26 * max_sum) as u64 <= voxels {
+        (1..=26u32)
+            .flat_map(|m| (0..max_sum).map(move |sum| sum as f64 / m as f64))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for_each_cube_sum(padded, &crop.row_spans, |l, cube| {
         // The neighbours: the cube without the voxel itself.
         let l: u32 = l.into();
         let neighbours = (cube >> COUNT_SHIFT) - 1;
         let sum = (cube & ((1 << COUNT_SHIFT) - 1)) - l;
         let diff = if neighbours == 0 {
             0.0
-        } else {
+        } else if quotients.is_empty() {
             (l as f64 - sum as f64 / neighbours as f64).abs()
+        } else {
+            (l as f64 - quotients[(neighbours as usize - 1) * max_sum + sum as usize]).abs()
         };
-        count[l as usize] += 1;
         s[l as usize] += diff;
     });
     // Voxel counts are integers: exact in f64.

@@ -54,9 +54,24 @@ pub(crate) struct Crop {
     pub level_counts: Vec<u64>,
     /// Grey levels present in the ROI, ascending.
     pub grey_levels: Vec<u32>,
+    /// Per block row (y, z), in storage order: the block x range
+    /// `first..end` from the row's first to its last label-mask voxel
+    /// (`0..0` for a row without any). Every intensity-mask voxel lies in
+    /// its row's span: row passes that only need ROI voxels skip the rest.
+    pub row_spans: Vec<(usize, usize)>,
 }
 
 impl Crop {
+    /// [`Crop::row_spans`] of the non-zero voxels of `padded`.
+    #[cfg(test)]
+    pub fn spans_of<L: Level>(padded: &PaddedLevels<L>) -> Vec<(usize, usize)> {
+        let width = padded.dims[0] - 2;
+        padded
+            .rows()
+            .map(|start| row_span(&padded.data[start..start + width], |&l| l != L::default()))
+            .collect()
+    }
+
     /// `N_g`: the highest grey level present in the ROI.
     pub fn n_g(&self) -> u32 {
         self.grey_levels.last().copied().unwrap_or(0)
@@ -70,6 +85,15 @@ impl Crop {
             idx[l as usize] = k;
         }
         idx
+    }
+}
+
+/// The range `first..end` from the first to the last element of `row` with
+/// `inside` (`0..0` when there is none).
+fn row_span<T>(row: &[T], inside: impl Fn(&T) -> bool) -> (usize, usize) {
+    match row.iter().position(&inside) {
+        Some(first) => (first, row.iter().rposition(inside).map_or(first, |l| l) + 1),
+        None => (0, 0),
     }
 }
 
@@ -168,12 +192,14 @@ pub fn extract(
     let mut shape_mask = vec![false; pdims[0] * pdims[1] * pdims[2]];
     let mut values: Vec<f32> = vec![0.0; nx * ny * nz + 1];
     let mut kept = 0;
+    let mut row_spans = Vec::with_capacity(ny * nz);
     for z in 0..nz {
         for y in 0..ny {
             let src = image.geometry.index(lo[0], lo[1] + y, lo[2] + z);
             let dst = 1 + pdims[0] * (y + 1 + pdims[1] * (z + 1));
             let (m, v) = (&mask.data[src..src + nx], &image.data[src..src + nx]);
             shape_mask[dst..dst + nx].copy_from_slice(m);
+            row_spans.push(row_span(m, |&b| b));
             for (&v, &m) in v.iter().zip(m) {
                 values[kept] = v;
                 kept += usize::from(m);
@@ -251,6 +277,7 @@ pub fn extract(
         value_range: (min, max),
         level_counts: Vec::new(),
         grey_levels: Vec::new(),
+        row_spans,
     };
     // The narrowest level type: the texture passes stream less memory.
     if top <= u8::MAX as u32 {
@@ -372,9 +399,11 @@ fn bin_into<L: Level>(
     let mut next = values.iter();
     for z in 0..nz {
         for y in 0..ny {
-            // Same layout: the level row is also the label-mask row.
-            let row = padded.row_mut(y, z);
-            let o = padded_index(crop.dims, y, z);
+            // Same layout: the level row is also the label-mask row; only
+            // the span of its label-mask voxels.
+            let (first, end) = crop.row_spans[y + ny * z];
+            let row = &mut padded.row_mut(y, z)[first..end];
+            let o = padded_index(crop.dims, y, z) + first;
             let mask = &crop.shape_mask[o..o + row.len()];
             for (l, &m) in row.iter_mut().zip(mask) {
                 if m {

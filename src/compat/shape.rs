@@ -183,6 +183,8 @@ fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
 struct Padded<'a> {
     size: [usize; 3],
     data: &'a [bool],
+    /// [`Crop::row_spans`] of the unpadded rows, if known.
+    spans: Option<&'a [(usize, usize)]>,
 }
 
 impl<'a> Padded<'a> {
@@ -191,6 +193,32 @@ impl<'a> Padded<'a> {
         Padded {
             size: [nz + 2, ny + 2, nx + 2],
             data: &crop.shape_mask,
+            spans: Some(&crop.row_spans),
+        }
+    }
+
+    /// The padded x range `first..end` of the ROI voxels of padded rows
+    /// `(z, y)` for z in `zs` and y in `ys` (`0..0` for none; within
+    /// `1..size[2] - 1`).
+    fn span(&self, zs: std::ops::Range<usize>, ys: std::ops::Range<usize>) -> (usize, usize) {
+        let [sz, sy, sx] = self.size;
+        let Some(spans) = self.spans else {
+            // Every column but the padding.
+            return (1, sx - 1);
+        };
+        let (mut first, mut end) = (usize::MAX, 0);
+        for z in zs.filter(|&z| z > 0 && z < sz - 1) {
+            for y in ys.clone().filter(|&y| y > 0 && y < sy - 1) {
+                let (f, e) = spans[(y - 1) + (sy - 2) * (z - 1)];
+                if f < e {
+                    (first, end) = (first.min(f + 1), end.max(e + 1));
+                }
+            }
+        }
+        if first < end {
+            (first, end)
+        } else {
+            (0, 0)
         }
     }
 }
@@ -263,8 +291,22 @@ fn mesh(p: &Padded<'_>, sp: [f64; 3]) -> (f64, f64) {
                 let s = sx * ((iy + dy) + sy * (iz + dz));
                 &p.data[s..s + sx]
             };
+            // Cubes with an ROI corner: those from one before the first ROI
+            // voxel of the four rows to the last (the others are skipped
+            // below anyway, in the same order).
+            let (first, end) = p.span(iz..iz + 2, iy..iy + 2);
+            if first == end {
+                continue;
+            }
+            // Corner columns first - 1..=end: cubes first - 1..end.
+            let (lo, hi) = (first - 1, end + 1);
             let (r00, r01, r10, r11) = (row(0, 0), row(0, 1), row(1, 0), row(1, 1));
-            let corners = r00.iter().zip(r01).zip(r10).zip(r11);
+            let corners = r00[lo..hi]
+                .iter()
+                .zip(&r01[lo..])
+                .zip(&r10[lo..])
+                .zip(&r11[lo..]);
+            let (left, right) = (&mut left[..hi - lo], &mut right[..hi - lo]);
             for ((l, r), (((&a, &b), &c), &d)) in left.iter_mut().zip(right.iter_mut()).zip(corners)
             {
                 let (a, b, c, d) = (u8::from(a), u8::from(b), u8::from(c), u8::from(d));
@@ -272,7 +314,8 @@ fn mesh(p: &Padded<'_>, sp: [f64; 3]) -> (f64, f64) {
                 *r = a << 1 | b << 2 | c << 5 | d << 6;
             }
             let (pz, py) = (iz as f64 * sp[0], iy as f64 * sp[1]);
-            for (ix, (&l, &r)) in left.iter().zip(&right[1..]).enumerate() {
+            for (i, (&l, &r)) in left.iter().zip(&right[1..]).enumerate() {
+                let ix = lo + i;
                 let cfg = (l | r) as usize;
                 if cfg == 0 || cfg == 255 {
                     continue;
@@ -318,7 +361,12 @@ impl Extremes {
         for z in 0..sz - 1 {
             for y in 0..sy - 1 {
                 let (r, ry, rz) = (row(z, y), row(z, y + 1), row(z + 1, y));
-                for x in 0..sx - 1 {
+                // Edges lie next to an ROI voxel of one of the three rows.
+                let (first, end) = p.span(z..z + 2, y..y + 2);
+                if first == end {
+                    continue;
+                }
+                for x in first - 1..end {
                     let v = r[x];
                     if rz[x] != v {
                         e.add([2 * z + 1, 2 * y, 2 * x]);
@@ -829,6 +877,7 @@ mod tests {
         let p = Padded {
             size: [n, n, n],
             data: &data,
+            spans: None,
         };
         let sp = [3.27, 0.6803, 0.7813];
         let points: Vec<[f64; 3]> = (0..n * n * n)
@@ -860,6 +909,40 @@ mod tests {
     }
 
     #[test]
+    fn row_spans_skip_nothing() {
+        let n = 22;
+        let data = blob(n, 6);
+        // Block rows: padded rows 1..n - 1 of planes 1..n - 1, columns 1..n - 1.
+        let spans: Vec<(usize, usize)> = (1..n - 1)
+            .flat_map(|z| (1..n - 1).map(move |y| (z, y)))
+            .map(|(z, y)| {
+                let row = &data[n * (y + n * z) + 1..][..n - 2];
+                match row.iter().position(|&b| b) {
+                    Some(f) => (f, row.iter().rposition(|&b| b).unwrap() + 1),
+                    None => (0, 0),
+                }
+            })
+            .collect();
+        let full = Padded {
+            size: [n, n, n],
+            data: &data,
+            spans: None,
+        };
+        let spanned = Padded {
+            spans: Some(&spans),
+            ..full
+        };
+        let sp = [2.5, 0.9765625, 0.7];
+        let (a, b) = (mesh(&full, sp), mesh(&spanned, sp));
+        assert_eq!(
+            (a.0.to_bits(), a.1.to_bits()),
+            (b.0.to_bits(), b.1.to_bits())
+        );
+        let (a, b) = (Extremes::new(&full), Extremes::new(&spanned));
+        assert_eq!((a.along_x, a.along_y), (b.along_x, b.along_y));
+    }
+
+    #[test]
     fn diameter_from_slice_hulls_equals_the_reference() {
         for (seed, sp) in [
             (1, [3.27, 0.6803, 0.7813]),
@@ -871,6 +954,7 @@ mod tests {
             let p = Padded {
                 size: [n, n, n],
                 data: &data,
+                spans: None,
             };
             let e = Extremes::new(&p);
             let half = sp.map(|s| s / 2.0);
