@@ -1,4 +1,5 @@
-//! Whether work handed to rayon can run on more than one thread.
+//! Rayon and the thread count: whether work handed to rayon can run on more
+//! than one thread, and running it on the calling thread when it cannot.
 
 /// True when rayon would run work here on two or more threads.
 ///
