@@ -208,10 +208,16 @@ fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header,
     if !(18..=MAX_IN_MEMORY).contains(&len) {
         return Ok(None);
     }
-    let gz = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if !gz.starts_with(&[0x1f, 0x8b]) {
+    // The magic first: an uncompressed file is not read whole here only to
+    // be read again by the plain reader.
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut gz = vec![0u8; 2];
+    file.read_exact(&mut gz).map_err(|e| Error::io(path, e))?;
+    if gz != [0x1f, 0x8b] {
         return Ok(None);
     }
+    gz.reserve_exact(len as usize - 2);
+    file.read_to_end(&mut gz).map_err(|e| Error::io(path, e))?;
     let head = read_head(&mut flate2::bufread::GzDecoder::new(&gz[..]), path)?;
     let h = Header::parse(&head, path)?;
     if h.pair {
