@@ -156,10 +156,11 @@ impl DataType {
         }
     }
 
-    /// [`decode_with`](Self::decode_with) for 8- and 16-bit types through a
-    /// table of `f` over every possible stored value (the same conversion,
-    /// so the same result), one look-up per voxel instead of a conversion;
-    /// other types are decoded directly.
+    /// [`decode_with`](Self::decode_with) for 16-bit types through a table
+    /// of `f` over every possible stored value (the same conversion, so the
+    /// same result), one look-up per voxel instead of a conversion; other
+    /// types are decoded directly (8-bit label maps go through
+    /// [`mask_in_place`](Self::mask_in_place)).
     pub(crate) fn decode_mapped<U: Copy>(
         self,
         raw: &[u8],
@@ -169,11 +170,6 @@ impl DataType {
         f: impl Fn(f32) -> U + Copy,
     ) -> Vec<U> {
         match self.size() {
-            1 if raw.len() > 1 << 12 => {
-                let all: Vec<u8> = (0..=255).collect();
-                let table = self.decode_with(&all, big, slope, inter, f);
-                raw.iter().map(|&b| table[b as usize]).collect()
-            }
             2 if raw.len() > 1 << 20 => {
                 // Index = the two stored bytes in file order, as the decoder
                 // reads them (its endianness applies).
@@ -378,9 +374,9 @@ mod tests {
     use super::DataType;
     use crate::volume::label_predicate;
 
-    /// The table decoder (and, for 8-bit types, the in-place mask) gives
-    /// what the direct decoder gives, for every 8- and 16-bit type, byte
-    /// order, scaling and label.
+    /// The table decoder (16-bit types) and the in-place mask (8-bit types)
+    /// give what the direct decoder gives, for every byte order, scaling and
+    /// label.
     #[test]
     fn mapped_decoding_equals_direct_decoding() {
         // A deterministic byte soup larger than both table thresholds.
