@@ -402,8 +402,8 @@ fn bin_into<L: Level>(
             // Same layout: the level row is also the label-mask row; only
             // the span of its label-mask voxels.
             let (first, end) = crop.row_spans[y + ny * z];
+            let o = padded.index(first, y, z);
             let row = &mut padded.row_mut(y, z)[first..end];
-            let o = padded_index(crop.dims, y, z) + first;
             let mask = &crop.shape_mask[o..o + row.len()];
             for (l, &m) in row.iter_mut().zip(mask) {
                 if m {
@@ -418,12 +418,6 @@ fn bin_into<L: Level>(
         }
     }
     values.len() - next.len()
-}
-
-/// Index in the every-axis-padded layout of block voxel (0, y, z).
-fn padded_index(dims: [usize; 3], y: usize, z: usize) -> usize {
-    let [px, py] = [dims[0] + 2, dims[1] + 2];
-    1 + px * (y + 1 + py * (z + 1))
 }
 
 /// PyRadiomics' bin edges (`imageoperations.getBinEdges`) and `numpy.digitize`
