@@ -166,20 +166,18 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
 pub fn scan_dir(dir: &Path) -> Result<(Vec<FileInfo>, Vec<Error>)> {
     use rayon::prelude::*;
     let files = list_files(dir)?;
-    let header = |p: &PathBuf| {
-        if p.file_name()
-            .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
-        {
-            return None;
-        }
-        header_if_dicom(p)
-    };
-    // In file order, each file opened once; in parallel when there are threads.
-    let headers: Vec<Option<Result<FileInfo>>> = if crate::parallel::is_parallel() {
-        files.par_iter().map(header).collect()
-    } else {
-        files.iter().map(header).collect()
-    };
+    // In parallel, in file order; each file opened once.
+    let headers: Vec<Option<Result<FileInfo>>> = files
+        .par_iter()
+        .map(|p| {
+            if p.file_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case("DICOMDIR"))
+            {
+                return None;
+            }
+            header_if_dicom(p)
+        })
+        .collect();
     let mut infos = Vec::new();
     let mut errors = Vec::new();
     for h in headers.into_iter().flatten() {

@@ -174,16 +174,11 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
     if files.is_empty() {
         return Err(Error::Invalid("load_series: no files given".into()));
     }
-    let read = |(i, p): (usize, &P)| read_frames(i, p.as_ref());
-    let opened: Vec<FileFrames> = if crate::parallel::is_parallel() {
-        files
-            .par_iter()
-            .enumerate()
-            .map(read)
-            .collect::<Result<_>>()?
-    } else {
-        files.iter().enumerate().map(read).collect::<Result<_>>()?
-    };
+    let opened: Vec<FileFrames> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| read_frames(i, p.as_ref()))
+        .collect::<Result<_>>()?;
 
     let first_path = files[0].as_ref();
     let series_uid = opened[0].meta.series_instance_uid.clone();
@@ -304,34 +299,31 @@ fn assemble<P: AsRef<Path> + Sync>(
         let pixels = std::mem::replace(&mut f.pixels, Pixels::Decoded(Vec::new()));
         per_file.entry(f.file).or_default().push((pixels, out));
     }
-    let convert = |(file, slices): (usize, Vec<(Pixels, &mut [f32])>)| -> Result<()> {
-        let path = files[file].as_ref();
-        let changed = || series_err(path, "the file changed while the series was read".into());
-        let bytes = if slices.iter().any(|(p, _)| matches!(p, Pixels::Native(_))) {
-            std::fs::read(path).map_err(|e| Error::io(path, e))?
-        } else {
-            Vec::new()
-        };
-        let view = View::parse(&bytes);
-        for (pixels, out) in slices {
-            match pixels {
-                Pixels::Decoded(hu) => out.copy_from_slice(&hu),
-                Pixels::Native(stored) => {
-                    let native = view
-                        .as_ref()
-                        .and_then(|v| v.data.native_pixels(stored.bits_alloc))
-                        .ok_or_else(changed)?;
-                    stored.convert(native, out).ok_or_else(changed)?;
+    per_file
+        .into_par_iter()
+        .try_for_each(|(file, slices)| -> Result<()> {
+            let path = files[file].as_ref();
+            let changed = || series_err(path, "the file changed while the series was read".into());
+            let bytes = if slices.iter().any(|(p, _)| matches!(p, Pixels::Native(_))) {
+                std::fs::read(path).map_err(|e| Error::io(path, e))?
+            } else {
+                Vec::new()
+            };
+            let view = View::parse(&bytes);
+            for (pixels, out) in slices {
+                match pixels {
+                    Pixels::Decoded(hu) => out.copy_from_slice(&hu),
+                    Pixels::Native(stored) => {
+                        let native = view
+                            .as_ref()
+                            .and_then(|v| v.data.native_pixels(stored.bits_alloc))
+                            .ok_or_else(changed)?;
+                        stored.convert(native, out).ok_or_else(changed)?;
+                    }
                 }
             }
-        }
-        Ok(())
-    };
-    if crate::parallel::is_parallel() {
-        per_file.into_par_iter().try_for_each(convert)?;
-    } else {
-        per_file.into_iter().try_for_each(convert)?;
-    }
+            Ok(())
+        })?;
     Ok(data)
 }
 
