@@ -214,9 +214,9 @@ def batch_scaling(ctrad, params, studies, reps, tmp):
             res[jobs].append(dt)
             rss[jobs].append(m)
     t1, t2 = statistics.median(res[1]), statistics.median(res[2])
-    log(f"  --jobs 1: {t1:.2f} s   peak RSS {max(rss[1]):.1f} MiB (one worker)")
-    log(f"  --jobs 2: {t2:.2f} s   peak RSS {max(rss[2]):.1f} MiB ({max(rss[2]) / 2:.1f} MiB per worker)")
-    log(f"  speed-up --jobs 2 / --jobs 1: {t1 / t2:.2f}×  (cores: {os.cpu_count()})")
+    log(f"  --jobs 1: {t1 * 1000:.1f} ms   peak RSS {max(rss[1]):.1f} MiB (one worker)")
+    log(f"  --jobs 2: {t2 * 1000:.1f} ms   peak RSS {max(rss[2]):.1f} MiB ({max(rss[2]) / 2:.1f} MiB per worker)")
+    log(f"  speed-up --jobs 2 / --jobs 1: {t1 / t2:.3f}×  (cores: {os.cpu_count()})")
 
 
 def main():
