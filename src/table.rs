@@ -363,6 +363,24 @@ mod tests {
         };
         assert!(!has_dictionary("g"));
         assert!(has_dictionary("study_id"));
+
+        // A batch where every study failed: no rows (no columns, or columns
+        // of no rows, or a column of nulls only) still makes a readable file.
+        let empty_cols = DataFrame::new_infer_height(vec![
+            Column::new("study_id".into(), Vec::<String>::new()),
+            Column::new("f".into(), Vec::<f64>::new()),
+        ])
+        .unwrap();
+        let nulls =
+            DataFrame::new_infer_height(vec![Column::full_null("x".into(), 2, &DataType::Null)])
+                .unwrap();
+        for mut df in [DataFrame::empty(), empty_cols, nulls] {
+            write_parquet(&mut df, &path, &meta).unwrap();
+            let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
+                .finish()
+                .unwrap();
+            assert_eq!(back.shape(), df.shape());
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
