@@ -84,7 +84,7 @@
 
 use crate::error::{Error, Result};
 use crate::io::dicom::scan::{self, sop_class, text, FileInfo};
-use dicom_core::Tag;
+use crate::io::dicom::view::Attributes;
 use dicom_dictionary_std::tags;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use std::collections::{BTreeMap, HashMap};
@@ -515,19 +515,32 @@ fn discover_dicom(study: &mut Study, infos: Vec<FileInfo>) -> Result<()> {
     Ok(())
 }
 
-fn items(obj: &InMemDicomObject, tag: Tag) -> &[InMemDicomObject] {
-    obj.get(tag).and_then(|e| e.items()).unwrap_or(&[])
+/// Read ROI names and references of an RTSTRUCT or SEG. A SEG is read up to
+/// its pixel data; an RTSTRUCT (all of it is the header: its contours run to
+/// megabytes of decimal strings) through the zero-copy view when it can be,
+/// which reads it ~10× faster than dicom-rs's object model.
+fn read_segmentation_refs(path: &Path, kind: SegmentationKind) -> Result<Segmentation> {
+    if kind == SegmentationKind::RtStruct {
+        let bytes = scan::read_checked(path)?;
+        if let Some(view) = crate::io::dicom::view::View::parse(&bytes) {
+            return Ok(segmentation_refs(&view.data, path, kind));
+        }
+        let obj = scan::parse_checked(&bytes)
+            .map_err(|e| Error::format(path, format!("not a readable DICOM file: {e}")))?;
+        return Ok(segmentation_refs(&*obj, path, kind));
+    }
+    Ok(segmentation_refs(&open_header(path)?, path, kind))
 }
 
-/// Read ROI names and references of an RTSTRUCT or SEG (header only).
-fn read_segmentation_refs(path: &Path, kind: SegmentationKind) -> Result<Segmentation> {
-    let obj = open_header(path)?;
+/// ROI names and references of the RTSTRUCT or SEG data set `obj`.
+fn segmentation_refs<O: Attributes>(obj: &O, path: &Path, kind: SegmentationKind) -> Segmentation {
+    use scan::items;
     let mut seg = Segmentation {
         path: path.to_path_buf(),
         kind,
         roi_names: Vec::new(),
         referenced_series_uids: Vec::new(),
-        frame_of_reference_uid: text(&obj, tags::FRAME_OF_REFERENCE_UID),
+        frame_of_reference_uid: text(obj, tags::FRAME_OF_REFERENCE_UID),
         series: None,
         link_reason: String::new(),
         referenced_instances: Vec::new(),
@@ -539,7 +552,7 @@ fn read_segmentation_refs(path: &Path, kind: SegmentationKind) -> Result<Segment
     };
     match kind {
         SegmentationKind::RtStruct => {
-            for fref in items(&obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
+            for fref in items(obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE) {
                 if seg.frame_of_reference_uid.is_empty() {
                     seg.frame_of_reference_uid = text(fref, tags::FRAME_OF_REFERENCE_UID);
                 }
@@ -558,13 +571,13 @@ fn read_segmentation_refs(path: &Path, kind: SegmentationKind) -> Result<Segment
                     }
                 }
             }
-            for roi in items(&obj, tags::STRUCTURE_SET_ROI_SEQUENCE) {
+            for roi in items(obj, tags::STRUCTURE_SET_ROI_SEQUENCE) {
                 seg.roi_names.push(text(roi, tags::ROI_NAME));
                 if seg.frame_of_reference_uid.is_empty() {
                     seg.frame_of_reference_uid = text(roi, tags::REFERENCED_FRAME_OF_REFERENCE_UID);
                 }
             }
-            for rc in items(&obj, tags::ROI_CONTOUR_SEQUENCE) {
+            for rc in items(obj, tags::ROI_CONTOUR_SEQUENCE) {
                 for c in items(rc, tags::CONTOUR_SEQUENCE) {
                     for img in items(c, tags::CONTOUR_IMAGE_SEQUENCE) {
                         push_unique(
@@ -576,7 +589,7 @@ fn read_segmentation_refs(path: &Path, kind: SegmentationKind) -> Result<Segment
             }
         }
         SegmentationKind::Seg => {
-            for se in items(&obj, tags::REFERENCED_SERIES_SEQUENCE) {
+            for se in items(obj, tags::REFERENCED_SERIES_SEQUENCE) {
                 push_unique(
                     &mut seg.referenced_series_uids,
                     text(se, tags::SERIES_INSTANCE_UID),
@@ -588,13 +601,13 @@ fn read_segmentation_refs(path: &Path, kind: SegmentationKind) -> Result<Segment
                     );
                 }
             }
-            for s in items(&obj, tags::SEGMENT_SEQUENCE) {
+            for s in items(obj, tags::SEGMENT_SEQUENCE) {
                 seg.roi_names.push(text(s, tags::SEGMENT_LABEL));
             }
         }
         SegmentationKind::MaskFile => {}
     }
-    Ok(seg)
+    seg
 }
 
 fn link_segmentation(
@@ -1271,6 +1284,58 @@ pub fn describe(study: &Study) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The zero-copy view and dicom-rs's object model read the same names
+    /// and references from an RTSTRUCT (several ROIs, contours on many slices).
+    #[test]
+    fn rtstruct_refs_from_the_view_equal_dicom_rs() {
+        use crate::io::dicom::write::{write_rtstruct, RtRoi};
+        use crate::synth::{generate, SynthSpec};
+        let spec = SynthSpec::pannet();
+        let synth = generate(&spec);
+        let series = spec.series_spec(&spec.phases[2]);
+        let rois = [
+            RtRoi {
+                name: "Tumour",
+                mask: &synth.tumour,
+                interpreted_type: "GTV",
+                color: [1, 2, 3],
+            },
+            RtRoi {
+                name: "Pancreas",
+                mask: &synth.pancreas,
+                interpreted_type: "ORGAN",
+                color: [4, 5, 6],
+            },
+        ];
+        let dir = std::env::temp_dir().join(format!("ctrad-study-refs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("RS.dcm");
+        write_rtstruct(&path, &series, &spec.geometry(), &rois).unwrap();
+
+        let bytes = scan::read_checked(&path).unwrap();
+        let view = crate::io::dicom::view::View::parse(&bytes).expect("view parses it");
+        let fast = segmentation_refs(&view.data, &path, SegmentationKind::RtStruct);
+        let slow = segmentation_refs(
+            &open_header(&path).unwrap(),
+            &path,
+            SegmentationKind::RtStruct,
+        );
+        let read = read_segmentation_refs(&path, SegmentationKind::RtStruct).unwrap();
+        for s in [&fast, &read] {
+            assert_eq!(s.roi_names, slow.roi_names);
+            assert_eq!(s.referenced_series_uids, slow.referenced_series_uids);
+            assert_eq!(s.referenced_instances, slow.referenced_instances);
+            assert_eq!(s.frame_of_reference_uid, slow.frame_of_reference_uid);
+        }
+        assert_eq!(slow.roi_names, ["Tumour", "Pancreas"]);
+        assert_eq!(
+            slow.referenced_series_uids,
+            [series.series_instance_uid.clone()]
+        );
+        assert!(slow.referenced_instances.len() > 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn tm_parsing() {
