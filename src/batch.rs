@@ -341,20 +341,28 @@ impl Drop for OutputLock {
     }
 }
 
-/// Indices of `cases`, largest input first (bytes on disk of the image
-/// series or file; unreadable inputs count as 0 and fail later with a message).
-/// The sizes are read in parallel: a file's metadata costs a system call.
+/// Indices of `cases`, largest input first, by the bytes on disk of the
+/// image series or file (unreadable inputs count as 0 and fail later with a
+/// message). A folder's size is estimated as its number of files times the
+/// median size of its first, middle and last file: the slices of a series
+/// are one size (a structure set or mask among them is outvoted), and a
+/// listing costs no system call per file where sizes would (322 `statx` for
+/// the 5 STS studies; on a network file system each is a round trip).
+/// In parallel.
 fn largest_first(cases: &[Case]) -> Vec<usize> {
     let size = |p: &Path| -> u64 {
         if p.is_dir() {
-            crate::io::dicom::scan::list_files(p)
-                .map(|fs| {
-                    fs.iter()
-                        .filter_map(|f| f.metadata().ok())
-                        .map(|m| m.len())
-                        .sum()
-                })
-                .unwrap_or(0)
+            let Ok(files) = crate::io::dicom::scan::list_files(p) else {
+                return 0;
+            };
+            let n = files.len();
+            let mut sample: Vec<u64> = [0, n / 2, n.saturating_sub(1)]
+                .iter()
+                .filter_map(|&i| files.get(i)?.metadata().ok())
+                .map(|m| m.len())
+                .collect();
+            sample.sort_unstable();
+            sample.get(sample.len() / 2).map_or(0, |&m| m * n as u64)
         } else {
             p.metadata().map_or(0, |m| m.len())
         }
@@ -1008,6 +1016,65 @@ pub fn write_failures(path: &Path, failures: &[Failure]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Studies go largest first by files × typical file size; one large
+    /// file (a structure set) among small slices does not make a study big.
+    #[test]
+    fn largest_studies_first() {
+        let root = std::env::temp_dir().join(format!("ctrad-order-{}", std::process::id()));
+        let study = |name: &str, files: usize, size: usize, odd: Option<usize>| {
+            let dir = root.join(name).join("image");
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..files {
+                std::fs::write(dir.join(format!("{i:03}.dcm")), vec![0u8; size]).unwrap();
+            }
+            if let Some(odd) = odd {
+                let mask = root.join(name).join("mask");
+                std::fs::create_dir_all(&mask).unwrap();
+                std::fs::write(mask.join("RS.dcm"), vec![0u8; odd]).unwrap();
+            }
+            Case {
+                id: name.into(),
+                input: CaseInput::Study(root.join(name)),
+            }
+        };
+        let file = root.join("one.nii.gz");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(&file, vec![0u8; 2500]).unwrap();
+        let cases = vec![
+            study("small_with_big_rtstruct", 4, 100, Some(50_000)),
+            study("large", 40, 100, None),
+            study("medium", 20, 100, Some(10)),
+            Case {
+                id: "pair".into(),
+                input: CaseInput::Pair {
+                    image: file,
+                    mask: root.join("missing.nii.gz"),
+                    label: None,
+                    roi: None,
+                },
+            },
+            Case {
+                id: "missing".into(),
+                input: CaseInput::Study(root.join("missing")),
+            },
+        ];
+        let order: Vec<&str> = largest_first(&cases)
+            .into_iter()
+            .map(|i| cases[i].id.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "large",
+                "pair",
+                "medium",
+                "small_with_big_rtstruct",
+                "missing"
+            ]
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn globs() {
