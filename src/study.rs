@@ -1331,7 +1331,7 @@ mod tests {
         assert_eq!(slow.roi_names, ["Tumour", "Pancreas"]);
         assert_eq!(
             slow.referenced_series_uids,
-            [series.series_instance_uid.clone()]
+            std::slice::from_ref(&series.series_instance_uid)
         );
         assert!(slow.referenced_instances.len() > 1);
         std::fs::remove_dir_all(&dir).unwrap();
