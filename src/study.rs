@@ -1289,39 +1289,19 @@ mod tests {
     /// and references from an RTSTRUCT (several ROIs, contours on many slices).
     #[test]
     fn rtstruct_refs_from_the_view_equal_dicom_rs() {
-        use crate::io::dicom::write::{write_rtstruct, RtRoi};
-        use crate::synth::{generate, SynthSpec};
-        let spec = SynthSpec::pannet();
-        let synth = generate(&spec);
-        let series = spec.series_spec(&spec.phases[2]);
-        let rois = [
-            RtRoi {
-                name: "Tumour",
-                mask: &synth.tumour,
-                interpreted_type: "GTV",
-                color: [1, 2, 3],
-            },
-            RtRoi {
-                name: "Pancreas",
-                mask: &synth.pancreas,
-                interpreted_type: "ORGAN",
-                color: [4, 5, 6],
-            },
-        ];
         let dir = std::env::temp_dir().join(format!("ctrad-study-refs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("RS.dcm");
-        write_rtstruct(&path, &series, &spec.geometry(), &rois).unwrap();
+        let written = crate::synth::write_study(&dir, &crate::synth::SynthSpec::pannet()).unwrap();
+        let path = &written.rtstruct;
 
-        let bytes = scan::read_checked(&path).unwrap();
+        let bytes = scan::read_checked(path).unwrap();
         let view = crate::io::dicom::view::View::parse(&bytes).expect("view parses it");
-        let fast = segmentation_refs(&view.data, &path, SegmentationKind::RtStruct);
+        let fast = segmentation_refs(&view.data, path, SegmentationKind::RtStruct);
         let slow = segmentation_refs(
-            &open_header(&path).unwrap(),
-            &path,
+            &open_header(path).unwrap(),
+            path,
             SegmentationKind::RtStruct,
         );
-        let read = read_segmentation_refs(&path, SegmentationKind::RtStruct).unwrap();
+        let read = read_segmentation_refs(path, SegmentationKind::RtStruct).unwrap();
         for s in [&fast, &read] {
             assert_eq!(s.roi_names, slow.roi_names);
             assert_eq!(s.referenced_series_uids, slow.referenced_series_uids);
@@ -1329,11 +1309,9 @@ mod tests {
             assert_eq!(s.frame_of_reference_uid, slow.frame_of_reference_uid);
         }
         assert_eq!(slow.roi_names, ["Tumour", "Pancreas"]);
-        assert_eq!(
-            slow.referenced_series_uids,
-            std::slice::from_ref(&series.series_instance_uid)
-        );
+        assert_eq!(slow.referenced_series_uids.len(), 1);
         assert!(slow.referenced_instances.len() > 1);
+        assert!(!slow.frame_of_reference_uid.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
