@@ -229,6 +229,19 @@ fn push_csv_text(out: &mut Vec<u8>, s: &str) {
 
 /// Write `df` as Parquet with file-level key-value metadata.
 pub fn write_parquet(df: &mut DataFrame, path: &Path, metadata: &[(String, String)]) -> Result<()> {
+    write_parquet_grouped(df, path, metadata, ROW_GROUP_ROWS)
+}
+
+/// Rows per Parquet row group at most (Polars' default).
+const ROW_GROUP_ROWS: usize = 512 * 512;
+
+/// [`write_parquet`] with row groups of at most `group_rows` rows.
+fn write_parquet_grouped(
+    df: &mut DataFrame,
+    path: &Path,
+    metadata: &[(String, String)],
+    group_rows: usize,
+) -> Result<()> {
     use polars_parquet::write::{
         row_group_iter, schema_to_metadata_key, to_parquet_schema, CompressionOptions, Encoding,
         FileWriter, KeyValue, StatisticsOptions, Version, WriteOptions,
@@ -267,15 +280,18 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path, metadata: &[(String, Strin
     write_atomic(path, |w| {
         let mut writer =
             FileWriter::new_with_parquet_schema(w, schema.clone(), parquet_schema.clone(), options);
-        for chunk in df.iter_chunks(CompatLevel::newest(), false) {
-            let rows = chunk.len() as u64;
-            let group = row_group_iter(
-                chunk,
-                encodings.clone().into(),
-                parquet_schema.fields().to_vec(),
-                options,
-            );
-            writer.write(rows, group).map_err(pl)?;
+        for offset in (0..df.height().max(1)).step_by(group_rows.max(1)) {
+            let part = df.slice(offset as i64, group_rows);
+            for chunk in part.iter_chunks(CompatLevel::newest(), false) {
+                let rows = chunk.len() as u64;
+                let group = row_group_iter(
+                    chunk,
+                    encodings.clone().into(),
+                    parquet_schema.fields().to_vec(),
+                    options,
+                );
+                writer.write(rows, group).map_err(pl)?;
+            }
         }
         writer.end(Some(kv)).map(|_| ()).map_err(pl)
     })
@@ -363,6 +379,19 @@ mod tests {
         };
         assert!(!has_dictionary("g"));
         assert!(has_dictionary("study_id"));
+
+        // Large tables are split into row groups; they read back whole.
+        write_parquet_grouped(&mut df, &path, &meta, 2).unwrap();
+        let mut r = ParquetReader::new(std::fs::File::open(&path).unwrap());
+        let groups: Vec<usize> = r
+            .get_metadata()
+            .unwrap()
+            .row_groups
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [2, 1]);
+        assert!(r.finish().unwrap().equals_missing(&df));
 
         // A batch where every study failed: no rows (no columns, or columns
         // of no rows, or a column of nulls only) still makes a readable file.
