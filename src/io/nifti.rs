@@ -90,10 +90,7 @@ impl RawBytes {
 
 /// The header and the samples of a NIfTI file (single file, or a pair).
 fn read_samples(path: &Path, limits: &ReadLimits) -> Result<(Header, Samples)> {
-    if let Some(r) = read_gz_in_one_go(path, limits)? {
-        return Ok(r);
-    }
-    if let Some(r) = read_plain_in_one_go(path, limits)? {
+    if let Some(r) = read_in_one_go(path, limits)? {
         return Ok(r);
     }
     let mut src = open_maybe_gz(path)?;
@@ -127,20 +124,35 @@ fn read_samples(path: &Path, limits: &ReadLimits) -> Result<(Header, Samples)> {
     Ok((h, Samples::Raw(RawBytes { buf: raw, range })))
 }
 
-/// Fast path for an uncompressed single-file `.nii`: the header, then the
-/// voxel bytes in one read of the size the header gives, once the file is
-/// known to hold them; float32 little-endian lands in the volume's storage.
-/// `None` when the file does not fit that path (gzip, a `.hdr` pair, too
-/// short): the streaming reader then handles it and reports any error.
-fn read_plain_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header, Samples)>> {
-    use std::io::{Seek, SeekFrom};
+/// The fast paths for a single file, opened once: its first bytes tell a
+/// `.nii.gz` ([`read_gz_in_one_go`]) from an uncompressed `.nii`
+/// ([`read_plain_in_one_go`]). `None` when the file fits neither: the
+/// streaming reader then handles it and reports any error.
+fn read_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header, Samples)>> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let head = read_head(&mut file, path)?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        return Ok(None);
+        read_gz_in_one_go(file, len, head, path, limits)
+    } else {
+        read_plain_in_one_go(file, len, &head, path, limits)
     }
-    let h = Header::parse(&head, path)?;
+}
+
+/// Fast path for an uncompressed single-file `.nii` whose first bytes,
+/// `head`, were read from `file` (`len` bytes long): the voxel bytes in one
+/// read of the size the header gives, once the file is known to hold them;
+/// float32 little-endian lands in the volume's storage. `None` for a `.hdr`
+/// pair or a short file.
+fn read_plain_in_one_go(
+    mut file: std::fs::File,
+    len: u64,
+    head: &[u8],
+    path: &Path,
+    limits: &ReadLimits,
+) -> Result<Option<(Header, Samples)>> {
+    use std::io::{Seek, SeekFrom};
+    let h = Header::parse(head, path)?;
     if h.pair {
         return Ok(None);
     }
@@ -193,30 +205,26 @@ fn scale_in_place(words: &mut [f32], h: &Header) {
     }
 }
 
-/// Fast path for a single-file `.nii.gz`: the header is inflated first (and
+/// Fast path for a single-file `.nii.gz` whose first bytes, `head`, were
+/// read from `file` (`len` bytes long): the header is inflated first (and
 /// checked against `limits`), then the whole stream in one call of libdeflate
 /// into a buffer of the expected size — about twice as fast as streaming.
-/// `None` when the file does not fit that path (not gzip, a `.hdr` pair, a
-/// multi-member or padded stream, a short stream): the streaming reader then
-/// handles it and reports any error.
-fn read_gz_in_one_go(path: &Path, limits: &ReadLimits) -> Result<Option<(Header, Samples)>> {
+/// `None` when the file does not fit that path (a `.hdr` pair, a multi-member
+/// or padded stream, a short stream).
+fn read_gz_in_one_go(
+    mut file: std::fs::File,
+    len: u64,
+    head: Vec<u8>,
+    path: &Path,
+    limits: &ReadLimits,
+) -> Result<Option<(Header, Samples)>> {
     /// Compressed files above this size are streamed rather than held whole.
     const MAX_IN_MEMORY: u64 = 1 << 30;
-    let len = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
     if !(18..=MAX_IN_MEMORY).contains(&len) {
         return Ok(None);
     }
-    // The magic first: an uncompressed file is not read whole here only to
-    // be read again by the plain reader.
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut gz = vec![0u8; 2];
-    file.read_exact(&mut gz).map_err(|e| Error::io(path, e))?;
-    if gz != [0x1f, 0x8b] {
-        return Ok(None);
-    }
-    gz.reserve_exact(len as usize - 2);
+    let mut gz = head;
+    gz.reserve_exact((len as usize).saturating_sub(gz.len()));
     file.read_to_end(&mut gz).map_err(|e| Error::io(path, e))?;
     let head = read_head(&mut flate2::bufread::GzDecoder::new(&gz[..]), path)?;
     let h = Header::parse(&head, path)?;
