@@ -113,45 +113,51 @@ mod tests {
             .count()
     }
 
-    #[test]
-    fn writes_and_replaces() {
-        let p = scratch("replace", "a.txt");
-        write_atomic(&p, |w| w.write_all(b"one")).unwrap();
-        write_atomic(&p, |w| w.write_all(b"two")).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(leftovers(&p), 0);
+    /// Writes `bytes`, then fails after them when `fail` is set.
+    fn content(
+        bytes: &[u8],
+        fail: bool,
+    ) -> impl FnOnce(&mut dyn Write) -> std::io::Result<()> + '_ {
+        move |w| {
+            w.write_all(bytes)?;
+            if fail {
+                return Err(std::io::Error::other("boom"));
+            }
+            Ok(())
+        }
     }
 
+    /// Both writers, as `(name, write)`: `write(path, bytes, fail)`.
+    type Writer = fn(&Path, &[u8], bool) -> Result<()>;
+    const WRITERS: [(&str, Writer); 2] = [
+        ("synced", |p, b, fail| write_atomic(p, content(b, fail))),
+        ("unsynced", |p, b, fail| {
+            write_atomic_unsynced(p, content(b, fail))
+        }),
+    ];
+
     #[test]
-    fn unsynced_writes_and_replaces() {
-        let p = scratch("unsynced", "u.txt");
-        write_atomic_unsynced(&p, |w| w.write_all(b"one")).unwrap();
-        write_atomic_unsynced(&p, |w| w.write_all(b"two")).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(leftovers(&p), 0);
-        let err = write_atomic_unsynced(&p, |w| {
-            w.write_all(b"partial")?;
-            Err(std::io::Error::other("boom"))
-        })
-        .unwrap_err();
-        assert!(err.to_string().contains("u.txt"), "{err}");
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(leftovers(&p), 0);
+    fn writes_and_replaces() {
+        for (name, write) in WRITERS {
+            let p = scratch(&format!("replace-{name}"), "a.txt");
+            write(&p, b"one", false).unwrap();
+            write(&p, b"two", false).unwrap();
+            assert_eq!(std::fs::read(&p).unwrap(), b"two", "{name}");
+            assert_eq!(leftovers(&p), 0, "{name}");
+        }
     }
 
     #[test]
     fn failure_keeps_old_file_and_removes_temp() {
-        let p = scratch("fail", "b.txt");
-        write_atomic(&p, |w| w.write_all(b"old")).unwrap();
-        let err = write_atomic(&p, |w| {
-            w.write_all(b"partial")?;
-            Err(std::io::Error::other("boom"))
-        })
-        .unwrap_err();
-        assert!(matches!(err, Error::Io { .. }));
-        assert!(err.to_string().contains("b.txt"), "{err}");
-        assert_eq!(std::fs::read(&p).unwrap(), b"old");
-        assert_eq!(leftovers(&p), 0);
+        for (name, write) in WRITERS {
+            let p = scratch(&format!("fail-{name}"), "b.txt");
+            write(&p, b"old", false).unwrap();
+            let err = write(&p, b"partial", true).unwrap_err();
+            assert!(matches!(err, Error::Io { .. }), "{name}");
+            assert!(err.to_string().contains("b.txt"), "{name}: {err}");
+            assert_eq!(std::fs::read(&p).unwrap(), b"old", "{name}");
+            assert_eq!(leftovers(&p), 0, "{name}");
+        }
     }
 
     #[test]
