@@ -92,7 +92,7 @@ impl Crop {
 /// `inside` (`0..0` when there is none).
 fn row_span<T>(row: &[T], inside: impl Fn(&T) -> bool) -> (usize, usize) {
     match row.iter().position(&inside) {
-        Some(first) => (first, row.iter().rposition(inside).map_or(first, |l| l) + 1),
+        Some(first) => (first, row.iter().rposition(inside).unwrap_or(first) + 1),
         None => (0, 0),
     }
 }
