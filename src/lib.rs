@@ -9,6 +9,7 @@ pub mod compat;
 pub mod enhancement;
 pub mod error;
 pub mod features;
+pub mod filters;
 pub mod hash;
 pub mod inputs;
 pub mod io;

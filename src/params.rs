@@ -77,6 +77,9 @@ pub struct Params {
     pub ivh: Option<IvhDiscretisation>,
     pub texture: TextureSettings,
     pub families: BTreeSet<String>,
+    /// Image filters (IBSI 2): each gives a response map whose features are
+    /// computed beside the unfiltered image's.
+    pub filters: Vec<crate::filters::FilterSpec>,
 }
 
 impl Params {
@@ -99,6 +102,7 @@ impl Params {
         let mut setting = serde_norway::Mapping::new();
         let mut families: Option<BTreeSet<String>> = None;
         let mut compat = Compat::Ibsi;
+        let mut filters = Vec::new();
         for (k, v) in &root {
             let key = key_str(k, path)?;
             match key {
@@ -111,6 +115,7 @@ impl Params {
                 }
                 "imageType" => check_image_types(v, path)?,
                 "featureClass" => families = Some(parse_feature_classes(v, path)?),
+                "filters" => filters = crate::filters::parse_filters(v, path)?,
                 "compat" => {
                     compat = match v.as_str() {
                         Some("pyradiomics") => Compat::PyRadiomics,
@@ -119,7 +124,7 @@ impl Params {
                     }
                 }
                 "voxelSetting" => return Err(err("'voxelSetting': voxel-based (feature map) extraction is not supported".into())),
-                other => return Err(err(format!("unknown top-level key '{other}' (expected setting, imageType, featureClass, compat)"))),
+                other => return Err(err(format!("unknown top-level key '{other}' (expected setting, imageType, featureClass, filters, compat)"))),
             }
         }
 
@@ -139,6 +144,7 @@ impl Params {
             ivh: None,
             texture: TextureSettings::default(),
             families: families.unwrap_or_else(|| FAMILIES.iter().map(|s| s.to_string()).collect()),
+            filters,
         };
         let mut bin_width: Option<f64> = None;
         let mut bin_count: Option<u32> = None;
@@ -172,7 +178,7 @@ impl Params {
                         .as_u64()
                         .filter(|&n| n > 0)
                         .ok_or_else(|| err("'binCount' must be a positive integer".into()))?;
-                    let max = crate::pipeline::MAX_GREY_LEVELS;
+                    let max = crate::preprocess::discretise::MAX_GREY_LEVELS;
                     if n > max as u64 {
                         return Err(err(format!(
                             "'binCount' {n} exceeds the supported {max} grey levels"

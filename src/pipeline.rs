@@ -8,14 +8,12 @@ use crate::error::{Error, Result};
 use crate::features::{self, Features};
 use crate::io::ReadLimits;
 use crate::params::{Compat, Params};
-use crate::preprocess::{discretise, resample, resegment};
+use crate::preprocess::{check_finite_in_roi, discretise, resample, resegment};
 use crate::roi::Roi;
 use crate::volume::{check_same_grid, Mask, Volume};
 use std::path::Path;
 
-/// Largest number of grey levels after discretisation (texture matrices are
-/// dense N_g × N_g; 4096² counts is 128 MiB per matrix).
-pub const MAX_GREY_LEVELS: u32 = 4096;
+pub use crate::preprocess::discretise::MAX_GREY_LEVELS;
 
 /// The result of one extraction.
 #[derive(Debug, Clone)]
@@ -50,6 +48,12 @@ pub fn extract(
     mask_path: &Path,
 ) -> Result<Extraction> {
     if params.compat == Compat::PyRadiomics {
+        if !params.filters.is_empty() {
+            return Err(Error::params(
+                &params.source_path,
+                "'filters' (IBSI 2 filters) cannot be combined with 'compat: pyradiomics'",
+            ));
+        }
         let features =
             crate::compat::pyradiomics::extract(&image, &mask, params, image_path, mask_path)?;
         let nan_reasons = features
@@ -142,72 +146,33 @@ pub fn extract(
     }
 
     let roi = Roi::new(&image, &morph, &intensity)?;
-    let discrete = discretise::discretise(&roi, &params.discretisation)?;
-    // Texture matrices are dense N_g × N_g: refuse absurd numbers of grey levels.
-    if discrete.n_levels > MAX_GREY_LEVELS {
-        return Err(Error::params(
-            &params.source_path,
-            format!(
-                "the discretisation gives {} grey levels over the ROI, more than the supported {MAX_GREY_LEVELS} \
-                 (use a larger binWidth or a smaller binCount)",
-                discrete.n_levels
-            ),
-        ));
-    }
-    let values = roi.intensities();
-    let fam = |f: &str| params.families.contains(f);
-
     let mut out = diag;
+    let fam = |f: &str| params.families.contains(f);
+    let mut nan_reasons = Vec::new();
+    let discrete = discretise_checked(&roi, &params.discretisation, params)?;
     if fam("morph") {
         out.extend(features::morph::compute(&roi));
     }
-    if fam("loc") {
-        out.extend(features::loc::compute(&image, &intensity));
+    let shape = intensity_features(
+        &mut out,
+        &image,
+        &intensity,
+        &roi,
+        Some(discrete),
+        &params.discretisation,
+        &params.ivh_discretisation(),
+        params,
+    )?;
+    nan_reasons.extend(explain_nans(&out, &shape));
+
+    // The filter stage (IBSI 2): each response map's intensity features, in
+    // the ROI re-segmented on the unfiltered image.
+    for spec in &params.filters {
+        let first = out.len();
+        let shape = filtered_features(&mut out, &image, &morph, &intensity, spec, params)?;
+        nan_reasons.extend(explain_nans(&out[first..], &shape));
     }
-    if fam("stat") {
-        out.extend(features::stat::compute(&values));
-    }
-    if fam("ih") {
-        out.extend(features::ih::compute(
-            &discrete.roi_levels(),
-            discrete.n_levels,
-        ));
-    }
-    if fam("ivh") {
-        out.extend(features::ivh::compute(
-            &values,
-            &params.ivh_discretisation(),
-        ));
-    }
-    let t = &params.texture;
-    type Family = fn(&crate::roi::DiscreteRoi, &features::TextureSettings) -> Features;
-    let texture: [(&str, Family); 6] = [
-        ("cm", features::glcm::compute),
-        ("rlm", features::glrlm::compute),
-        ("szm", features::glszm::compute),
-        ("dzm", features::gldzm::compute),
-        ("ngt", features::ngtdm::compute),
-        ("ngl", features::ngldm::compute),
-    ];
-    let selected: Vec<_> = texture.iter().filter(|(code, _)| fam(code)).collect();
-    let results: Vec<Features> = {
-        use rayon::prelude::*;
-        selected.par_iter().map(|(_, f)| f(&discrete, t)).collect()
-    };
-    for r in results {
-        out.extend(r);
-    }
-    let shape = RoiShape {
-        voxels: values.len(),
-        grey_levels: {
-            let mut l = discrete.roi_levels();
-            l.sort_unstable();
-            l.dedup();
-            l.len()
-        },
-        constant: values.iter().all(|&v| v == values[0]),
-        slices: roi.dims[2],
-    };
+
     // A value beyond the floating-point range (from absurd spacings or
     // intensities) is reported as NaN with a reason, never as ±Inf.
     let mut overflowed = Vec::new();
@@ -217,7 +182,6 @@ pub fn extract(
             overflowed.push(tag.clone());
         }
     }
-    let mut nan_reasons = explain_nans(&out, &shape);
     nan_reasons.retain(|(t, _)| !overflowed.contains(t));
     nan_reasons.extend(overflowed.into_iter().map(|t| {
         (
@@ -232,6 +196,243 @@ pub fn extract(
         spacing: image.geometry.spacing,
         nan_reasons,
     })
+}
+
+/// Discretise, refusing more grey levels than texture matrices allow.
+fn discretise_checked(
+    roi: &Roi,
+    method: &discretise::Discretisation,
+    params: &Params,
+) -> Result<crate::roi::DiscreteRoi> {
+    let discrete = discretise::discretise(roi, method)?;
+    // Texture matrices are dense N_g × N_g: refuse absurd numbers of grey levels.
+    if discrete.n_levels > MAX_GREY_LEVELS {
+        return Err(Error::params(
+            &params.source_path,
+            format!(
+                "the discretisation gives {} grey levels over the ROI, more than the supported {MAX_GREY_LEVELS} \
+                 (use a larger binWidth or a smaller binCount)",
+                discrete.n_levels
+            ),
+        ));
+    }
+    Ok(discrete)
+}
+
+/// The intensity families (local intensity, statistics, histograms, texture)
+/// of `image` in `roi`'s intensity mask, appended to `out` in the fixed order.
+/// `discrete` is computed here when not given and a family needs it.
+#[allow(clippy::too_many_arguments)]
+fn intensity_features(
+    out: &mut Features,
+    image: &Volume<f32>,
+    intensity: &Mask,
+    roi: &Roi,
+    discrete: Option<crate::roi::DiscreteRoi>,
+    discretisation: &discretise::Discretisation,
+    ivh: &features::ivh::IvhDiscretisation,
+    params: &Params,
+) -> Result<RoiShape> {
+    let values = roi.intensities();
+    let fam = |f: &str| params.families.contains(f);
+    const TEXTURE: [&str; 6] = ["cm", "rlm", "szm", "dzm", "ngt", "ngl"];
+    let needs_levels = fam("ih") || TEXTURE.iter().any(|f| fam(f));
+    let discrete = match discrete {
+        Some(d) => Some(d),
+        None if needs_levels => Some(discretise_checked(roi, discretisation, params)?),
+        None => None,
+    };
+    if fam("loc") {
+        out.extend(features::loc::compute(image, intensity));
+    }
+    if fam("stat") {
+        out.extend(features::stat::compute(&values));
+    }
+    if let Some(discrete) = &discrete {
+        if fam("ih") {
+            out.extend(features::ih::compute(
+                &discrete.roi_levels(),
+                discrete.n_levels,
+            ));
+        }
+    }
+    if fam("ivh") {
+        out.extend(features::ivh::compute(&values, ivh));
+    }
+    if let Some(discrete) = &discrete {
+        let t = &params.texture;
+        type Family = fn(&crate::roi::DiscreteRoi, &features::TextureSettings) -> Features;
+        let texture: [(&str, Family); 6] = [
+            ("cm", features::glcm::compute),
+            ("rlm", features::glrlm::compute),
+            ("szm", features::glszm::compute),
+            ("dzm", features::gldzm::compute),
+            ("ngt", features::ngtdm::compute),
+            ("ngl", features::ngldm::compute),
+        ];
+        let selected: Vec<_> = texture.iter().filter(|(code, _)| fam(code)).collect();
+        let results: Vec<Features> = {
+            use rayon::prelude::*;
+            selected.par_iter().map(|(_, f)| f(discrete, t)).collect()
+        };
+        for r in results {
+            out.extend(r);
+        }
+    }
+    Ok(RoiShape {
+        voxels: values.len(),
+        grey_levels: discrete.as_ref().map_or(0, |d| {
+            let mut l = d.roi_levels();
+            l.sort_unstable();
+            l.dedup();
+            l.len()
+        }),
+        constant: values.iter().all(|&v| v == values[0]),
+        slices: roi.dims[2],
+    })
+}
+
+/// The features of one filter's response map, as `<filter name>_<tag>`.
+///
+/// The filter runs on the ROI's bounding box grown by the filter's support
+/// (and the local-intensity sphere), clamped to the image: inside the ROI
+/// that gives the values of filtering the whole image, at a fraction of the
+/// cost. Filtered intensities are not calibrated: fixed-bin-size
+/// discretisation starts at the ROI minimum, and the intensity-volume
+/// histogram uses 1000 bins over the ROI range, unless the filter sets its own.
+fn filtered_features(
+    out: &mut Features,
+    image: &Volume<f32>,
+    morph: &Mask,
+    intensity: &Mask,
+    spec: &crate::filters::FilterSpec,
+    params: &Params,
+) -> Result<RoiShape> {
+    let dims = image.geometry.dims;
+    let spacing = image.geometry.spacing;
+    let union = |i: usize| morph.data[i] || intensity.data[i];
+    let (lo, hi) = bounding_box_where(dims, union)
+        .ok_or_else(|| Error::EmptyRoi("the morphological mask has no voxels".into()))?;
+    let (blo, bhi) = match spec.margin(spacing) {
+        Some(m) => {
+            let loc = if params.families.contains("loc") {
+                let r = features::loc::sphere_radius_mm();
+                std::array::from_fn(|a| (r / spacing[a]).ceil() as usize + 1)
+            } else {
+                [0; 3]
+            };
+            let blo: [usize; 3] = std::array::from_fn(|a| lo[a].saturating_sub(m[a] + loc[a]));
+            let bhi: [usize; 3] = std::array::from_fn(|a| (hi[a] + m[a] + loc[a]).min(dims[a] - 1));
+            (blo, bhi)
+        }
+        None => ([0; 3], [dims[0] - 1, dims[1] - 1, dims[2] - 1]),
+    };
+    let whole = blo == [0; 3] && bhi == [dims[0] - 1, dims[1] - 1, dims[2] - 1];
+    let response = if whole {
+        spec.apply(image)?
+    } else {
+        spec.apply(&image.crop(blo, bhi))?
+    };
+    let (morph_c, intensity_c) = if whole {
+        (morph.clone(), intensity.clone())
+    } else {
+        (morph.crop(blo, bhi), intensity.crop(blo, bhi))
+    };
+    check_finite_in_roi(&response, &intensity_c, &params.source_path)?;
+    let roi = Roi::new(&response, &morph_c, &intensity_c)?;
+    let discretisation = spec
+        .discretisation
+        .clone()
+        .unwrap_or(match &params.discretisation {
+            discretise::Discretisation::FixedBinSize { width, .. } => {
+                discretise::Discretisation::FixedBinSize {
+                    width: *width,
+                    min: None,
+                }
+            }
+            other => other.clone(),
+        });
+    let ivh = features::ivh::IvhDiscretisation::FixedBinNumber { bins: 1000 };
+    let mut feats = Features::new();
+    let shape = intensity_features(
+        &mut feats,
+        &response,
+        &intensity_c,
+        &roi,
+        None,
+        &discretisation,
+        &ivh,
+        params,
+    )?;
+    out.extend(
+        feats
+            .into_iter()
+            .map(|(tag, v)| (format!("{}_{tag}", spec.name), v)),
+    );
+    Ok(shape)
+}
+
+/// Bounding box of the voxels where `inside(index)` holds.
+fn bounding_box_where(
+    dims: [usize; 3],
+    inside: impl Fn(usize) -> bool,
+) -> Option<([usize; 3], [usize; 3])> {
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    let mut any = false;
+    let mut i = 0;
+    for z in 0..dims[2] {
+        for y in 0..dims[1] {
+            for x in 0..dims[0] {
+                if inside(i) {
+                    any = true;
+                    for (a, c) in [x, y, z].into_iter().enumerate() {
+                        lo[a] = lo[a].min(c);
+                        hi[a] = hi[a].max(c);
+                    }
+                }
+                i += 1;
+            }
+        }
+    }
+    any.then_some((lo, hi))
+}
+
+/// The response map of every filter in `params` on `image`, after the
+/// image steps of the chain (rounding, interpolation) as configured, as
+/// `(filter name, map)` — for looking at a map, and for the IBSI 2 phase-1
+/// tests, which filter the phantoms directly (no settings).
+pub fn response_maps(
+    mut image: Volume<f32>,
+    params: &Params,
+) -> Result<Vec<(String, Volume<f32>)>> {
+    if params.filters.is_empty() {
+        return Err(Error::params(
+            &params.source_path,
+            "no 'filters' configured: nothing to write",
+        ));
+    }
+    if params.round_intensities {
+        resample::round_intensities(&mut image);
+    }
+    if let Some(r) = &params.resampling {
+        let mut spacing = image.geometry.spacing;
+        for (a, s) in r.spacing.iter().enumerate() {
+            if let Some(s) = s {
+                spacing[a] = *s;
+            }
+        }
+        let target = resample::aligned_grid(&image.geometry, spacing);
+        image = resample::resample_image(&image, &target, r.interpolator);
+        if params.round_intensities {
+            resample::round_intensities(&mut image);
+        }
+    }
+    params
+        .filters
+        .iter()
+        .map(|f| Ok((f.name.clone(), f.apply(&image)?)))
+        .collect()
 }
 
 fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
@@ -333,7 +534,7 @@ struct RoiShape {
 
 /// A reason for every NaN value: IBSI leaves the feature undefined for this
 /// ROI (a zero denominator in its formula), or ctrad does not compute it.
-fn explain_nans(features: &Features, roi: &RoiShape) -> Vec<(String, String)> {
+fn explain_nans(features: &[(String, f64)], roi: &RoiShape) -> Vec<(String, String)> {
     features
         .iter()
         .filter(|(_, v)| v.is_nan())
@@ -358,48 +559,4 @@ fn explain_nans(features: &Features, roi: &RoiShape) -> Vec<(String, String)> {
             (tag.clone(), reason)
         })
         .collect()
-}
-
-/// NaN or ±Inf inside the ROI is an error naming the image and the voxel
-/// (outside the ROI it is harmless and allowed).
-pub(crate) fn check_finite_in_roi(
-    image: &Volume<f32>,
-    mask: &Mask,
-    image_path: &Path,
-) -> Result<()> {
-    match mask.bounding_box() {
-        Some((lo, hi)) => check_finite_in_box(image, mask, lo, hi, image_path),
-        None => Ok(()),
-    }
-}
-
-/// [`check_finite_in_roi`] for a mask whose bounding box `lo..=hi` is known:
-/// only rows inside it can hold ROI voxels, and scanning them in storage
-/// order finds the same first offender as a full pass.
-pub(crate) fn check_finite_in_box(
-    image: &Volume<f32>,
-    mask: &Mask,
-    lo: [usize; 3],
-    hi: [usize; 3],
-    image_path: &Path,
-) -> Result<()> {
-    let [nx, ny, _] = image.geometry.dims;
-    let bad = (lo[2]..=hi[2])
-        .flat_map(|z| (lo[1]..=hi[1]).map(move |y| (lo[0] + nx * (y + ny * z), hi[0] - lo[0] + 1)))
-        .find_map(|(row, len)| {
-            (row..row + len).find(|&i| mask.data[i] && !image.data[i].is_finite())
-        });
-    match bad {
-        None => Ok(()),
-        Some(i) => {
-            let [x, y, z] = image.geometry.coords(i);
-            Err(Error::format(
-                image_path,
-                format!(
-                    "intensity {} at voxel ({x}, {y}, {z}) inside the ROI is not a finite number",
-                    image.data[i]
-                ),
-            ))
-        }
-    }
 }

@@ -248,7 +248,7 @@ fn write_parquet_grouped(
     };
     let pl = |e: PolarsError| std::io::Error::other(e);
     df.rechunk_mut();
-    let schema = df.schema().to_arrow(CompatLevel::newest());
+    let schema = df.schema().to_arrow(CompatLevel::oldest());
     // Polars' writer dictionary-encodes every numeric column, after a
     // HyperLogLog estimate of its distinct values — half of the time of
     // writing a feature table, whose float columns hardly repeat a value.
@@ -282,7 +282,7 @@ fn write_parquet_grouped(
             FileWriter::new_with_parquet_schema(w, schema.clone(), parquet_schema.clone(), options);
         for offset in (0..df.height().max(1)).step_by(group_rows.max(1)) {
             let part = df.slice(offset as i64, group_rows);
-            for chunk in part.iter_chunks(CompatLevel::newest(), false) {
+            for chunk in part.iter_chunks(CompatLevel::oldest(), false) {
                 let rows = chunk.len() as u64;
                 let group = row_group_iter(
                     chunk,

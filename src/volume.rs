@@ -178,6 +178,31 @@ impl<T: Copy> Volume<T> {
         self.data[i] = v;
     }
 
+    /// The box `lo..=hi` (voxel indices, inclusive) as a volume of its own,
+    /// placed at the same world position.
+    pub fn crop(&self, lo: [usize; 3], hi: [usize; 3]) -> Volume<T> {
+        let dims = [hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1];
+        let mut data = Vec::with_capacity(dims[0] * dims[1] * dims[2]);
+        for z in lo[2]..=hi[2] {
+            for y in lo[1]..=hi[1] {
+                let row = self.geometry.index(lo[0], y, z);
+                data.extend_from_slice(&self.data[row..row + dims[0]]);
+            }
+        }
+        let origin = self
+            .geometry
+            .index_to_world([lo[0] as f64, lo[1] as f64, lo[2] as f64]);
+        Volume {
+            geometry: Geometry {
+                dims,
+                spacing: self.geometry.spacing,
+                origin,
+                direction: self.geometry.direction,
+            },
+            data,
+        }
+    }
+
     /// Apply `f` to every voxel, keeping the geometry.
     pub fn map<U: Copy>(&self, f: impl Fn(T) -> U) -> Volume<U> {
         Volume {

@@ -1,6 +1,7 @@
 //! Command-line interface: translates arguments into library calls.
 
 mod extract;
+mod filter;
 mod inspect;
 mod merge;
 mod model;
@@ -21,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Extract features: a studies folder into one table, or one image and mask into one row.
     Extract(extract::ExtractArgs),
+    /// Write the response map of each filter in a parameter file (IBSI 2 filters).
+    Filter(filter::FilterArgs),
     /// Show the series (with contrast phase), segmentations and ROIs of a study folder.
     Inspect(inspect::InspectArgs),
     /// Logistic models: fit, predict, evaluate; enhancement tables.
@@ -37,6 +40,7 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Extract(args) => extract::run(args),
+        Command::Filter(args) => filter::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Model(args) => model::run(args),
         Command::Nomogram(args) => model::run_nomogram(args),

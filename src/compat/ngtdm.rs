@@ -9,7 +9,7 @@ use crate::features::padded::{Level, PaddedLevels};
 
 /// Bit from which [`packed`] stores ROI membership.
 const COUNT_SHIFT: u32 = 20;
-const _: () = assert!(27 * crate::pipeline::MAX_GREY_LEVELS < 1 << COUNT_SHIFT);
+const _: () = assert!(27 * crate::preprocess::discretise::MAX_GREY_LEVELS < 1 << COUNT_SHIFT);
 
 /// A voxel's level and ROI membership in one integer, so that one sum over a
 /// neighbourhood gives both the sum of the levels (low bits) and the number

@@ -210,7 +210,7 @@ pub fn extract(
     // Non-finite intensities in the ROI are an error (the scan that names
     // the first one runs only then).
     if !values.iter().fold(true, |ok, v| ok & v.is_finite()) {
-        crate::pipeline::check_finite_in_box(image, mask, lo, hi, image_path)?;
+        crate::preprocess::check_finite_in_box(image, mask, lo, hi, image_path)?;
     }
     let roi_dims = dims.iter().filter(|&&d| d > 1).count();
     if roi_dims < extra.minimum_roi_dimensions {
@@ -263,10 +263,10 @@ pub fn extract(
     if top == 0 {
         return Err(Error::Invalid("no grey level after binning".into()));
     }
-    if top > crate::pipeline::MAX_GREY_LEVELS {
+    if top > crate::preprocess::discretise::MAX_GREY_LEVELS {
         return Err(Error::Invalid(format!(
             "the binning gives grey level {top}, more than the supported {}: use a larger 'binWidth'",
-            crate::pipeline::MAX_GREY_LEVELS
+            crate::preprocess::discretise::MAX_GREY_LEVELS
         )));
     }
     let crop = Crop {

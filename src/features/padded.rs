@@ -4,7 +4,7 @@
 //!
 //! The grid is generic over the level type: the IBSI families keep `u32`; the
 //! PyRadiomics compatibility mode stores `u8` or `u16` (its levels never
-//! exceed [`crate::pipeline::MAX_GREY_LEVELS`]), which halves or quarters the
+//! exceed [`crate::preprocess::discretise::MAX_GREY_LEVELS`]), which halves or quarters the
 //! memory its neighbourhood passes stream through.
 
 /// An unsigned integer type holding grey levels (0 = outside the ROI).

@@ -334,6 +334,16 @@ pub fn read_label_mask(path: &Path, label: Option<i64>) -> Result<crate::volume:
     }
 }
 
+/// Write a float volume, choosing the format by extension (`.nii`, `.nii.gz`:
+/// NIfTI-1; `.nrrd`, `.nhdr`: NRRD, gzip-encoded), samples as 32-bit floats.
+/// The write is atomic.
+pub fn write_volume(path: &Path, vol: &Volume<f32>) -> Result<()> {
+    match volume_format(path)? {
+        VolumeFormat::Nifti => nifti::write(path, vol, DataType::F32),
+        VolumeFormat::Nrrd => nrrd::write(path, vol, DataType::F32, true),
+    }
+}
+
 /// [`read_volume`] with explicit limits.
 pub fn read_volume_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
     match volume_format(path)? {

@@ -22,6 +22,10 @@ pub enum Discretisation {
     FixedBinNumber { bins: u32 },
 }
 
+/// Largest number of grey levels after discretisation (texture matrices are
+/// dense N_g × N_g; 4096² counts is 128 MiB per matrix).
+pub const MAX_GREY_LEVELS: u32 = 4096;
+
 /// Relative distance to an integer below which a bin quotient is snapped to it.
 pub const SNAP: f64 = 1e-9;
 
