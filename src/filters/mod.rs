@@ -289,12 +289,14 @@ pub fn parse_filters(v: &Value, path: &Path) -> Result<Vec<FilterSpec>> {
             "wavelet" => FilterKind::Wavelet(wavelet::Config::parse(&mut keys)?),
             "simoncelli" => FilterKind::Simoncelli(simoncelli::Config::parse(&mut keys)?),
             "riesz" => FilterKind::Riesz(riesz::Config::parse(&mut keys)?),
-            other => return Err(keys.err(
-                "type",
-                &format!(
+            other => {
+                return Err(keys.err(
+                    "type",
+                    &format!(
                     "unknown filter '{other}' (mean, log, laws, gabor, wavelet, simoncelli, riesz)"
                 ),
-            )),
+                ))
+            }
         };
         keys.finish()?;
         let name = match custom_name {
