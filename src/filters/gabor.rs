@@ -318,7 +318,15 @@ impl Config {
             return Ok(with_data(image, out));
         }
         for (i, &axes) in planes.iter().enumerate() {
-            self.filter_planes(&image.data, dims, spacing, axes, c.boundary, &mut out, i > 0);
+            self.filter_planes(
+                &image.data,
+                dims,
+                spacing,
+                axes,
+                c.boundary,
+                &mut out,
+                i > 0,
+            );
         }
         if planes.len() > 1 {
             let k = 1.0 / planes.len() as f64;
@@ -409,12 +417,7 @@ impl Config {
             let spectra: Vec<Vec<C64>> = (start..stop)
                 .into_par_iter()
                 .map_init(
-                    || {
-                        (
-                            vec![zero; plan.len()],
-                            vec![zero; plan.scratch_len],
-                        )
-                    },
+                    || (vec![zero; plan.len()], vec![zero; plan.scratch_len]),
                     |(buf, scratch), p| {
                         buf.iter_mut().for_each(|z| *z = zero);
                         for (j, mb) in map_b.iter().enumerate() {
@@ -585,6 +588,318 @@ fn transpose(src: &[C64], dst: &mut [C64], rows: usize, cols: usize) {
                     dst[c * rows + r] = src[r * cols + c];
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filters::parse_filters;
+    use crate::volume::Geometry;
+    use std::path::Path;
+
+    fn config(sigma: f64, lambda: f64, gamma: f64, theta: f64) -> Config {
+        Config {
+            sigma,
+            lambda,
+            gamma,
+            theta,
+            theta_step: None,
+            pooling: Pooling::Average,
+            response: Response::Modulus,
+            orthogonal_planes: false,
+            truncate: DEFAULT_TRUNCATE,
+        }
+    }
+
+    fn common(boundary: Boundary, dims: FilterDims) -> Common {
+        Common { boundary, dims }
+    }
+
+    /// Deterministic pseudo-random image.
+    fn noise(dims: [usize; 3], spacing: [f64; 3]) -> Volume<f32> {
+        let mut s = 12345u64;
+        let data = (0..dims.iter().product::<usize>())
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 40) as f32 / (1u64 << 24) as f32
+            })
+            .collect();
+        Volume::from_vec(Geometry::new(dims, spacing, [0.0; 3]), data).unwrap()
+    }
+
+    #[test]
+    fn plane_wave_at_the_gabor_frequency_gives_the_envelope_gain() {
+        // Anisotropic in-plane spacing: the kernel lives in mm, so the gain is
+        // ∫ envelope / voxel area = 2πσ·(σ/γ) / (s_x s_y), halved because a
+        // cosine is two complex waves of which only one passes.
+        let (sigma, lambda, gamma) = (6.0, 8.0, 1.5);
+        let spacing = [0.5, 1.0, 3.0];
+        let dims = [64, 48, 2]; // 32 mm = 4λ and 48 mm = 6λ: periodic waves
+        let gain = PI * sigma * (sigma / gamma) / (spacing[0] * spacing[1]);
+        for theta in [0.0, PI / 2.0] {
+            let g = Geometry::new(dims, spacing, [0.0; 3]);
+            let mut img = Volume::filled(g, 0.0f32);
+            for z in 0..dims[2] {
+                for y in 0..dims[1] {
+                    for x in 0..dims[0] {
+                        let t = x as f64 * spacing[0] * theta.cos()
+                            + y as f64 * spacing[1] * theta.sin();
+                        img.set(x, y, z, (2.0 * PI * t / lambda).cos() as f32);
+                    }
+                }
+            }
+            let c = common(Boundary::Periodic, FilterDims::D2);
+            let out = config(sigma, lambda, gamma, theta).apply(&c, &img).unwrap();
+            for &v in &out.data {
+                assert!(
+                    (v as f64 / gain - 1.0).abs() < 1e-3,
+                    "θ {theta}: {v} vs {gain}"
+                );
+            }
+            // The orthogonal orientation does not respond.
+            let out = config(sigma, lambda, gamma, theta + PI / 2.0)
+                .apply(&c, &img)
+                .unwrap();
+            assert!(out.data.iter().all(|&v| (v as f64) < 1e-3 * gain));
+        }
+    }
+
+    #[test]
+    fn constant_image_response_is_the_envelope_spectrum_at_the_wave() {
+        // The kernel is not zero-mean: a constant c gives c·Σh = c·2πσ²/γ ·
+        // exp(−2π²σ²/λ²), small once σ is a few λ.
+        let g = Geometry::new([40, 40, 1], [1.0; 3], [0.0; 3]);
+        let img = Volume::filled(g, 1.0f32);
+        let c = common(Boundary::Mirror, FilterDims::D2);
+        for (sigma, lambda, gamma) in [(2.0, 8.0, 1.0), (3.0, 6.0, 2.0), (6.0, 3.0, 1.0)] {
+            let expect = 2.0 * PI * sigma * sigma / gamma
+                * (-2.0 * PI * PI * sigma * sigma / (lambda * lambda)).exp();
+            let out = config(sigma, lambda, gamma, 0.3).apply(&c, &img).unwrap();
+            let gain = 2.0 * PI * sigma * sigma / gamma;
+            for &v in &out.data {
+                assert!((v as f64 - expect).abs() < 1e-4 * gain, "{v} vs {expect}");
+            }
+        }
+    }
+
+    #[test]
+    fn impulse_response_is_the_envelope_turned_from_x_towards_y() {
+        // |h * δ| = envelope; θ turns the wave axis ũ from x towards y.
+        let (sigma, gamma, theta) = (3.0, 0.5, PI / 3.0);
+        let g = Geometry::new([41, 41, 3], [1.0; 3], [0.0; 3]);
+        let mut img = Volume::filled(g, 0.0f32);
+        img.set(20, 20, 1, 1.0);
+        let c = common(Boundary::Zero, FilterDims::D2);
+        let cfg = Config {
+            truncate: 20.0 / 6.0, // the kernel (radius 20) covers the slice
+            ..config(sigma, 3.0, gamma, theta)
+        };
+        let out = cfg.apply(&c, &img).unwrap();
+        for y in 0..41 {
+            for x in 0..41 {
+                let (u, v) = (x as f64 - 20.0, y as f64 - 20.0);
+                let ut = u * theta.cos() + v * theta.sin();
+                let vt = -u * theta.sin() + v * theta.cos();
+                let env = (-(ut * ut + gamma * gamma * vt * vt) / (2.0 * sigma * sigma)).exp();
+                assert!((out.get(x, y, 1) as f64 - env).abs() < 1e-6, "({x}, {y})");
+                assert_eq!(out.get(x, y, 0), 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn pooled_response_is_the_pool_of_single_orientations() {
+        let img = noise([24, 20, 2], [1.0, 1.2, 2.0]);
+        let c = common(Boundary::Mirror, FilterDims::D2);
+        let base = config(3.0, 5.0, 0.7, 0.2);
+        for pooling in [Pooling::Average, Pooling::Max, Pooling::Min] {
+            for response in [Response::Modulus, Response::Imaginary] {
+                let cfg = Config {
+                    theta_step: Some(PI / 4.0),
+                    pooling,
+                    response,
+                    ..base.clone()
+                };
+                let pooled = cfg.apply(&c, &img).unwrap();
+                let singles: Vec<Volume<f32>> = (0..8)
+                    .map(|k| {
+                        let one = Config {
+                            theta: 0.2 + k as f64 * PI / 4.0,
+                            response,
+                            ..base.clone()
+                        };
+                        one.apply(&c, &img).unwrap()
+                    })
+                    .collect();
+                for i in 0..img.data.len() {
+                    let vals = singles.iter().map(|s| s.data[i] as f64);
+                    let want = match pooling {
+                        Pooling::Average => vals.sum::<f64>() / 8.0,
+                        Pooling::Max => vals.fold(f64::NEG_INFINITY, f64::max),
+                        Pooling::Min => vals.fold(f64::INFINITY, f64::min),
+                    };
+                    assert!(
+                        (pooled.data[i] as f64 - want).abs() < 1e-4,
+                        "{pooling:?} {response:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rotation_invariant_response_turns_with_the_image() {
+        // A quarter turn of the image, R(x, y) = I(n−1−y, x), turns the pooled
+        // response with it when the orientations are closed under quarter turns.
+        let n = 32;
+        let img = noise([n, n, 1], [1.0; 3]);
+        let mut rot = img.clone();
+        for y in 0..n {
+            for x in 0..n {
+                rot.set(x, y, 0, img.get(n - 1 - y, x, 0));
+            }
+        }
+        let c = common(Boundary::Mirror, FilterDims::D2);
+        let single = config(3.0, 5.0, 0.6, PI / 8.0);
+        let invariant = Config {
+            theta_step: Some(PI / 4.0),
+            ..single.clone()
+        };
+        let worst = |cfg: &Config| {
+            let a = cfg.apply(&c, &img).unwrap();
+            let b = cfg.apply(&c, &rot).unwrap();
+            let mut w = 0.0f64;
+            for y in 0..n {
+                for x in 0..n {
+                    w = w.max((b.get(x, y, 0) - a.get(n - 1 - y, x, 0)).abs() as f64);
+                }
+            }
+            w
+        };
+        assert!(worst(&invariant) < 1e-4);
+        assert!(
+            worst(&single) > 0.1,
+            "a single orientation is not invariant"
+        );
+    }
+
+    #[test]
+    fn orthogonal_planes_average_three_plane_filters() {
+        let (n, r) = (21usize, 10usize);
+        let g = Geometry::new([n; 3], [1.0; 3], [0.0; 3]);
+        let mut img = Volume::filled(g, 0.0f32);
+        img.set(r, r, r, 3.0);
+        let cfg = Config {
+            orthogonal_planes: true,
+            ..config(2.0, 3.0, 1.0, 0.0)
+        };
+        let c = common(Boundary::Zero, FilterDims::D3);
+        let out = cfg.apply(&c, &img).unwrap();
+        for z in 0..n {
+            for y in 0..n {
+                for x in 0..n {
+                    // The envelope, cut at the kernel radius ⌈4σ⌉ = 8.
+                    let d2 = |p: usize, q: usize| {
+                        let (p, q) = (p as f64 - r as f64, q as f64 - r as f64);
+                        if p.abs().max(q.abs()) > 8.0 {
+                            0.0
+                        } else {
+                            (-(p * p + q * q) / 8.0).exp()
+                        }
+                    };
+                    let mut want = 0.0;
+                    if z == r {
+                        want += d2(x, y);
+                    }
+                    if y == r {
+                        want += d2(x, z);
+                    }
+                    if x == r {
+                        want += d2(y, z);
+                    }
+                    assert!(
+                        (out.get(x, y, z) as f64 - want).abs() < 1e-5,
+                        "({x},{y},{z}): {} vs {want}",
+                        out.get(x, y, z)
+                    );
+                }
+            }
+        }
+        assert_eq!(cfg.margin(&c, [1.0, 1.0, 2.0]), Some([8, 8, 4]));
+        let axial = config(2.0, 3.0, 1.0, 0.0);
+        assert_eq!(axial.margin(&c, [0.5, 1.0, 2.0]), Some([16, 8, 0]));
+        let c2 = common(Boundary::Zero, FilterDims::D2);
+        assert!(cfg.apply(&c2, &img).is_err());
+    }
+
+    #[test]
+    fn keys_are_parsed_named_and_checked() {
+        let p = Path::new("p.yaml");
+        let parse = |s: &str| parse_filters(&serde_norway::from_str(s).unwrap(), p);
+        let f = parse(
+            "- {type: gabor, sigma: 5, lambda: 2, gamma: 3/2, theta: 0, thetaStep: pi/8, \
+             pooling: average, response: modulus, orthogonalPlanes: true, dims: 3D, boundary: mirror}",
+        )
+        .unwrap();
+        assert_eq!(
+            f[0].name,
+            "gabor_s5mm_l2mm_g1.5_t0deg_step22.5deg_avg_mod_3planes_3D_mirror"
+        );
+        let super::super::FilterKind::Gabor(cfg) = &f[0].kind else {
+            panic!("not a gabor filter")
+        };
+        assert_eq!(cfg.orientations().len(), 8);
+        let f = parse("- {type: gabor, sigma: 20, lambda: 8, gamma: 5/2, theta: 5pi/4, dims: 2D}")
+            .unwrap();
+        assert_eq!(f[0].name, "gabor_s20mm_l8mm_g2.5_t225deg_mod_2D_mirror");
+        for (yaml, key) in [
+            ("{type: gabor, sigma: -1, lambda: 2, gamma: 1}", "sigma"),
+            ("{type: gabor, lambda: 2, gamma: 1}", "sigma"),
+            ("{type: gabor, sigma: 1, lambda: 0, gamma: 1}", "lambda"),
+            ("{type: gabor, sigma: 1, lambda: 2, gamma: -2}", "gamma"),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, thetaStep: 0}",
+                "thetaStep",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, thetaStep: pi/1000}",
+                "thetaStep",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, pooling: max}",
+                "pooling",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, thetaStep: 1, pooling: median}",
+                "pooling",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, response: energy}",
+                "response",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, orthogonalPlanes: true, dims: 2D}",
+                "orthogonalPlanes",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, orthogonalPlanes: yes please}",
+                "orthogonalPlanes",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, truncate: 0}",
+                "truncate",
+            ),
+            (
+                "{type: gabor, sigma: 1, lambda: 2, gamma: 1, theta: north}",
+                "theta",
+            ),
+        ] {
+            let e = parse(&format!("- {yaml}")).unwrap_err().to_string();
+            assert!(e.contains(&format!("'{key}'")), "{yaml}: {e}");
         }
     }
 }
