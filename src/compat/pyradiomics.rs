@@ -240,9 +240,9 @@ pub fn extract(
     };
     // The narrowest level type: the texture passes stream less memory.
     if top <= u8::MAX as u32 {
-        classes::<u8>(crop, &values, in_range, &bins, params, &extra)
+        classes::<u8>(crop, &values, in_range, &bins, params, extra)
     } else {
-        classes::<u16>(crop, &values, in_range, &bins, params, &extra)
+        classes::<u16>(crop, &values, in_range, &bins, params, extra)
     }
 }
 

@@ -10,7 +10,7 @@
 //! configurations the surface boundary on each cube face is a set of oriented
 //! segments; chaining them gives closed loops, and each loop is triangulated
 //! with the largest-area triangulation in unit-cube coordinates (see
-//! [`triangulate_loop`]). Because the
+//! `triangulate_loop`). Because the
 //! segments on a face depend only on the four corner values of that face, two
 //! cubes sharing a face produce the same boundary there (with opposite
 //! orientation), so the mesh is closed and consistently oriented.
