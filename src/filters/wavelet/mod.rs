@@ -1,0 +1,418 @@
+//! Separable wavelets, undecimated (IBSI 2, section 2.5).
+//!
+//! **Filters.** Each orthogonal wavelet has a scaling filter `h` of even
+//! length `L` (PyWavelets' `rec_lo`, see [`coefficients`]). The decomposition
+//! filters are PyWavelets' `dec_lo` and `dec_hi`:
+//!
+//! ```text
+//! g_L[k] = h[L − 1 − k]                 (low-pass,  Σ g_L = √2)
+//! g_H[k] = (−1)^(L − 1 − k) · h[k]       (high-pass, Σ g_H = 0),   k = 0 … L − 1
+//! ```
+//!
+//! **One axis.** Filtering along grid axis `a` with filter `g` dilated by `d`
+//! is the convolution
+//!
+//! ```text
+//! (g ∗_a^d f)(i) = Σ_k g[k] · f(i − (k − c)·d·e_a),     c = L/2,
+//! ```
+//!
+//! i.e. the even-length filter is centred as if a zero were appended to it
+//! (`[g_0 … g_{L−1}, 0]` centred on its middle tap). Values outside the image
+//! come from the boundary condition, applied at every convolution.
+//!
+//! **Sub-band and level.** A sub-band names one letter per filtered axis, in
+//! the order x, y, z (`LHL`: low-pass along x and z, high-pass along y; in 2D
+//! two letters for x and y). The undecimated (*à trous*) response of level `j`
+//! filters the image `j − 1` times with the low-pass along every axis, the
+//! filters of level `m` being dilated by `d_m = 2^(m−1)`, and then with the
+//! sub-band's filters dilated by `2^(j−1)`:
+//!
+//! ```text
+//! A_0 = f,   A_m = (∗_a g_L at d_m) A_(m−1),   r = (∗_a g_(s_a) at d_j) A_(j−1).
+//! ```
+//!
+//! **Rotation invariance.** With `rotationInvariant: true` the response is
+//! pooled over the right-angle rotations of the filter (the 24 rotations of
+//! the cube in 3D, the 4 in-plane rotations in 2D; see [`super::rotation`]).
+//! A rotation moves each axis' filter to another axis and may reverse it,
+//! `g̃[k] = g[L − 1 − k]`, whose centre is then `L − 1 − c`; the low-pass
+//! filters of the earlier levels are reversed along the same axes. Rotations
+//! that give the same filters are pooled once (they occur equally often, so
+//! average, max and min are unchanged).
+//!
+//! ```yaml
+//! filters:
+//!   - type: wavelet
+//!     wavelet: db3             # haar, db1–db20, sym2–sym20, coif1–coif5 (PyWavelets names)
+//!     subband: LLH             # L/H per axis x, y(, z): 3 letters in 3D, 2 in 2D
+//!     level: 1                 # decomposition level ≥ 1 (default 1)
+//!     rotationInvariant: true  # pool over right-angle rotations (default false)
+//!     pooling: average         # average | max | min (default average; needs rotationInvariant)
+//!     boundary: mirror
+//!     dims: 3D
+//! ```
+//!
+//! Column prefix: `wavelet_db3_LLH_l1_avg` (without `_avg` when not rotation
+//! invariant).
+
+mod coefficients;
+
+use super::boundary::{check_kernel_fits, Boundary};
+use super::rotation::{rotations, Rotation};
+use super::{with_data, Common, FilterDims, Keys, Pool, Pooling};
+use crate::error::{Error, Result};
+use crate::volume::Volume;
+use rayon::prelude::*;
+
+/// Highest decomposition level accepted (dilation 2^(level − 1)).
+const MAX_LEVEL: usize = 12;
+
+/// One letter of a sub-band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Band {
+    Low,
+    High,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Wavelet name as written (lower case), e.g. `db3`, `haar`.
+    pub wavelet: String,
+    /// Filter per axis x, y(, z).
+    pub subband: Vec<Band>,
+    /// Decomposition level (≥ 1).
+    pub level: usize,
+    pub rotation_invariant: bool,
+    pub pooling: Pooling,
+    /// Decomposition low-pass `g_L` (PyWavelets `dec_lo`).
+    dec_lo: Vec<f64>,
+    /// Decomposition high-pass `g_H` (PyWavelets `dec_hi`).
+    dec_hi: Vec<f64>,
+}
+
+/// The decomposition filters (`dec_lo`, `dec_hi`) of a wavelet.
+fn decomposition_filters(name: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+    let h = coefficients::scaling_filter(name)?;
+    let l = h.len();
+    let lo = (0..l).map(|k| h[l - 1 - k]).collect();
+    let hi = (0..l)
+        .map(|k| if (l - 1 - k) % 2 == 1 { -h[k] } else { h[k] })
+        .collect();
+    Some((lo, hi))
+}
+
+impl Config {
+    pub fn parse(keys: &mut Keys) -> Result<Config> {
+        let wavelet = keys
+            .str("wavelet")?
+            .ok_or_else(|| keys.err("wavelet", "is missing (e.g. haar, db3, sym4, coif1)"))?
+            .to_ascii_lowercase();
+        let (dec_lo, dec_hi) = decomposition_filters(&wavelet).ok_or_else(|| {
+            keys.err(
+                "wavelet",
+                &format!("unknown wavelet '{wavelet}' (haar, db1–db20, sym2–sym20, coif1–coif5)"),
+            )
+        })?;
+        // The stage has already validated `dims`; it decides how many letters
+        // the sub-band needs.
+        let n_axes = match keys.str("dims")?.map(|s| s.to_ascii_uppercase()).as_deref() {
+            Some("2D") => 2,
+            _ => 3,
+        };
+        let sb = keys.str("subband")?.ok_or_else(|| {
+            keys.err(
+                "subband",
+                "is missing (one letter L or H per axis x, y, z, e.g. LLH)",
+            )
+        })?;
+        let subband = sb
+            .chars()
+            .map(|ch| match ch.to_ascii_uppercase() {
+                'L' => Ok(Band::Low),
+                'H' => Ok(Band::High),
+                _ => Err(keys.err(
+                    "subband",
+                    &format!("'{sb}' may only hold the letters L and H"),
+                )),
+            })
+            .collect::<Result<Vec<Band>>>()?;
+        if subband.len() != n_axes {
+            return Err(keys.err(
+                "subband",
+                &format!(
+                    "'{sb}' must have {n_axes} letters (one per axis) for a {n_axes}D filter"
+                ),
+            ));
+        }
+        let level = keys.usize("level")?.unwrap_or(1);
+        if !(1..=MAX_LEVEL).contains(&level) {
+            return Err(keys.err(
+                "level",
+                &format!("must be from 1 to {MAX_LEVEL}, got {level}"),
+            ));
+        }
+        let rotation_invariant = keys.bool("rotationInvariant")?.unwrap_or(false);
+        let pooling = match keys.str("pooling")? {
+            None => Pooling::Average,
+            Some(_) if !rotation_invariant => {
+                return Err(keys.err(
+                    "pooling",
+                    "only applies with 'rotationInvariant: true'",
+                ))
+            }
+            Some(s) => Pooling::parse(&s).ok_or_else(|| {
+                keys.err(
+                    "pooling",
+                    &format!("unknown pooling '{s}' (average, max or min)"),
+                )
+            })?,
+        };
+        Ok(Config {
+            wavelet,
+            subband,
+            level,
+            rotation_invariant,
+            pooling,
+            dec_lo,
+            dec_hi,
+        })
+    }
+
+    pub fn name(&self) -> String {
+        let sb: String = self
+            .subband
+            .iter()
+            .map(|b| match b {
+                Band::Low => 'L',
+                Band::High => 'H',
+            })
+            .collect();
+        let mut s = format!("wavelet_{}_{sb}_l{}", self.wavelet, self.level);
+        if self.rotation_invariant {
+            s.push('_');
+            s.push_str(self.pooling.name());
+        }
+        s
+    }
+
+    /// Reach of the whole cascade along one axis: `L/2 · (2^level − 1)` voxels.
+    fn radius(&self) -> usize {
+        (self.dec_lo.len() / 2) * ((1usize << self.level) - 1)
+    }
+
+    pub fn margin(&self, _c: &Common, _spacing: [f64; 3]) -> Option<[usize; 3]> {
+        Some([self.radius(); 3])
+    }
+
+    pub fn apply(&self, c: &Common, image: &Volume<f32>) -> Result<Volume<f32>> {
+        let axes = c.dims.axes();
+        if self.subband.len() != axes.len() {
+            return Err(Error::Invalid(format!(
+                "wavelet filter: sub-band of {} letters for a {}D filter",
+                self.subband.len(),
+                axes.len()
+            )));
+        }
+        let dims = image.geometry.dims;
+        if image.data.is_empty() {
+            return Ok(with_data(image, Vec::new()));
+        }
+        check_kernel_fits("wavelet filter", self.radius(), dims, axes)?;
+        let all = if self.rotation_invariant {
+            rotations(c.dims)
+        } else {
+            vec![Rotation::IDENTITY]
+        };
+        let mut plans: Vec<Plan> = Vec::new();
+        for r in &all {
+            let p = self.plan(r, c.dims);
+            if !plans.contains(&p) {
+                plans.push(p);
+            }
+        }
+        let mut pool = Pool::new(self.pooling);
+        for p in &plans {
+            let mut data = image.data.clone();
+            for &axis in axes {
+                filter_axis(&mut data, dims, axis, &p.axes[axis], c.boundary);
+            }
+            pool.add(data);
+        }
+        Ok(with_data(image, pool.finish()))
+    }
+
+    /// The 1D filter cascade along each axis for one rotation of the filter.
+    fn plan(&self, r: &Rotation, dims: FilterDims) -> Plan {
+        let l = self.dec_lo.len();
+        let c = l / 2;
+        let band = |a: usize| -> &[f64] {
+            match self.subband.get(a) {
+                Some(Band::Low) => &self.dec_lo,
+                Some(Band::High) => &self.dec_hi,
+                None => &[1.0],
+            }
+        };
+        let centre_z = if dims == FilterDims::D3 { c } else { 0 };
+        let (kernels, centres) = r.separable([band(0), band(1), band(2)], [c, c, centre_z]);
+        let mut reversed_lo = self.dec_lo.clone();
+        reversed_lo.reverse();
+        let mut out: [Vec<Step>; 3] = Default::default();
+        for &a in dims.axes() {
+            let (lo, lo_centre) = if r.flip[a] {
+                (&reversed_lo, l - 1 - c)
+            } else {
+                (&self.dec_lo, c)
+            };
+            for m in 1..self.level {
+                out[a].push(Step {
+                    kernel: lo.clone(),
+                    centre: lo_centre,
+                    dilation: 1 << (m - 1),
+                });
+            }
+            out[a].push(Step {
+                kernel: kernels[a].clone(),
+                centre: centres[a],
+                dilation: 1 << (self.level - 1),
+            });
+        }
+        Plan { axes: out }
+    }
+}
+
+/// One 1D convolution `out(i) = Σ_k kernel[k] · in(i − (k − centre)·dilation)`.
+#[derive(Debug, Clone, PartialEq)]
+struct Step {
+    kernel: Vec<f64>,
+    centre: usize,
+    dilation: usize,
+}
+
+/// The convolutions applied along each axis, in order.
+#[derive(Debug, Clone, PartialEq)]
+struct Plan {
+    axes: [Vec<Step>; 3],
+}
+
+/// A step with the boundary resolved for lines of `n` samples: for output
+/// `i`, tap `k` reads row `rows[i·taps + k]`, where row `n` is all zeros.
+struct Resolved<'a> {
+    kernel: &'a [f64],
+    rows: Vec<usize>,
+}
+
+fn resolve(steps: &[Step], n: usize, boundary: Boundary) -> Vec<Resolved<'_>> {
+    steps
+        .iter()
+        .map(|s| {
+            let mut rows = Vec::with_capacity(n * s.kernel.len());
+            for i in 0..n {
+                for k in 0..s.kernel.len() {
+                    let j = i as isize - (k as isize - s.centre as isize) * s.dilation as isize;
+                    rows.push(boundary.map(j, n).unwrap_or(n));
+                }
+            }
+            Resolved {
+                kernel: &s.kernel,
+                rows,
+            }
+        })
+        .collect()
+}
+
+/// Run the cascade on `width` independent lines of `n` samples stored as `n`
+/// rows of `width` (`buf` and `tmp` hold `n + 1` rows; the last stays zero).
+/// Returns the buffer that holds the result.
+fn cascade<'b>(
+    mut buf: &'b mut [f64],
+    mut tmp: &'b mut [f64],
+    n: usize,
+    width: usize,
+    steps: &[Resolved],
+) -> &'b mut [f64] {
+    for s in steps {
+        let t = s.kernel.len();
+        for i in 0..n {
+            let out = &mut tmp[i * width..(i + 1) * width];
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for (&w, &row) in s.kernel.iter().zip(&s.rows[i * t..(i + 1) * t]) {
+                let src = &buf[row * width..(row + 1) * width];
+                for (o, &v) in out.iter_mut().zip(src) {
+                    *o += w * v;
+                }
+            }
+        }
+        std::mem::swap(&mut buf, &mut tmp);
+    }
+    buf
+}
+
+/// Filter every line of `data` (x-fastest, `dims`) along `axis` with the
+/// cascade `steps`, in place, in f64 between the steps of the cascade.
+fn filter_axis(data: &mut [f32], dims: [usize; 3], axis: usize, steps: &[Step], b: Boundary) {
+    let [nx, ny, nz] = dims;
+    let n = dims[axis];
+    let resolved = resolve(steps, n, b);
+    let plane = nx * ny;
+    match axis {
+        0 | 1 => {
+            // One axial slice at a time: rows along `axis`, lines across.
+            let width = if axis == 0 { ny } else { nx };
+            data.par_chunks_mut(plane).for_each_init(
+                || (vec![0.0f64; (n + 1) * width], vec![0.0f64; (n + 1) * width]),
+                |(buf, tmp), slice| {
+                    for y in 0..ny {
+                        for x in 0..nx {
+                            let (row, col) = if axis == 0 { (x, y) } else { (y, x) };
+                            buf[row * width + col] = slice[x + nx * y] as f64;
+                        }
+                    }
+                    let res = cascade(buf, tmp, n, width, &resolved);
+                    for y in 0..ny {
+                        for x in 0..nx {
+                            let (row, col) = if axis == 0 { (x, y) } else { (y, x) };
+                            slice[x + nx * y] = res[row * width + col] as f32;
+                        }
+                    }
+                },
+            );
+        }
+        _ => {
+            // One x–z plane (fixed y) at a time: rows along z, lines along x.
+            // Planes are computed in parallel blocks and written back after
+            // each block, so only a block of planes is held besides `data`.
+            const BLOCK: usize = 16;
+            let width = nx;
+            for y0 in (0..ny).step_by(BLOCK) {
+                let src: &[f32] = data;
+                let planes: Vec<Vec<f32>> = (y0..(y0 + BLOCK).min(ny))
+                    .into_par_iter()
+                    .map_init(
+                        || (vec![0.0f64; (n + 1) * width], vec![0.0f64; (n + 1) * width]),
+                        |(buf, tmp), y| {
+                            for z in 0..nz {
+                                let line = &src[nx * (y + ny * z)..nx * (y + ny * z) + nx];
+                                for (d, &v) in buf[z * width..(z + 1) * width].iter_mut().zip(line)
+                                {
+                                    *d = v as f64;
+                                }
+                            }
+                            let res = cascade(buf, tmp, n, width, &resolved);
+                            res[..n * width].iter().map(|&v| v as f32).collect()
+                        },
+                    )
+                    .collect();
+                for (dy, p) in planes.iter().enumerate() {
+                    let y = y0 + dy;
+                    for z in 0..nz {
+                        data[nx * (y + ny * z)..nx * (y + ny * z) + nx]
+                            .copy_from_slice(&p[z * width..(z + 1) * width]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
