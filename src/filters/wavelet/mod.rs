@@ -139,9 +139,7 @@ impl Config {
         if subband.len() != n_axes {
             return Err(keys.err(
                 "subband",
-                &format!(
-                    "'{sb}' must have {n_axes} letters (one per axis) for a {n_axes}D filter"
-                ),
+                &format!("'{sb}' must have {n_axes} letters (one per axis) for a {n_axes}D filter"),
             ));
         }
         let level = keys.usize("level")?.unwrap_or(1);
@@ -155,10 +153,7 @@ impl Config {
         let pooling = match keys.str("pooling")? {
             None => Pooling::Average,
             Some(_) if !rotation_invariant => {
-                return Err(keys.err(
-                    "pooling",
-                    "only applies with 'rotationInvariant: true'",
-                ))
+                return Err(keys.err("pooling", "only applies with 'rotationInvariant: true'"))
             }
             Some(s) => Pooling::parse(&s).ok_or_else(|| {
                 keys.err(
