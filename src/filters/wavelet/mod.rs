@@ -289,51 +289,40 @@ struct Plan {
     axes: [Vec<Step>; 3],
 }
 
-/// A step with the boundary resolved for lines of `n` samples: for output
-/// `i`, tap `k` reads row `rows[i·taps + k]`, where row `n` is all zeros.
-struct Resolved<'a> {
-    kernel: &'a [f64],
-    rows: Vec<usize>,
-}
-
-fn resolve(steps: &[Step], n: usize, boundary: Boundary) -> Vec<Resolved<'_>> {
-    steps
-        .iter()
-        .map(|s| {
-            let mut rows = Vec::with_capacity(n * s.kernel.len());
-            for i in 0..n {
-                for k in 0..s.kernel.len() {
-                    let j = i as isize - (k as isize - s.centre as isize) * s.dilation as isize;
-                    rows.push(boundary.map(j, n).unwrap_or(n));
-                }
-            }
-            Resolved {
-                kernel: &s.kernel,
-                rows,
-            }
-        })
-        .collect()
-}
-
 /// Run the cascade on `width` independent lines of `n` samples stored as `n`
-/// rows of `width` (`buf` and `tmp` hold `n + 1` rows; the last stays zero).
-/// Returns the buffer that holds the result.
+/// rows of `width` (`buf` and `tmp` hold `n · width` values). Each output is
+/// `Σ_k kernel[k] · in(row(i − (k − centre)·dilation))`, summed in tap order;
+/// the rows that read past the edge go through the boundary condition, the
+/// others are one contiguous run per tap. Returns the buffer holding the result.
 fn cascade<'b>(
     mut buf: &'b mut [f64],
     mut tmp: &'b mut [f64],
     n: usize,
     width: usize,
-    steps: &[Resolved],
+    steps: &[Step],
+    b: Boundary,
 ) -> &'b mut [f64] {
+    let ni = n as isize;
     for s in steps {
-        let t = s.kernel.len();
-        for i in 0..n {
-            let out = &mut tmp[i * width..(i + 1) * width];
-            out.iter_mut().for_each(|o| *o = 0.0);
-            for (&w, &row) in s.kernel.iter().zip(&s.rows[i * t..(i + 1) * t]) {
-                let src = &buf[row * width..(row + 1) * width];
-                for (o, &v) in out.iter_mut().zip(src) {
+        let out = &mut tmp[..n * width];
+        out.fill(0.0);
+        for (k, &w) in s.kernel.iter().enumerate() {
+            // Output row i reads input row i − off.
+            let off = (k as isize - s.centre as isize) * s.dilation as isize;
+            let i0 = off.clamp(0, ni) as usize;
+            let i1 = (ni + off).clamp(0, ni) as usize;
+            if i0 < i1 {
+                let src = &buf[(i0 as isize - off) as usize * width..][..(i1 - i0) * width];
+                for (o, &v) in out[i0 * width..i1 * width].iter_mut().zip(src) {
                     *o += w * v;
+                }
+            }
+            for i in (0..i0).chain(i1.max(i0)..n) {
+                if let Some(j) = b.map(i as isize - off, n) {
+                    let src = &buf[j * width..(j + 1) * width];
+                    for (o, &v) in out[i * width..(i + 1) * width].iter_mut().zip(src) {
+                        *o += w * v;
+                    }
                 }
             }
         }
@@ -344,64 +333,67 @@ fn cascade<'b>(
 
 /// Filter every line of `data` (x-fastest, `dims`) along `axis` with the
 /// cascade `steps`, in place, in f64 between the steps of the cascade.
+/// Lines are processed in parallel; every output is summed in the same order
+/// whatever the number of threads.
 fn filter_axis(data: &mut [f32], dims: [usize; 3], axis: usize, steps: &[Step], b: Boundary) {
     let [nx, ny, nz] = dims;
     let n = dims[axis];
-    let resolved = resolve(steps, n, b);
     let plane = nx * ny;
     match axis {
-        0 | 1 => {
-            // One axial slice at a time: rows along `axis`, lines across.
-            let width = if axis == 0 { ny } else { nx };
-            data.par_chunks_mut(plane).for_each_init(
-                || (vec![0.0f64; (n + 1) * width], vec![0.0f64; (n + 1) * width]),
-                |(buf, tmp), slice| {
-                    for y in 0..ny {
-                        for x in 0..nx {
-                            let (row, col) = if axis == 0 { (x, y) } else { (y, x) };
-                            buf[row * width + col] = slice[x + nx * y] as f64;
-                        }
-                    }
-                    let res = cascade(buf, tmp, n, width, &resolved);
-                    for y in 0..ny {
-                        for x in 0..nx {
-                            let (row, col) = if axis == 0 { (x, y) } else { (y, x) };
-                            slice[x + nx * y] = res[row * width + col] as f32;
-                        }
-                    }
-                },
-            );
-        }
+        0 => data.par_chunks_mut(nx).for_each_init(
+            || (vec![0.0f64; n], vec![0.0f64; n]),
+            |(buf, tmp), line| {
+                buf.iter_mut()
+                    .zip(line.iter())
+                    .for_each(|(d, &v)| *d = v as f64);
+                let res = cascade(buf, tmp, n, 1, steps, b);
+                line.iter_mut()
+                    .zip(res.iter())
+                    .for_each(|(d, &v)| *d = v as f32);
+            },
+        ),
+        1 => data.par_chunks_mut(plane).for_each_init(
+            || (vec![0.0f64; plane], vec![0.0f64; plane]),
+            |(buf, tmp), slice| {
+                // Rows along y, lines along x: the slice's own layout.
+                buf.iter_mut()
+                    .zip(slice.iter())
+                    .for_each(|(d, &v)| *d = v as f64);
+                let res = cascade(buf, tmp, n, nx, steps, b);
+                slice
+                    .iter_mut()
+                    .zip(res.iter())
+                    .for_each(|(d, &v)| *d = v as f32);
+            },
+        ),
         _ => {
             // One x–z plane (fixed y) at a time: rows along z, lines along x.
             // Planes are computed in parallel blocks and written back after
             // each block, so only a block of planes is held besides `data`.
             const BLOCK: usize = 16;
-            let width = nx;
             for y0 in (0..ny).step_by(BLOCK) {
                 let src: &[f32] = data;
                 let planes: Vec<Vec<f32>> = (y0..(y0 + BLOCK).min(ny))
                     .into_par_iter()
                     .map_init(
-                        || (vec![0.0f64; (n + 1) * width], vec![0.0f64; (n + 1) * width]),
+                        || (vec![0.0f64; n * nx], vec![0.0f64; n * nx]),
                         |(buf, tmp), y| {
                             for z in 0..nz {
-                                let line = &src[nx * (y + ny * z)..nx * (y + ny * z) + nx];
-                                for (d, &v) in buf[z * width..(z + 1) * width].iter_mut().zip(line)
-                                {
-                                    *d = v as f64;
-                                }
+                                let line = &src[nx * (y + ny * z)..][..nx];
+                                buf[z * nx..(z + 1) * nx]
+                                    .iter_mut()
+                                    .zip(line)
+                                    .for_each(|(d, &v)| *d = v as f64);
                             }
-                            let res = cascade(buf, tmp, n, width, &resolved);
-                            res[..n * width].iter().map(|&v| v as f32).collect()
+                            let res = cascade(buf, tmp, n, nx, steps, b);
+                            res.iter().map(|&v| v as f32).collect()
                         },
                     )
                     .collect();
                 for (dy, p) in planes.iter().enumerate() {
                     let y = y0 + dy;
                     for z in 0..nz {
-                        data[nx * (y + ny * z)..nx * (y + ny * z) + nx]
-                            .copy_from_slice(&p[z * width..(z + 1) * width]);
+                        data[nx * (y + ny * z)..][..nx].copy_from_slice(&p[z * nx..(z + 1) * nx]);
                     }
                 }
             }

@@ -392,3 +392,36 @@ fn a_subband_for_other_dims_is_an_error_not_a_panic() {
         .apply(&common(Boundary::Mirror, FilterDims::D3), &img)
         .is_err());
 }
+
+/// Peak resident memory of this process in KiB (Linux), if known.
+fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The memory budget: one rotation-invariant filter on a 512×512×300 volume
+/// stays below 1 GiB peak (input included). Run alone:
+/// `cargo test --lib filters::wavelet::tests::large_volume -- --ignored --nocapture`.
+#[test]
+#[ignore = "large: 300 MiB input, about a minute"]
+fn large_volume_within_one_gib() {
+    let img = noise([512, 512, 300]);
+    for (sb, level) in [("LLH", 1), ("HHH", 2)] {
+        let f = config("db3", sb, level, true);
+        let t = std::time::Instant::now();
+        let out = f
+            .apply(&common(Boundary::Mirror, FilterDims::D3), &img)
+            .unwrap();
+        let peak = peak_rss_kib();
+        println!(
+            "db3 {sb} level {level}, 24 rotations: {:.1} s, peak RSS {:?} MiB",
+            t.elapsed().as_secs_f64(),
+            peak.map(|k| k / 1024)
+        );
+        assert_eq!(out.data.len(), img.data.len());
+        if let Some(k) = peak {
+            assert!(k < 1024 * 1024, "peak {k} KiB");
+        }
+    }
+}
