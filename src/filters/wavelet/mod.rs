@@ -232,6 +232,12 @@ impl Config {
                 plans.push(p);
             }
         }
+        if self.pooling == Pooling::Average {
+            return Ok(with_data(
+                image,
+                average(&image.data, dims, &plans, c.boundary),
+            ));
+        }
         let mut pool = Pool::new(self.pooling);
         for p in &plans {
             let mut data = image.data.clone();
@@ -300,15 +306,8 @@ struct Plan {
 /// rows of `width` (`buf` and `tmp` hold `n · width` values). Each output is
 /// `Σ_k kernel[k] · in(row(i − (k − centre)·dilation))`, summed in tap order;
 /// the rows that read past the edge go through the boundary condition, the
-/// others are one contiguous run per tap. Returns the buffer holding the result.
-fn cascade<'b>(
-    mut buf: &'b mut [f64],
-    mut tmp: &'b mut [f64],
-    n: usize,
-    width: usize,
-    steps: &[Step],
-    b: Boundary,
-) -> &'b mut [f64] {
+/// others are one contiguous run per tap. The result is left in `buf`.
+fn cascade(buf: &mut [f64], tmp: &mut [f64], n: usize, width: usize, steps: &[Step], b: Boundary) {
     let ni = n as isize;
     for s in steps {
         let out = &mut tmp[..n * width];
@@ -333,9 +332,71 @@ fn cascade<'b>(
                 }
             }
         }
-        std::mem::swap(&mut buf, &mut tmp);
+        buf[..n * width].copy_from_slice(out);
     }
-    buf
+}
+
+/// The average of the responses of `plans`, which is linear in the filters:
+/// the plans are grouped by their cascade along z, each group's in-plane
+/// (x, y) responses are summed slice by slice in f64 while the slice is in
+/// cache, and the z cascade runs once per group on that sum. Holds the input,
+/// the running sum and one group sum (three volumes). Sums run in plan order.
+fn average(image: &[f32], dims: [usize; 3], plans: &[Plan], b: Boundary) -> Vec<f32> {
+    let [nx, ny, _] = dims;
+    let plane = nx * ny;
+    let mut groups: Vec<(&[Step], Vec<&Plan>)> = Vec::new();
+    for p in plans {
+        match groups.iter_mut().find(|(z, _)| *z == p.axes[2].as_slice()) {
+            Some((_, members)) => members.push(p),
+            None => groups.push((&p.axes[2], vec![p])),
+        }
+    }
+    let mut acc: Option<Vec<f32>> = None;
+    for (z, members) in &groups {
+        let mut g = vec![0.0f32; image.len()];
+        g.par_chunks_mut(plane)
+            .zip(image.par_chunks(plane))
+            .for_each_init(
+                || {
+                    (
+                        vec![0.0f64; plane],
+                        vec![0.0f64; plane],
+                        vec![0.0f64; plane],
+                        vec![0.0f64; nx],
+                        vec![0.0f64; nx],
+                    )
+                },
+                |(sum, work, tmp, line, line_tmp), (out, src)| {
+                    sum.fill(0.0);
+                    for m in members {
+                        work.iter_mut().zip(src).for_each(|(w, &v)| *w = v as f64);
+                        for row in work.chunks_mut(nx) {
+                            line.copy_from_slice(row);
+                            cascade(line, line_tmp, nx, 1, &m.axes[0], b);
+                            row.copy_from_slice(line);
+                        }
+                        cascade(work, tmp, ny, nx, &m.axes[1], b);
+                        sum.iter_mut().zip(work.iter()).for_each(|(s, &w)| *s += w);
+                    }
+                    out.iter_mut()
+                        .zip(sum.iter())
+                        .for_each(|(o, &s)| *o = s as f32);
+                },
+            );
+        if !z.is_empty() {
+            filter_axis(&mut g, dims, 2, z, b);
+        }
+        match &mut acc {
+            None => acc = Some(g),
+            Some(a) => a.iter_mut().zip(&g).for_each(|(a, &v)| *a += v),
+        }
+    }
+    let mut acc = acc.unwrap_or_default();
+    if plans.len() > 1 {
+        let k = 1.0 / plans.len() as f64;
+        acc.iter_mut().for_each(|a| *a = (*a as f64 * k) as f32);
+    }
+    acc
 }
 
 /// Filter every line of `data` (x-fastest, `dims`) along `axis` with the
@@ -353,9 +414,9 @@ fn filter_axis(data: &mut [f32], dims: [usize; 3], axis: usize, steps: &[Step], 
                 buf.iter_mut()
                     .zip(line.iter())
                     .for_each(|(d, &v)| *d = v as f64);
-                let res = cascade(buf, tmp, n, 1, steps, b);
+                cascade(buf, tmp, n, 1, steps, b);
                 line.iter_mut()
-                    .zip(res.iter())
+                    .zip(buf.iter())
                     .for_each(|(d, &v)| *d = v as f32);
             },
         ),
@@ -366,10 +427,10 @@ fn filter_axis(data: &mut [f32], dims: [usize; 3], axis: usize, steps: &[Step], 
                 buf.iter_mut()
                     .zip(slice.iter())
                     .for_each(|(d, &v)| *d = v as f64);
-                let res = cascade(buf, tmp, n, nx, steps, b);
+                cascade(buf, tmp, n, nx, steps, b);
                 slice
                     .iter_mut()
-                    .zip(res.iter())
+                    .zip(buf.iter())
                     .for_each(|(d, &v)| *d = v as f32);
             },
         ),
@@ -392,8 +453,8 @@ fn filter_axis(data: &mut [f32], dims: [usize; 3], axis: usize, steps: &[Step], 
                                     .zip(line)
                                     .for_each(|(d, &v)| *d = v as f64);
                             }
-                            let res = cascade(buf, tmp, n, nx, steps, b);
-                            res.iter().map(|&v| v as f32).collect()
+                            cascade(buf, tmp, n, nx, steps, b);
+                            buf.iter().map(|&v| v as f32).collect()
                         },
                     )
                     .collect();

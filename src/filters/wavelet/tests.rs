@@ -404,7 +404,7 @@ fn peak_rss_kib() -> Option<u64> {
 /// stays below 1 GiB peak (input included). Run alone:
 /// `cargo test --lib filters::wavelet::tests::large_volume -- --ignored --nocapture`.
 #[test]
-#[ignore = "large: 300 MiB input, about a minute"]
+#[ignore = "large: 300 MiB input, about 20 s"]
 fn large_volume_within_one_gib() {
     let img = noise([512, 512, 300]);
     for (sb, level) in [("LLH", 1), ("HHH", 2)] {
@@ -422,6 +422,36 @@ fn large_volume_within_one_gib() {
         assert_eq!(out.data.len(), img.data.len());
         if let Some(k) = peak {
             assert!(k < 1024 * 1024, "peak {k} KiB");
+        }
+    }
+}
+
+/// The grouped, slice-wise average equals pooling the response of every one
+/// of the 24 (3D) or 4 (2D) rotations, duplicates included.
+#[test]
+fn grouped_average_equals_pooling_every_rotation() {
+    let img = noise([11, 10, 9]);
+    for (w, sb, level, dims) in [
+        ("db3", "LLH", 2, FilterDims::D3),
+        ("coif1", "HHL", 1, FilterDims::D3),
+        ("haar", "HHH", 2, FilterDims::D3),
+        ("db2", "LH", 2, FilterDims::D2),
+    ] {
+        let c = common(Boundary::Mirror, dims);
+        let f = config(w, sb, level, true);
+        let got = f.apply(&c, &img).unwrap().data;
+        let mut pool = Pool::new(Pooling::Average);
+        for r in rotations(dims) {
+            let p = f.plan(&r, dims);
+            let mut d = img.data.clone();
+            for &axis in dims.axes() {
+                filter_axis(&mut d, img.geometry.dims, axis, &p.axes[axis], c.boundary);
+            }
+            pool.add(d);
+        }
+        let want = pool.finish();
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-4, "{w} {sb} l{level}: {a} vs {b}");
         }
     }
 }
