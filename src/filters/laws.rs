@@ -147,7 +147,7 @@ impl Config {
             .ok_or_else(|| keys.err("kernel", "is missing (e.g. E5L5S5 for 3D, L5S5 for 2D)"))?;
         let bad = |why: &str| keys.err("kernel", &format!("'{spec}' {why}"));
         let chars: Vec<char> = spec.chars().collect();
-        if chars.is_empty() || chars.len() % 2 != 0 {
+        if chars.is_empty() || !chars.len().is_multiple_of(2) {
             return Err(bad(
                 "must be 1D kernel names run together (L3 E3 S3 L5 E5 S5 W5 R5), e.g. E5L5S5",
             ));

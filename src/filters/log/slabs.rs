@@ -26,12 +26,10 @@ pub struct Separable {
 impl Separable {
     /// Voxels of support on either side of the output voxel, per axis.
     pub fn radius(&self) -> [usize; 3] {
-        let mut r = [0; 3];
-        for a in 0..3 {
+        std::array::from_fn(|a| {
             let n = self.taps[a].len();
-            r[a] = self.centre[a].max(n.saturating_sub(1 + self.centre[a]));
-        }
-        r
+            self.centre[a].max(n.saturating_sub(1 + self.centre[a]))
+        })
     }
 
     fn is_identity(&self, axis: usize) -> bool {
@@ -62,6 +60,7 @@ where
 /// Scratch space for [`filter_slab`] (one per slab in flight).
 #[derive(Default)]
 pub struct Scratch {
+    plane: Vec<f64>,
     ext: Vec<f64>,
     line: Vec<f64>,
     res: Vec<f64>,
@@ -105,28 +104,24 @@ pub fn filter_slab(
             }
         }
     }
-    // y pass, column by column within each plane.
+    // y pass: each output row is a weighted sum of (boundary-mapped) rows of
+    // the plane, so the inner loop runs along contiguous x.
     if !k.is_identity(1) {
-        s.line.resize(ny, 0.0);
-        s.res.resize(ny, 0.0);
+        let (ky, cy) = (&k.taps[1], k.centre[1] as isize);
+        s.plane.resize(plane, 0.0);
         for p in 0..planes {
             let pl = &mut out[p * plane..(p + 1) * plane];
-            for x in 0..nx {
-                for y in 0..ny {
-                    s.line[y] = pl[x + nx * y];
-                }
-                convolve_line(
-                    &s.line,
-                    &mut s.res,
-                    &k.taps[1],
-                    k.centre[1],
-                    boundary,
-                    &mut s.ext,
-                );
-                for y in 0..ny {
-                    pl[x + nx * y] = s.res[y];
+            s.plane.fill(0.0);
+            for y in 0..ny {
+                let dst = &mut s.plane[y * nx..(y + 1) * nx];
+                for (t, &w) in ky.iter().enumerate() {
+                    if let Some(j) = boundary.map(y as isize - (t as isize - cy), ny) {
+                        let src = &pl[j * nx..(j + 1) * nx];
+                        dst.iter_mut().zip(src).for_each(|(d, &v)| *d += w * v);
+                    }
                 }
             }
+            pl.copy_from_slice(&s.plane);
         }
     }
     // x pass, row by row.
