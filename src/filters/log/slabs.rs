@@ -79,22 +79,36 @@ pub fn filter_slab(
     out: &mut [f64],
     s: &mut Scratch,
 ) {
+    pass_z(image, dims, z0, (&k.taps[2], k.centre[2]), boundary, out);
+    if !k.is_identity(1) {
+        pass_y(out, dims, (&k.taps[1], k.centre[1]), boundary, s);
+    }
+    if !k.is_identity(0) {
+        pass_x(out, dims, (&k.taps[0], k.centre[0]), boundary, s);
+    }
+}
+
+/// The z pass of [`filter_slab`]: planes `z0 ..` of `image` convolved along z
+/// with `(taps, centre)` into `out`; each output plane is a weighted sum of
+/// (boundary-mapped) image planes. `[1.0]` copies.
+pub fn pass_z(
+    image: &[f32],
+    dims: [usize; 3],
+    z0: usize,
+    (taps, centre): (&[f64], usize),
+    boundary: Boundary,
+    out: &mut [f64],
+) {
     let [nx, ny, nz] = dims;
     let plane = nx * ny;
     debug_assert_eq!(image.len(), plane * nz);
     debug_assert_eq!(out.len() % plane, 0);
     let planes = out.len() / plane;
-    // z pass: each output plane is a weighted sum of (boundary-mapped) image planes.
-    let (kz, cz) = (&k.taps[2], k.centre[2] as isize);
+    let cz = centre as isize;
     for p in 0..planes {
         let dst = &mut out[p * plane..(p + 1) * plane];
-        if k.is_identity(2) {
-            let src = &image[(z0 + p) * plane..(z0 + p + 1) * plane];
-            dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v as f64);
-            continue;
-        }
         dst.fill(0.0);
-        for (t, &w) in kz.iter().enumerate() {
+        for (t, &w) in taps.iter().enumerate() {
             let z = (z0 + p) as isize - (t as isize - cz);
             if let Some(j) = boundary.map(z, nz) {
                 let src = &image[j * plane..(j + 1) * plane];
@@ -104,42 +118,52 @@ pub fn filter_slab(
             }
         }
     }
-    // y pass: each output row is a weighted sum of (boundary-mapped) rows of
-    // the plane, so the inner loop runs along contiguous x.
-    if !k.is_identity(1) {
-        let (ky, cy) = (&k.taps[1], k.centre[1] as isize);
-        s.plane.resize(plane, 0.0);
-        for p in 0..planes {
-            let pl = &mut out[p * plane..(p + 1) * plane];
-            s.plane.fill(0.0);
-            for y in 0..ny {
-                let dst = &mut s.plane[y * nx..(y + 1) * nx];
-                for (t, &w) in ky.iter().enumerate() {
-                    if let Some(j) = boundary.map(y as isize - (t as isize - cy), ny) {
-                        let src = &pl[j * nx..(j + 1) * nx];
-                        dst.iter_mut().zip(src).for_each(|(d, &v)| *d += w * v);
-                    }
+}
+
+/// The y pass, in place on whole planes of `data`: each output row is a
+/// weighted sum of (boundary-mapped) rows, so the inner loop runs along
+/// contiguous x.
+pub fn pass_y(
+    data: &mut [f64],
+    dims: [usize; 3],
+    (taps, centre): (&[f64], usize),
+    boundary: Boundary,
+    s: &mut Scratch,
+) {
+    let [nx, ny, _] = dims;
+    let plane = nx * ny;
+    let cy = centre as isize;
+    s.plane.resize(plane, 0.0);
+    for pl in data.chunks_mut(plane) {
+        s.plane.fill(0.0);
+        for y in 0..ny {
+            let dst = &mut s.plane[y * nx..(y + 1) * nx];
+            for (t, &w) in taps.iter().enumerate() {
+                if let Some(j) = boundary.map(y as isize - (t as isize - cy), ny) {
+                    let src = &pl[j * nx..(j + 1) * nx];
+                    dst.iter_mut().zip(src).for_each(|(d, &v)| *d += w * v);
                 }
             }
-            pl.copy_from_slice(&s.plane);
         }
+        pl.copy_from_slice(&s.plane);
     }
-    // x pass, row by row.
-    if !k.is_identity(0) {
-        s.line.resize(nx, 0.0);
-        s.res.resize(nx, 0.0);
-        for row in out.chunks_mut(nx) {
-            s.line.copy_from_slice(row);
-            convolve_line(
-                &s.line,
-                &mut s.res,
-                &k.taps[0],
-                k.centre[0],
-                boundary,
-                &mut s.ext,
-            );
-            row.copy_from_slice(&s.res);
-        }
+}
+
+/// The x pass, in place, row by row.
+pub fn pass_x(
+    data: &mut [f64],
+    dims: [usize; 3],
+    (taps, centre): (&[f64], usize),
+    boundary: Boundary,
+    s: &mut Scratch,
+) {
+    let nx = dims[0];
+    s.line.resize(nx, 0.0);
+    s.res.resize(nx, 0.0);
+    for row in data.chunks_mut(nx) {
+        s.line.copy_from_slice(row);
+        convolve_line(&s.line, &mut s.res, taps, centre, boundary, &mut s.ext);
+        row.copy_from_slice(&s.res);
     }
 }
 
