@@ -23,9 +23,11 @@
 //! same file metadata. The errors files are merged the same way (sorted by
 //! study) into `OUT.errors.csv`.
 
-use crate::batch::{self, Failure, OutputLock};
 use crate::error::{Error, Result};
 use crate::table;
+use crate::table::outputs::{
+    self, companion_paths, read_failures, write_failures, Failure, OutputLock,
+};
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -60,9 +62,9 @@ pub fn merge(parts: &[PathBuf], output: &Path, csv: Option<&Path>) -> Result<Mer
     if parts.is_empty() {
         return Err(Error::Invalid("merge: no parts given".into()));
     }
-    let (_, errors_path, lock_path) = batch::companion_paths(output);
+    let (_, errors_path, lock_path) = companion_paths(output);
     for p in parts {
-        let clash = |o: &Path| same_file(p, o) || same_file(&batch::companion_paths(p).1, o);
+        let clash = |o: &Path| same_file(p, o) || same_file(&companion_paths(p).1, o);
         if clash(output) || csv.is_some_and(clash) || clash(&errors_path) {
             return Err(Error::Invalid(format!(
                 "merge: the output would overwrite the part {} (or its errors file); choose another output",
@@ -111,7 +113,7 @@ pub fn merge(parts: &[PathBuf], output: &Path, csv: Option<&Path>) -> Result<Mer
         metadata.push(("ctrad_params".to_string(), params.clone()));
     }
     metadata.push(("ctrad_params_hash".to_string(), first.params_hash.clone()));
-    batch::write_failures(&errors_path, &failures)?;
+    write_failures(&errors_path, &failures)?;
     table::write_table(&mut df, output, &metadata)?;
     if let Some(csv) = csv {
         table::write_table(&mut df, csv, &metadata)?;
@@ -168,7 +170,7 @@ fn read_part(path: &Path, summary: &mut MergeSummary) -> Result<Part> {
             studies.insert(s.unwrap_or_default().to_string());
         }
     }
-    let (_, errors_path, _) = batch::companion_paths(path);
+    let (_, errors_path, _) = companion_paths(path);
     let failures = if errors_path.is_file() {
         read_failures(&errors_path)?
     } else {
@@ -185,40 +187,6 @@ fn read_part(path: &Path, summary: &mut MergeSummary) -> Result<Part> {
         failures,
         studies,
     })
-}
-
-/// Read an errors file written by [`batch::write_failures`].
-pub fn read_failures(path: &Path) -> Result<Vec<Failure>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut rows = batch::parse_csv(&text).into_iter();
-    match rows.next() {
-        Some(h) if h == ["study", "file", "stage", "message"] => {}
-        _ => {
-            return Err(Error::format(
-                path,
-                "expected the header 'study,file,stage,message' of a ctrad errors file",
-            ))
-        }
-    }
-    let mut out = Vec::new();
-    for (n, r) in rows.enumerate() {
-        match <[String; 4]>::try_from(r) {
-            Ok([study, file, stage, message]) => out.push(Failure {
-                study,
-                file,
-                stage,
-                message,
-            }),
-            Err(r) if r.iter().all(|c| c.is_empty()) => {}
-            Err(r) => {
-                return Err(Error::format(
-                    path,
-                    format!("line {}: expected 4 fields, found {}", n + 2, r.len()),
-                ));
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn check_metadata(parts: &[Part]) -> Result<()> {
@@ -365,7 +333,7 @@ fn schema_error(a: &Part, b: &Part, what: String) -> Error {
     ))
 }
 
-/// Sort rows exactly as the batch does (stable, by [`batch::sort_key_from`]).
+/// Sort rows exactly as the batch does (stable, by [`outputs::sort_key_from`]).
 fn sort_like_batch(df: DataFrame) -> Result<DataFrame> {
     let n = df.height();
     if n == 0 {
@@ -390,7 +358,7 @@ fn sort_like_batch(df: DataFrame) -> Result<DataFrame> {
     }
     let keys: Vec<_> = (0..n)
         .map(|i| {
-            batch::sort_key_from(|k: &str| texts.get(k).map(|v| v[i].clone()).unwrap_or_default())
+            outputs::sort_key_from(|k: &str| texts.get(k).map(|v| v[i].clone()).unwrap_or_default())
         })
         .collect();
     let mut order: Vec<usize> = (0..n).collect();
@@ -419,9 +387,9 @@ mod tests {
             stage: "image".into(),
             message: "line1\nline2".into(),
         }];
-        batch::write_failures(&p, &f).unwrap();
+        write_failures(&p, &f).unwrap();
         assert_eq!(read_failures(&p).unwrap(), f);
-        batch::write_failures(&p, &[]).unwrap();
+        write_failures(&p, &[]).unwrap();
         assert!(read_failures(&p).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -21,8 +21,14 @@
 //! featureClass:                 # IBSI family codes or PyRadiomics class names
 //!   morph:
 //!   stat:
+//! filters:                      # IBSI 2 image filters (see `crate::filters`)
+//!   - {type: log, sigma: 1.5, truncate: 4, dims: 3D, boundary: mirror}
+//!   - {type: wavelet, wavelet: db3, subband: LLH, level: 1,
+//!      rotationInvariant: true, pooling: average, binCount: 32}
 //! compat: pyradiomics           # optional: reproduce PyRadiomics 3.1 conventions
 //! ```
+//! Each filter's response map gets the intensity families of `featureClass`
+//! (all but `morph`), in columns named `<filter name>_<IBSI tag>`.
 //! Unknown keys are errors naming the key.
 
 use crate::error::{Error, Result};
@@ -61,6 +67,24 @@ pub struct Resampling {
     pub mask_threshold: f64,
 }
 
+/// Settings only `compat: pyradiomics` reads (IBSI mode validates and ignores them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PyRadiomicsSettings {
+    /// `voxelArrayShift`: added to intensities before the energy features.
+    pub voxel_array_shift: f64,
+    /// `minimumROIDimensions`: the ROI must span at least this many axes (1–3).
+    pub minimum_roi_dimensions: usize,
+}
+
+impl Default for PyRadiomicsSettings {
+    fn default() -> Self {
+        PyRadiomicsSettings {
+            voxel_array_shift: 0.0,
+            minimum_roi_dimensions: 2,
+        }
+    }
+}
+
 /// Everything that controls one extraction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
@@ -80,6 +104,8 @@ pub struct Params {
     /// Image filters (IBSI 2): each gives a response map whose features are
     /// computed beside the unfiltered image's.
     pub filters: Vec<crate::filters::FilterSpec>,
+    /// PyRadiomics-only settings (used with `compat: pyradiomics`).
+    pub pyradiomics: PyRadiomicsSettings,
 }
 
 impl Params {
@@ -145,6 +171,7 @@ impl Params {
             texture: TextureSettings::default(),
             families: families.unwrap_or_else(|| FAMILIES.iter().map(|s| s.to_string()).collect()),
             filters,
+            pyradiomics: PyRadiomicsSettings::default(),
         };
         let mut bin_width: Option<f64> = None;
         let mut bin_count: Option<u32> = None;
@@ -155,6 +182,7 @@ impl Params {
         let mut reseg_mode = "absolute".to_string();
         let mut reseg_values: Option<Vec<Option<f64>>> = None;
         let mut force_2d = false;
+        let mut pre_crop = false;
         let mut dims: Option<Vec<Dimensionality>> = None;
         let mut binning_pyradiomics = compat == Compat::PyRadiomics;
 
@@ -328,19 +356,31 @@ impl Params {
                         return Err(err("'weightingNorm' is not supported (IBSI weights all directions equally)".into()));
                     }
                 }
-                // Accepted PyRadiomics keys that do not change ctrad's results.
-                "additionalInfo"
-                | "enableCExtensions"
-                | "preCrop"
-                | "padDistance"
-                | "geometryTolerance"
-                | "correctMask"
-                | "minimumROIDimensions"
-                | "minimumROISize"
-                | "voxelArrayShift"
-                | "removeOutliers"
-                | "normalizeScale" => {}
+                "voxelArrayShift" => p.pyradiomics.voxel_array_shift = num(v)?,
+                "minimumROIDimensions" => {
+                    p.pyradiomics.minimum_roi_dimensions = v
+                        .as_u64()
+                        .filter(|d| (1..=3).contains(d))
+                        .ok_or_else(|| err("'minimumROIDimensions' must be 1, 2 or 3".into()))?
+                        as usize;
+                }
+                "preCrop" => pre_crop = bool_value(v, key, path)?,
+                // PyRadiomics keys accepted as they are: they change neither
+                // mode's results (ctrad always crops to the ROI box, checks
+                // geometry with its own tolerance and never normalises).
+                "additionalInfo" | "enableCExtensions" | "padDistance" | "geometryTolerance"
+                | "correctMask" | "minimumROISize" | "removeOutliers" | "normalizeScale" => {}
                 other => return Err(err(format!("unknown setting '{other}'"))),
+            }
+        }
+
+        if compat == Compat::PyRadiomics {
+            for (key, on) in [("preCrop", pre_crop), ("force2D", force_2d)] {
+                if on {
+                    return Err(err(format!(
+                        "'{key}' is not supported in 'compat: pyradiomics' mode"
+                    )));
+                }
             }
         }
 

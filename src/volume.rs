@@ -12,6 +12,16 @@ use std::path::{Path, PathBuf};
 /// Tolerance for comparing geometries read from different files (mm / cosines).
 pub const GEOMETRY_TOLERANCE: f64 = 1e-3;
 
+/// The cross product `a × b` of two 3-vectors.
+#[inline]
+pub fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
 /// Grid size, voxel spacing, origin and axis directions of a volume.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Geometry {

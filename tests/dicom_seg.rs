@@ -4,7 +4,8 @@
 mod common;
 
 use ctrad::io::dicom::rtstruct::{rasterise, read_rtstruct};
-use ctrad::io::dicom::seg::{read_seg, write_fractional_seg, write_seg, SegmentationType};
+use ctrad::io::dicom::seg::{read_seg, SegmentationType};
+use ctrad::io::dicom::seg_write::{write_fractional_seg, write_seg};
 use ctrad::io::dicom::series::{read_series_dir, SeriesMeta};
 use ctrad::volume::{Mask, Volume};
 use ctrad::Error;

@@ -76,7 +76,8 @@ fn write_fuzz_seeds() {
     std::fs::copy(&seg, dir("seg").join("cube_binary.dcm")).unwrap();
     let frac = tiny_mask().map(|b| if b { 0.8f32 } else { 0.1 });
     let fpath = tmp.join("frac.dcm");
-    ctrad::io::dicom::seg::write_fractional_seg(&fpath, &[("Cube", &frac)], &meta, 255).unwrap();
+    ctrad::io::dicom::seg_write::write_fractional_seg(&fpath, &[("Cube", &frac)], &meta, 255)
+        .unwrap();
     std::fs::copy(&fpath, dir("seg").join("cube_fractional.dcm")).unwrap();
 }
 

@@ -6,7 +6,7 @@ use ctrad::batch::{self, BatchOptions, Progress};
 use ctrad::error::{Error, Result};
 use ctrad::params::Params;
 use ctrad::study::Phase;
-use ctrad::table::{self, Cell, Row};
+use ctrad::table::{self, Cell};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,26 +105,17 @@ fn single(
     )?;
     let series_uid = image.series_uid();
     let out = ctrad::pipeline::extract(image.volume, roi.mask, &params, &image_path, &mask_path)?;
-    let row = Row {
-        ids: vec![
-            ("image".into(), Cell::Text(image_path.display().to_string())),
-            ("mask".into(), Cell::Text(mask_path.display().to_string())),
-            ("label".into(), label.map_or(Cell::Null, Cell::Int)),
-            ("roi".into(), Cell::Text(roi.roi)),
-            ("series_instance_uid".into(), Cell::Text(series_uid)),
-            ("segmentation_uid".into(), Cell::Text(roi.segmentation_uid)),
-            ("roi_voxel_count".into(), Cell::Int(out.roi_voxels as i64)),
-            ("ctrad_version".into(), Cell::Text(ctrad::VERSION.into())),
-            ("params_hash".into(), Cell::Text(params.hash())),
-            ("nan_reasons".into(), Cell::Text(out.nan_reasons_text())),
-        ],
-        features: ctrad::naming::Naming::from(args.naming).apply(out.features),
-    };
-    let mut df = table::to_dataframe(&[row])?;
-    let metadata = vec![
-        ("ctrad_version".to_string(), ctrad::VERSION.to_string()),
-        ("ctrad_params".to_string(), params.source_text.clone()),
+    let source = vec![
+        ("image".into(), Cell::Text(image_path.display().to_string())),
+        ("mask".into(), Cell::Text(mask_path.display().to_string())),
+        ("label".into(), label.map_or(Cell::Null, Cell::Int)),
+        ("roi".into(), Cell::Text(roi.roi)),
+        ("series_instance_uid".into(), Cell::Text(series_uid)),
+        ("segmentation_uid".into(), Cell::Text(roi.segmentation_uid)),
     ];
+    let row = table::extraction_row(source, out, &params, args.naming.into());
+    let mut df = table::to_dataframe(&[row])?;
+    let metadata = table::table_metadata(&params);
     table::write_table(&mut df, &args.output, &metadata)?;
     Ok(0)
 }
@@ -144,24 +135,7 @@ fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
         .iter()
         .map(|p| Phase::parse(p).ok_or_else(|| Error::Invalid(format!("unknown phase '{p}'"))))
         .collect::<Result<Vec<_>>>()?;
-    let shard = match &args.shard {
-        None => None,
-        Some(s) => {
-            let (k, n) = s
-                .split_once('/')
-                .and_then(|(k, n)| {
-                    Some((
-                        k.trim().parse::<usize>().ok()?,
-                        n.trim().parse::<usize>().ok()?,
-                    ))
-                })
-                .filter(|(k, n)| *n >= 1 && (1..=*n).contains(k))
-                .ok_or_else(|| {
-                    Error::Invalid(format!("--shard '{s}': expected K/N with 1 ≤ K ≤ N"))
-                })?;
-            Some((k, n))
-        }
-    };
+    let shard = args.shard.as_deref().map(batch::parse_shard).transpose()?;
     let progress = if args.quiet {
         Progress::Quiet
     } else if std::io::stderr().is_terminal() {

@@ -3,11 +3,11 @@
 use clap::{Args, Subcommand};
 use ctrad::enhancement::{self, EnhancementSettings};
 use ctrad::error::{Error, Result};
-use ctrad::model::data::{read_dataframe, read_table, Table};
+use ctrad::model::data::{read_dataframe, read_table};
 use ctrad::model::logistic::Penalty;
 use ctrad::model::nomogram::{self, AxisRange};
-use ctrad::model::{evaluate, svg, FitSpec, LogisticModel};
-use serde::Deserialize;
+use ctrad::model::preset::{self, FitChoices, Preset};
+use ctrad::model::{evaluate, svg, LogisticModel};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand, Debug)]
@@ -135,36 +135,13 @@ pub struct NomogramArgs {
 }
 
 /// A model preset (pipelines/models/*.yaml). `name`, `description` and `notes` document the preset.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct Preset {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub outcome: String,
-    pub event: Option<String>,
-    pub predictors: Vec<String>,
-    #[serde(default)]
-    pub categorical: Vec<String>,
-    #[serde(default)]
-    pub penalty: Penalty,
-    pub lambda: Option<f64>,
-    #[serde(default)]
-    pub standardize: bool,
-    #[serde(default)]
-    pub units: std::collections::BTreeMap<String, String>,
-    /// Free-text notes (e.g. alternative predictors); ignored by the fit.
-    #[serde(default)]
-    pub notes: Vec<String>,
-}
-
-pub fn read_preset(path: &Path) -> Result<Preset> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_norway::from_str(&text).map_err(|e| Error::params(path, e.to_string()))
+/// Tables derived from feature tables carry the ctrad version that made them.
+fn version_metadata() -> Vec<(String, String)> {
+    vec![("ctrad_version".to_string(), ctrad::VERSION.to_string())]
 }
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    ctrad::io::atomic::write_text(path, text)
 }
 
 pub fn run(args: ModelArgs) -> Result<i32> {
@@ -177,42 +154,23 @@ pub fn run(args: ModelArgs) -> Result<i32> {
 }
 
 fn fit(a: FitArgs) -> Result<i32> {
-    let preset = a.preset.as_deref().map(read_preset).transpose()?;
-    let p = preset.unwrap_or_default();
-    let outcome = a
-        .outcome
-        .or((!p.outcome.is_empty()).then(|| p.outcome.clone()))
-        .ok_or_else(|| Error::Invalid("--outcome is required (or --preset)".into()))?;
-    let predictors = if a.predictors.is_empty() {
-        p.predictors.clone()
-    } else {
-        a.predictors
-    };
-    let mut units: Vec<(String, String)> = p.units.into_iter().collect();
-    for u in &a.units {
-        let (k, v) = u
-            .split_once('=')
-            .ok_or_else(|| Error::Invalid(format!("--units entry '{u}' is not NAME=UNIT")))?;
-        units.push((k.to_string(), v.to_string()));
-    }
-    units.reverse(); // command-line units win (first match is used)
-    let spec = FitSpec {
-        outcome,
-        predictors,
-        categorical: if a.categorical.is_empty() {
-            p.categorical
-        } else {
-            a.categorical
+    let preset = a.preset.as_deref().map(Preset::read).transpose()?;
+    let spec = preset::fit_spec(
+        preset,
+        FitChoices {
+            outcome: a.outcome,
+            event: a.event,
+            predictors: a.predictors,
+            categorical: a.categorical,
+            penalty: a.penalty,
+            lambda: a.lambda,
+            standardize: a.standardize,
+            cv_folds: a.cv_folds,
+            seed: a.seed,
+            drop_missing: a.drop_missing,
+            units: a.units,
         },
-        event: a.event.or(p.event),
-        penalty: a.penalty.unwrap_or(p.penalty),
-        lambda: a.lambda.or(p.lambda),
-        standardize: a.standardize || p.standardize,
-        cv_folds: a.cv_folds,
-        seed: a.seed,
-        drop_missing: a.drop_missing,
-        units,
-    };
+    )?;
     let table = read_table(&a.table)?;
     let model = ctrad::model::fit_table(&table, &spec)?;
     model.save(&a.output)?;
@@ -236,32 +194,12 @@ fn fit(a: FitArgs) -> Result<i32> {
 fn predict(a: PredictArgs) -> Result<i32> {
     let model = LogisticModel::load(&a.model)?;
     let table = read_table(&a.table)?;
-    let lp = model.linear_predictor(&table)?;
-    let mut out = Table {
-        nrows: table.nrows,
-        ..Default::default()
-    };
-    if let Some(id) = ctrad::model::ID_COLUMNS.iter().find(|c| table.has(c)) {
-        out.names.push(id.to_string());
-        out.columns.push(table.column(id)?.clone());
-    }
-    let ok = |v: f64| if v.is_finite() { Some(v) } else { None };
-    out.names.push("linear_predictor".into());
-    out.columns.push(ctrad::model::data::ColumnData::Numeric(
-        lp.iter().map(|&v| ok(v)).collect(),
-    ));
-    out.names.push("probability".into());
-    out.columns.push(ctrad::model::data::ColumnData::Numeric(
-        lp.iter()
-            .map(|&v| ok(v).map(ctrad::model::stats::expit))
-            .collect(),
-    ));
-    let missing = lp.iter().filter(|v| v.is_nan()).count();
+    let (out, missing) = model.prediction_table(&table)?;
     if missing > 0 {
         eprintln!("{missing} rows have missing predictors: their prediction is empty");
     }
     let mut df = out.to_dataframe()?;
-    ctrad::table::write_table(&mut df, &a.output, &[])?;
+    ctrad::table::write_table(&mut df, &a.output, &version_metadata())?;
     Ok(0)
 }
 
@@ -346,7 +284,7 @@ fn enhancement_cmd(a: EnhancementArgs) -> Result<i32> {
         }
         table = j.table;
     }
-    ctrad::table::write_table(&mut table, &a.output, &[])?;
+    ctrad::table::write_table(&mut table, &a.output, &version_metadata())?;
     Ok(0)
 }
 

@@ -97,47 +97,6 @@ fn row_span<T>(row: &[T], inside: impl Fn(&T) -> bool) -> (usize, usize) {
     }
 }
 
-/// Settings that only the compatibility mode reads from the parameter text.
-struct Extra {
-    voxel_array_shift: f64,
-    minimum_roi_dimensions: usize,
-}
-
-fn extra_settings(params: &Params) -> Result<Extra> {
-    let err = |r: &str| Error::params(&params.source_path, r.to_string());
-    let root: serde_norway::Value = serde_norway::from_str(&params.source_text)
-        .map_err(|e| err(&format!("invalid YAML: {e}")))?;
-    let setting = root.get("setting");
-    let get = |k: &str| setting.and_then(|s| s.get(k)).filter(|v| !v.is_null());
-    let voxel_array_shift = match get("voxelArrayShift") {
-        Some(v) => v
-            .as_f64()
-            .ok_or_else(|| err("'voxelArrayShift' must be a number"))?,
-        None => 0.0,
-    };
-    let minimum_roi_dimensions = match get("minimumROIDimensions") {
-        Some(v) => v
-            .as_u64()
-            .filter(|&d| (1..=3).contains(&d))
-            .ok_or_else(|| err("'minimumROIDimensions' must be 1, 2 or 3"))?
-            as usize,
-        None => 2,
-    };
-    for key in ["normalize", "preCrop", "force2D", "weightingNorm"] {
-        if let Some(v) = get(key) {
-            if v.as_bool() == Some(true) || (key == "weightingNorm" && !v.is_null()) {
-                return Err(err(&format!(
-                    "'{key}' is not supported in 'compat: pyradiomics' mode"
-                )));
-            }
-        }
-    }
-    Ok(Extra {
-        voxel_array_shift,
-        minimum_roi_dimensions,
-    })
-}
-
 /// One feature class, run in parallel with the others.
 type Job<'a> = Box<dyn Fn() -> Vec<(&'static str, f64)> + Sync + 'a>;
 
@@ -173,7 +132,7 @@ pub fn extract(
             )));
         }
     }
-    let extra = extra_settings(params)?;
+    let extra = &params.pyradiomics;
     check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
     let Some((lo, hi)) = mask.bounding_box() else {
         return Err(Error::EmptyRoi(format!(
@@ -281,9 +240,9 @@ pub fn extract(
     };
     // The narrowest level type: the texture passes stream less memory.
     if top <= u8::MAX as u32 {
-        classes::<u8>(crop, &values, in_range, &bins, params, &extra)
+        classes::<u8>(crop, &values, in_range, &bins, params, extra)
     } else {
-        classes::<u16>(crop, &values, in_range, &bins, params, &extra)
+        classes::<u16>(crop, &values, in_range, &bins, params, extra)
     }
 }
 
@@ -297,7 +256,7 @@ fn classes<L: Level>(
     in_range: impl Fn(f32) -> bool,
     bins: &Bins,
     params: &Params,
-    extra: &Extra,
+    extra: &crate::params::PyRadiomicsSettings,
 ) -> Result<Features> {
     let mut padded = PaddedLevels::<L>::zeros(crop.dims, [true; 3]);
     let mut counts = vec![0u64; bins.edges.len() + 1];

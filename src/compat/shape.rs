@@ -13,6 +13,7 @@
 
 use super::linalg::symmetric_eigenvalues;
 use super::pyradiomics::Crop;
+use crate::volume::cross;
 
 /// Edge midpoints (z, y, x) in cube units; edge e joins the corners listed in
 /// the comment.
@@ -168,14 +169,6 @@ fn triangles(config: usize) -> impl Iterator<Item = [usize; 3]> {
     let s = TRIANGLES[config].as_bytes();
     let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as usize;
     (0..s.len() / 3).map(move |t| [digit(s[3 * t]), digit(s[3 * t + 1]), digit(s[3 * t + 2])])
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - b[1] * a[2],
-        a[2] * b[0] - b[2] * a[0],
-        a[0] * b[1] - b[0] * a[1],
-    ]
 }
 
 /// The padded label mask ([`Crop::shape_mask`]) with its size in (z, y, x)

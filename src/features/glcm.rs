@@ -10,7 +10,7 @@
 //! (k = 2..2N_g), the 25 features below follow the IBSI reference manual.
 //! N_g is the number of grey levels of the discretisation (`n_levels`).
 //! Entropies use log2. Aggregation over slices and directions is in
-//! [`super::directional`].
+//! `super::directional`.
 //!
 //! Degenerate matrices (one grey level only) follow MIRP, the IBSI
 //! reference implementation: correlation is 1, information correlation 1

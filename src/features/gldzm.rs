@@ -137,8 +137,8 @@ pub(crate) fn border_distance(mask: &[bool], dims: [usize; 3], planar: bool) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::glszm::tests::{all_dims, get, roi};
     use super::*;
+    use crate::features::test_support::{all_dims, get, roi};
 
     /// Brute force: smallest |dx|+|dy|+|dz| to an outside voxel, with a
     /// one-voxel ring of outside voxels around the block.

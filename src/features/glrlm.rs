@@ -7,7 +7,7 @@
 //! `r_.j = Σ_i r_ij` and `p_ij = r_ij / N_s`, the 16 features below follow
 //! the IBSI reference manual. When matrices are merged, N_v is summed over
 //! the merged matrices too (so run percentage stays a per-matrix ratio).
-//! Aggregation over slices and directions is in [`super::directional`].
+//! Aggregation over slices and directions is in `directional`.
 
 use super::directional::{self, DirectionalMatrix, MatrixBuilder};
 use super::padded::PaddedLevels;

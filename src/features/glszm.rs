@@ -540,23 +540,9 @@ fn average(per_slice: &[Vec<f64>], n: usize) -> Vec<f64> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// A DiscreteRoi from levels (0 = outside); morph = levels > 0.
-    pub(crate) fn roi(dims: [usize; 3], levels: Vec<u32>) -> DiscreteRoi {
-        let n_levels = levels.iter().copied().max().unwrap_or(0).max(1);
-        crate::features::test_support::roi_with_levels(dims, levels, n_levels)
-    }
-
-    pub(crate) fn all_dims() -> TextureSettings {
-        TextureSettings {
-            dimensionalities: Dimensionality::ALL.to_vec(),
-            ..Default::default()
-        }
-    }
-
-    pub(crate) use crate::features::test_support::get;
+    use crate::features::test_support::{all_dims, get, roi};
 
     #[test]
     fn zones_link_diagonally_in_plane_and_across_slices_in_3d() {

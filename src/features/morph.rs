@@ -15,6 +15,7 @@ pub mod spatial;
 
 use super::Features;
 use crate::roi::Roi;
+use crate::volume::cross;
 use std::f64::consts::PI;
 
 /// Number of Legendre terms in the ellipsoid-area series (IBSI: stop at ν = 20).
@@ -417,15 +418,6 @@ fn ellipsoid_area(a: f64, b: f64, c: f64) -> f64 {
 #[inline]
 fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
-#[inline]
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
 }
 
 #[inline]

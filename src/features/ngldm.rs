@@ -98,8 +98,8 @@ fn dependence_matrix(block: &Block, n_levels: usize, delta: usize, alpha: u32) -
 
 #[cfg(test)]
 mod tests {
-    use super::super::glszm::tests::{all_dims, get, roi};
     use super::*;
+    use crate::features::test_support::{all_dims, get, roi};
 
     #[test]
     fn dependence_counts_the_centre() {

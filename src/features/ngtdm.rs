@@ -222,8 +222,8 @@ fn strength(present: &[(f64, f64, f64)]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::glszm::tests::{all_dims, get, roi};
     use super::*;
+    use crate::features::test_support::{all_dims, get, roi};
 
     #[test]
     fn constant_roi_uses_manual_conventions() {

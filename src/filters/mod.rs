@@ -289,12 +289,14 @@ pub fn parse_filters(v: &Value, path: &Path) -> Result<Vec<FilterSpec>> {
             "wavelet" => FilterKind::Wavelet(wavelet::Config::parse(&mut keys)?),
             "simoncelli" => FilterKind::Simoncelli(simoncelli::Config::parse(&mut keys)?),
             "riesz" => FilterKind::Riesz(riesz::Config::parse(&mut keys)?),
-            other => return Err(keys.err(
-                "type",
-                &format!(
+            other => {
+                return Err(keys.err(
+                    "type",
+                    &format!(
                     "unknown filter '{other}' (mean, log, laws, gabor, wavelet, simoncelli, riesz)"
                 ),
-            )),
+                ))
+            }
         };
         keys.finish()?;
         let name = match custom_name {
@@ -459,12 +461,15 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// `a`, `a/b`, `api`, `api/b`, `pi/b` (spaces and `*` allowed).
+/// `a`, `a/b`, `api`, `api/b`, `pi/b`, each optionally negated (spaces and `*` allowed).
 fn parse_expression(s: &str) -> Option<f64> {
     let s: String = s
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '*')
         .collect();
+    if let Some(rest) = s.strip_prefix('-') {
+        return parse_expression(rest).map(|x| -x);
+    }
     let (num, den) = match s.split_once('/') {
         Some((a, b)) => (a.to_string(), b.parse::<f64>().ok()?),
         None => (s.clone(), 1.0),
@@ -510,6 +515,8 @@ mod tests {
         assert_eq!(parse_expression("3/2"), Some(1.5));
         assert_eq!(parse_expression("2"), Some(2.0));
         assert_eq!(parse_expression("x"), None);
+        assert_eq!(parse_expression("-pi/3"), Some(-pi / 3.0));
+        assert_eq!(parse_expression("-1.5"), Some(-1.5));
     }
 
     #[test]

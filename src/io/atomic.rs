@@ -17,6 +17,11 @@ pub fn write_atomic(
     write(path, true, f)
 }
 
+/// Write `text` to `path` atomically (and durably).
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |w| w.write_all(text.as_bytes()))
+}
+
 /// [`write_atomic`] without the fsyncs, for files the program checks when
 /// it reads them and rebuilds when they are missing or damaged (batch
 /// checkpoints). Readers still see the old file or the complete new one;

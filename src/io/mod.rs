@@ -338,7 +338,7 @@ pub fn read_label_mask(path: &Path, label: Option<i64>) -> Result<crate::volume:
 /// NIfTI-1; `.nrrd`, `.nhdr`: NRRD, gzip-encoded), samples as 32-bit floats.
 /// The write is atomic.
 pub fn write_volume(path: &Path, vol: &Volume<f32>) -> Result<()> {
-    match volume_format(path)? {
+    match format_by_name(path)? {
         VolumeFormat::Nifti => nifti::write(path, vol, DataType::F32),
         VolumeFormat::Nrrd => nrrd::write(path, vol, DataType::F32, true),
     }
@@ -361,6 +361,11 @@ enum VolumeFormat {
 fn volume_format(path: &Path) -> Result<VolumeFormat> {
     // A missing file is an I/O error whatever its extension.
     std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    format_by_name(path)
+}
+
+/// Volume file format told by the file name alone (for files to write).
+fn format_by_name(path: &Path) -> Result<VolumeFormat> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

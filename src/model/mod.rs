@@ -11,6 +11,7 @@ pub mod data;
 pub mod evaluate;
 pub mod logistic;
 pub mod nomogram;
+pub mod preset;
 pub mod stats;
 pub mod svg;
 
@@ -335,11 +336,37 @@ impl LogisticModel {
             .map_err(|e| Error::format(path, format!("not a ctrad model file: {e}")))
     }
 
-    /// Write model.json (pretty-printed).
+    /// Write model.json (pretty-printed, atomically).
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::Invalid(format!("serialising model: {e}")))?;
-        std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+        crate::io::atomic::write_text(path, &(text + "\n"))
+    }
+
+    /// Predictions for every row of `table`: its identifier column (the first
+    /// of [`ID_COLUMNS`] present), `linear_predictor` and `probability`;
+    /// rows with a missing predictor get empty predictions. Also returns how
+    /// many rows those are.
+    pub fn prediction_table(&self, table: &Table) -> Result<(Table, usize)> {
+        let lp = self.linear_predictor(table)?;
+        let mut out = Table {
+            nrows: table.nrows,
+            ..Default::default()
+        };
+        if let Some(id) = ID_COLUMNS.iter().find(|c| table.has(c)) {
+            out.names.push(id.to_string());
+            out.columns.push(table.column(id)?.clone());
+        }
+        let ok = |v: f64| if v.is_finite() { Some(v) } else { None };
+        out.names.push("linear_predictor".into());
+        out.columns
+            .push(ColumnData::Numeric(lp.iter().map(|&v| ok(v)).collect()));
+        out.names.push("probability".into());
+        out.columns.push(ColumnData::Numeric(
+            lp.iter().map(|&v| ok(v).map(stats::expit)).collect(),
+        ));
+        let missing = lp.iter().filter(|v| v.is_nan()).count();
+        Ok((out, missing))
     }
 
     /// Coefficient vector, intercept first, in term order.

@@ -66,7 +66,7 @@ pub fn tiny_rtstruct(path: &Path, spec: &CtSeriesSpec) {
 
 /// A BINARY SEG of [`tiny_mask`] (segment `Cube`) referencing `meta`.
 pub fn tiny_seg(path: &Path, meta: &SeriesMeta) {
-    ctrad::io::dicom::seg::write_seg(path, &[("Cube", &tiny_mask())], meta).unwrap();
+    ctrad::io::dicom::seg_write::write_seg(path, &[("Cube", &tiny_mask())], meta).unwrap();
 }
 
 /// Tiny CT series, RTSTRUCT and SEG in `dir`: (CT files, series metadata, RS path, SEG path).

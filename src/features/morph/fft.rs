@@ -63,7 +63,7 @@ pub fn good_size(n: usize) -> usize {
     }
 }
 
-/// A forward DFT plan, X[k] = Σ x[j] e^{-2πi jk/n}.
+/// A forward DFT plan, `X[k] = Σ x[j] e^{-2πi jk/n}`.
 pub struct Plan {
     n: usize,
     radices: Vec<usize>,

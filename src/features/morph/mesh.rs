@@ -10,7 +10,7 @@
 //! configurations the surface boundary on each cube face is a set of oriented
 //! segments; chaining them gives closed loops, and each loop is triangulated
 //! with the largest-area triangulation in unit-cube coordinates (see
-//! [`triangulate_loop`]). Because the
+//! `triangulate_loop`). Because the
 //! segments on a face depend only on the four corner values of that face, two
 //! cubes sharing a face produce the same boundary there (with opposite
 //! orientation), so the mesh is closed and consistently oriented.
@@ -21,6 +21,7 @@
 //! IBSI phantoms the two rules give the same digital-phantom mesh and differ by
 //! < 0.01 % in volume on the CT phantom.
 
+use crate::volume::cross;
 use std::sync::OnceLock;
 
 /// How a face with two diagonally opposite ROI corners is cut.
@@ -75,14 +76,6 @@ fn edge_mid2(e: usize) -> [i32; 3] {
 
 fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
 }
 
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {

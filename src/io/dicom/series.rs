@@ -24,6 +24,7 @@ use super::scan::{self, first_item, float, floats, int, items, text, FileInfo};
 use super::view::{Attributes, View};
 use crate::error::{Error, Result};
 use crate::io::ReadLimits;
+use crate::volume::cross;
 use crate::volume::{Geometry, Volume};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -936,13 +937,6 @@ pub fn read_series_dir(dir: &Path, series_uid: Option<&str>) -> Result<(Volume<f
     load_series(files)
 }
 
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }

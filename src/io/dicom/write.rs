@@ -5,6 +5,7 @@
 //! and the file meta group names ctrad without a version, so writing the same
 //! input twice gives byte-identical files.
 
+use super::format_ds;
 use crate::error::{Error, Result};
 use crate::io::dicom::scan::sop_class;
 use crate::volume::{Geometry, Mask, Volume};
@@ -104,27 +105,6 @@ impl CtSeriesSpec {
     }
 }
 
-/// Format a decimal string (DS, at most 16 characters) without needless digits.
-pub fn format_ds(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return "0".into();
-    }
-    for decimals in (0..=6).rev() {
-        let s = format!("{v:.decimals$}");
-        let s = if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        };
-        let s = if s == "-0" { "0".to_string() } else { s };
-        if s.len() <= 16 {
-            return s;
-        }
-    }
-    let s = format!("{v:.8e}");
-    s.chars().take(16).collect()
-}
-
 fn ds_values(values: &[f64]) -> PrimitiveValue {
     PrimitiveValue::Strs(values.iter().map(|&v| format_ds(v)).collect())
 }
@@ -160,19 +140,15 @@ fn write_atomic(obj: InMemDicomObject, path: &Path) -> Result<()> {
     write_bytes_atomic(path, &bytes)
 }
 
-/// Write `bytes` to `path` through `path.tmp` and a rename, so readers never
-/// see a half-written file.
+/// Write `bytes` to `path` atomically, creating its folder. Test data can be
+/// regenerated, so it is not fsynced.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::io::atomic::write_atomic_unsynced(path, |w| w.write_all(bytes))
 }
 
 /// Patient, study and equipment attributes shared by the CT images and the RTSTRUCT.

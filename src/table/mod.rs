@@ -4,6 +4,8 @@
 //! Identifying columns come first, in the order given, then feature columns in
 //! the order they first appear. A feature absent from a row is null.
 
+pub mod outputs;
+
 use crate::error::{Error, Result};
 use crate::features::Features;
 use crate::io::atomic::write_atomic;
@@ -36,6 +38,62 @@ impl From<String> for Cell {
 pub struct Row {
     pub ids: Vec<(String, Cell)>,
     pub features: Features,
+}
+
+/// The records of a CSV text (RFC 4180: quotes, doubled quotes, CRLF; rows
+/// may differ in length; blank lines are skipped), every field as text.
+/// `path` names the file in errors.
+pub fn csv_records(text: &str, path: &Path) -> Result<Vec<Vec<String>>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| {
+            r.map(|r| r.iter().map(str::to_string).collect())
+                .map_err(|e| Error::format(path, format!("CSV: {e}")))
+        })
+        .collect()
+}
+
+/// One output row of an extraction: `source` (the columns naming where the
+/// image, mask and ROI came from) followed by the identifying columns every
+/// table has — `roi_voxel_count, ctrad_version, params_hash, nan_reasons` —
+/// then the features under `naming`. Single-study and batch rows are built
+/// here alike.
+pub fn extraction_row(
+    mut source: Vec<(String, Cell)>,
+    extraction: crate::pipeline::Extraction,
+    params: &crate::params::Params,
+    naming: crate::naming::Naming,
+) -> Row {
+    source.extend([
+        (
+            "roi_voxel_count".to_string(),
+            Cell::Int(extraction.roi_voxels as i64),
+        ),
+        ("ctrad_version".into(), Cell::Text(crate::VERSION.into())),
+        ("params_hash".into(), Cell::Text(params.hash())),
+        (
+            "nan_reasons".into(),
+            Cell::Text(extraction.nan_reasons_text()),
+        ),
+    ]);
+    Row {
+        ids: source,
+        features: naming.apply(extraction.features),
+    }
+}
+
+/// The key-value metadata of every feature table file: the ctrad version,
+/// the parameter file's text and its hash.
+pub fn table_metadata(params: &crate::params::Params) -> Vec<(String, String)> {
+    vec![
+        ("ctrad_version".to_string(), crate::VERSION.to_string()),
+        ("ctrad_params".to_string(), params.source_text.clone()),
+        ("ctrad_params_hash".to_string(), params.hash()),
+    ]
 }
 
 /// Build the DataFrame of `rows`.
@@ -334,6 +392,19 @@ pub fn create_parent_dir(path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn csv_records_handle_quotes_and_crlf() {
+        let rows = super::csv_records(
+            "Image,Mask,Label\r\n\"a,b.nii\",m.nii,2\n\n\"say \"\"hi\"\"\",x\n",
+            std::path::Path::new("m.csv"),
+        )
+        .unwrap();
+        assert_eq!(rows[0], vec!["Image", "Mask", "Label"]);
+        assert_eq!(rows[1], vec!["a,b.nii", "m.nii", "2"]);
+        assert_eq!(rows[2], vec!["say \"hi\"", "x"]);
+        assert_eq!(rows.len(), 3);
+    }
+
     use super::*;
 
     /// Written with our encodings, a table reads back equal (strings, ints,

@@ -11,10 +11,16 @@
 //! the batch goes on. The final table is sorted (study, phase, ROI), so it is
 //! identical whatever the order in which studies finished.
 
+mod cases;
+mod state;
+
+pub use crate::table::outputs::{companion_paths, write_failures, Failure, OutputLock};
+pub use cases::{cases_from_dir, cases_from_manifest, glob_match, parse_shard, shard_of};
+use state::{read_part, write_part};
+
 use crate::error::{Error, Result};
 use crate::hash::Fnv64;
 use crate::inputs::{self, Image, RoiMask};
-use crate::io::atomic::{write_atomic, write_atomic_unsynced};
 use crate::io::dicom::series;
 use crate::params::Params;
 use crate::study::{self, Phase, SegmentationKind, SeriesSource, Study};
@@ -42,15 +48,6 @@ pub enum CaseInput {
 pub struct Case {
     pub id: String,
     pub input: CaseInput,
-}
-
-/// A failure, as written to the errors file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub study: String,
-    pub file: String,
-    pub stage: String,
-    pub message: String,
 }
 
 /// How progress is shown.
@@ -87,258 +84,6 @@ pub struct Summary {
     pub failed: usize,
     pub rows: usize,
     pub interrupted: bool,
-}
-
-/// Cases from a studies folder: every sub-folder, sorted by name.
-pub fn cases_from_dir(dir: &Path) -> Result<Vec<Case>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let mut cases = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') || !entry.path().is_dir() {
-            continue;
-        }
-        cases.push(Case {
-            id: name,
-            input: CaseInput::Study(entry.path()),
-        });
-    }
-    cases.sort_by(|a, b| a.id.cmp(&b.id));
-    if cases.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{}: no study sub-folders found",
-            dir.display()
-        )));
-    }
-    Ok(cases)
-}
-
-/// Cases from a PyRadiomics batch CSV (`Image,Mask[,Label]`, optional `ID`
-/// or `study_id`, optional `ROI`). Relative paths are taken relative to the
-/// working directory, else to the manifest's folder.
-pub fn cases_from_manifest(path: &Path) -> Result<Vec<Case>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut rows = parse_csv(&text).into_iter();
-    let header = rows
-        .next()
-        .ok_or_else(|| Error::format(path, "empty manifest"))?;
-    let col = |names: &[&str]| {
-        header
-            .iter()
-            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
-    };
-    let (Some(ci), Some(cm)) = (col(&["Image"]), col(&["Mask"])) else {
-        return Err(Error::format(
-            path,
-            "manifest needs 'Image' and 'Mask' columns",
-        ));
-    };
-    let (cl, cid, croi) = (
-        col(&["Label"]),
-        col(&["ID", "study_id", "Patient", "Case"]),
-        col(&["ROI"]),
-    );
-    let base = path.parent().unwrap_or(Path::new("."));
-    let resolve = |p: &str| {
-        let p = PathBuf::from(p.trim());
-        if p.is_relative() && !p.exists() {
-            base.join(p)
-        } else {
-            p
-        }
-    };
-    let mut cases = Vec::new();
-    for (n, r) in rows.enumerate() {
-        if r.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let get = |c: Option<usize>| {
-            c.and_then(|c| r.get(c))
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        let image = resolve(
-            &get(Some(ci))
-                .ok_or_else(|| Error::format(path, format!("row {}: no Image", n + 2)))?,
-        );
-        let mask = resolve(
-            &get(Some(cm)).ok_or_else(|| Error::format(path, format!("row {}: no Mask", n + 2)))?,
-        );
-        let label = match get(cl) {
-            Some(l) => Some(
-                l.parse::<i64>()
-                    .map_err(|_| Error::format(path, format!("row {}: bad Label '{l}'", n + 2)))?,
-            ),
-            None => None,
-        };
-        let id = get(cid).unwrap_or_else(|| format!("case_{:04}", n + 1));
-        cases.push(Case {
-            id,
-            input: CaseInput::Pair {
-                image,
-                mask,
-                label,
-                roi: get(croi),
-            },
-        });
-    }
-    let mut ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
-    ids.sort();
-    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-        return Err(Error::format(
-            path,
-            format!("case id '{}' appears more than once", w[0]),
-        ));
-    }
-    Ok(cases)
-}
-
-/// Minimal RFC 4180 CSV parsing (quotes, doubled quotes, CRLF).
-pub(crate) fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => row.push(std::mem::take(&mut cur)),
-            '\n' if !quoted => {
-                row.push(std::mem::take(&mut cur));
-                rows.push(std::mem::take(&mut row));
-            }
-            '\r' if !quoted => {}
-            _ => cur.push(c),
-        }
-    }
-    if !cur.is_empty() || !row.is_empty() {
-        row.push(cur);
-        rows.push(row);
-    }
-    rows
-}
-
-/// The shard (1-based) a study id belongs to among `n`.
-pub fn shard_of(id: &str, n: usize) -> usize {
-    (Fnv64::new().update(id.as_bytes()).finish() % n.max(1) as u64) as usize + 1
-}
-
-/// Case-insensitive glob match with `*` and `?`.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
-/// Paths of the state folder, errors file and lock file of an output.
-pub fn companion_paths(output: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let stem = output
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "features".into());
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    (
-        dir.join(format!("{stem}.ctrad-state")),
-        dir.join(format!("{stem}.errors.csv")),
-        dir.join(format!("{stem}.lock")),
-    )
-}
-
-/// An exclusive lock on an output, released on drop. A lock left by a process
-/// that no longer runs (e.g. killed) is taken over.
-pub struct OutputLock {
-    path: PathBuf,
-}
-
-impl OutputLock {
-    pub fn acquire(path: &Path) -> Result<OutputLock> {
-        let pid = std::process::id();
-        // Write the PID to a private file, then hard-link it into place: the
-        // lock appears atomically with its content, so no other run can read an
-        // empty lock and mistake it for a stale one.
-        let tmp = path.with_extension(format!("lock.{pid}.tmp"));
-        std::fs::write(&tmp, format!("{pid}\n")).map_err(|e| Error::io(&tmp, e))?;
-        let result = Self::link(&tmp, path);
-        let _ = std::fs::remove_file(&tmp);
-        result
-    }
-
-    fn link(tmp: &Path, path: &Path) -> Result<OutputLock> {
-        for _ in 0..2 {
-            let created = match std::fs::hard_link(tmp, path) {
-                // File systems without hard links: create-new, then write.
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(path)
-                        .and_then(|mut f| {
-                            use std::io::Write;
-                            writeln!(f, "{}", std::process::id())
-                        })
-                }
-                other => other,
-            };
-            match created {
-                Ok(()) => {
-                    return Ok(OutputLock {
-                        path: path.to_path_buf(),
-                    })
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let pid = std::fs::read_to_string(path)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u32>().ok());
-                    let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-                    if alive {
-                        return Err(Error::Invalid(format!(
-                            "{}: another ctrad run (process {}) is writing this output; wait for it or remove the lock file if it is stale",
-                            path.display(),
-                            pid.unwrap_or(0)
-                        )));
-                    }
-                    let _ = std::fs::remove_file(path);
-                }
-                Err(e) => return Err(Error::io(path, e)),
-            }
-        }
-        Err(Error::Invalid(format!(
-            "{}: could not take the output lock",
-            path.display()
-        )))
-    }
-}
-
-impl Drop for OutputLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 /// Indices of `cases`, largest input first, by the bytes on disk of the
@@ -591,11 +336,7 @@ pub fn run(
     if interrupted {
         return Ok(summary);
     }
-    let metadata = vec![
-        ("ctrad_version".to_string(), crate::VERSION.to_string()),
-        ("ctrad_params".to_string(), opts.params.source_text.clone()),
-        ("ctrad_params_hash".to_string(), opts.params.hash()),
-    ];
+    let metadata = table::table_metadata(&opts.params);
     let mut df = table::to_dataframe(&rows)?;
     // The output files are independent: written at once, their fsyncs overlap.
     std::thread::scope(|s| {
@@ -630,20 +371,7 @@ fn row_sort_key(r: &Row) -> (String, usize, String, String) {
             })
             .unwrap_or_default()
     };
-    sort_key_from(text)
-}
-
-/// The order of rows in a table: study, phase (acquisition order), ROI,
-/// series UID, from a lookup of a row's identifying columns as text.
-/// Shared with [`crate::merge`] so merged tables sort the same way.
-pub(crate) fn sort_key_from(text: impl Fn(&str) -> String) -> (String, usize, String, String) {
-    let phase = Phase::parse(&text("phase")).map_or(99, |p| p as usize);
-    (
-        text("study_id"),
-        phase,
-        text("roi"),
-        text("series_instance_uid"),
-    )
+    table::outputs::sort_key_from(text)
 }
 
 fn sanitize(id: &str) -> String {
@@ -886,15 +614,9 @@ fn extract_row(
                 ("voxel_spacing_x".into(), Cell::Float(spacing[0])),
                 ("voxel_spacing_y".into(), Cell::Float(spacing[1])),
                 ("voxel_spacing_z".into(), Cell::Float(spacing[2])),
-                ("roi_voxel_count".into(), Cell::Int(x.roi_voxels as i64)),
-                ("ctrad_version".into(), Cell::Text(crate::VERSION.into())),
-                ("params_hash".into(), Cell::Text(opts.params.hash())),
-                ("nan_reasons".into(), Cell::Text(x.nan_reasons_text())),
             ];
-            out.rows.push(Row {
-                ids,
-                features: opts.naming.apply(x.features),
-            });
+            out.rows
+                .push(table::extraction_row(ids, x, &opts.params, opts.naming));
         }
         Err(e) => {
             let mut f = failure(&case.id, &e, "features");
@@ -905,112 +627,6 @@ fn extract_row(
             out.failures.push(f);
         }
     }
-}
-
-// ---- state files -------------------------------------------------------------
-
-const PART_MAGIC: &str = "ctrad-part 1";
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
-}
-
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('t') => out.push('\t'),
-                Some('n') => out.push('\n'),
-                Some('r') => out.push('\r'),
-                Some(o) => out.push(o),
-                None => {}
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Persist a finished case (atomically). Floats are written in Rust's
-/// shortest round-trip form, so a reread row is bit-identical. Not fsynced:
-/// [`read_part`] accepts only a complete file with the magic, the case's key
-/// and the end marker, so a part a power cut damaged is recomputed.
-fn write_part(path: &Path, key: &str, rows: &[Row]) -> Result<()> {
-    let mut s = format!("{PART_MAGIC}\nkey\t{key}\n");
-    for r in rows {
-        s.push_str("row\n");
-        for (k, c) in &r.ids {
-            let (t, v) = match c {
-                Cell::Text(x) => ("t", escape(x)),
-                Cell::Int(i) => ("i", i.to_string()),
-                Cell::Float(f) => ("f", format!("{f:?}")),
-                Cell::Null => ("n", String::new()),
-            };
-            s.push_str(&format!("id\t{}\t{t}\t{v}\n", escape(k)));
-        }
-        for (k, v) in &r.features {
-            s.push_str(&format!("ft\t{}\t{v:?}\n", escape(k)));
-        }
-    }
-    s.push_str("end\n");
-    write_atomic_unsynced(path, |w| w.write_all(s.as_bytes()))
-}
-
-/// Rows of a persisted case whose key matches, else `None`.
-fn read_part(path: &Path, key: &str) -> Option<Vec<Row>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    if lines.next()? != PART_MAGIC
-        || lines.next()? != format!("key\t{key}")
-        || !text.ends_with("end\n")
-    {
-        return None;
-    }
-    let mut rows: Vec<Row> = Vec::new();
-    for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        match f.as_slice() {
-            ["row"] => rows.push(Row::default()),
-            ["end"] => return Some(rows),
-            ["id", k, t, v] => {
-                let c = match *t {
-                    "t" => Cell::Text(unescape(v)),
-                    "i" => Cell::Int(v.parse().ok()?),
-                    "f" => Cell::Float(v.parse().ok()?),
-                    _ => Cell::Null,
-                };
-                rows.last_mut()?.ids.push((unescape(k), c));
-            }
-            ["ft", k, v] => rows
-                .last_mut()?
-                .features
-                .push((unescape(k), v.parse().ok()?)),
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// Write the errors file (header only when there are none).
-pub fn write_failures(path: &Path, failures: &[Failure]) -> Result<()> {
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut s = String::from("study,file,stage,message\n");
-    for f in failures {
-        s.push_str(&format!(
-            "{},{},{},{}\n",
-            q(&f.study),
-            q(&f.file),
-            q(&f.stage),
-            q(&f.message)
-        ));
-    }
-    write_atomic(path, |w| w.write_all(s.as_bytes()))
 }
 
 #[cfg(test)]
@@ -1131,11 +747,5 @@ mod tests {
             counts[k - 1] += 1;
         }
         assert!(counts.iter().all(|&c| c > 70), "{counts:?}");
-    }
-
-    #[test]
-    fn manifest_csv_is_parsed() {
-        let rows = parse_csv("Image,Mask,Label\r\n\"a,b.nii\",m.nii,2\n");
-        assert_eq!(rows[1], vec!["a,b.nii", "m.nii", "2"]);
     }
 }
