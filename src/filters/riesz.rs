@@ -14,8 +14,8 @@
 //! * `base: simoncelli` — the Simoncelli wavelet of `level` j (see
 //!   [`super::simoncelli`]), both applied in one pass in the Fourier domain;
 //! * `base: log` — the Laplacian of Gaussian of width `sigma` (mm) cut off at
-//!   `truncate · σ`: computed first in the image domain with the boundary
-//!   condition (as the `log` filter does), then Riesz-transformed.
+//!   `truncate · σ`: the response of the `log` filter ([`super::log`], image
+//!   domain, with the boundary condition), then Riesz-transformed.
 //!
 //! The order tuple follows the grid axes `(x, y, z)` (x the fastest-varying
 //! axis of the NIfTI/DICOM grid): on 9.a (order (1, 0, 0), impulse) this
@@ -44,10 +44,8 @@
 //!   - {type: riesz, base: simoncelli, level: 1, order: [0, 2, 0], boundary: nearest}
 //! ```
 
-mod log_base;
-
 use super::simoncelli::{self, spectral};
-use super::{fmt_num, with_data, Common, FilterDims, Keys};
+use super::{fmt_num, with_data, Common, FilterDims, Keys, Pooling};
 use crate::error::{Error, Result};
 use crate::volume::Volume;
 use rustfft::num_complex::Complex;
@@ -198,14 +196,13 @@ impl Config {
                 })
             }
             Base::Log { sigma, truncate } => {
-                let log = log_base::log_response(
-                    &image.data,
-                    dims,
-                    image.geometry.spacing,
-                    c,
-                    *sigma,
-                    *truncate,
-                )?;
+                let log = super::log::Config {
+                    sigma: vec![*sigma],
+                    pooling: Pooling::Average,
+                    truncate: *truncate,
+                }
+                .apply(c, image)?
+                .data;
                 if order == [0; 3] {
                     log
                 } else {
