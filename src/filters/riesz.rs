@@ -206,7 +206,7 @@ impl Config {
                 if order == [0; 3] {
                     log
                 } else {
-                    spectral::filter(&log, dims, c, |v| transfer(order, v))
+                    spectral::filter_owned(log, dims, c, |v| transfer(order, v))
                 }
             }
         };
@@ -354,5 +354,101 @@ mod tests {
             let e = parse(yaml).unwrap_err().to_string();
             assert!(e.contains(&format!("'{key}'")), "{yaml}: {e}");
         }
+    }
+
+    /// Peak resident memory (`VmHWM`) of this process, in KiB.
+    fn peak_rss_kib() -> Option<u64> {
+        let s = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// The memory budget: one Fourier-domain filter on a 512×512×300 volume
+    /// stays below 1 GiB peak, the input included. Run each test alone (the
+    /// peak is per process), e.g.
+    /// `cargo test --lib filters::riesz::tests::large_simoncelli_3d -- --ignored --exact --nocapture`.
+    fn large_volume_within_one_gib(label: &str, c: Common, base: Base, order: [usize; 3]) {
+        let g = Geometry::new([512, 512, 300], [0.8, 0.8, 1.25], [0.0; 3]);
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let data = (0..g.len())
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s % 1000) as f32 - 500.0
+            })
+            .collect();
+        let img = Volume { geometry: g, data };
+        let t = std::time::Instant::now();
+        let out = match base {
+            Base::Simoncelli { level } if order == [0; 3] => {
+                simoncelli::Config { level }.apply(&c, &img).unwrap()
+            }
+            base => Config { base, order }.apply(&c, &img).unwrap(),
+        };
+        let peak = peak_rss_kib();
+        println!(
+            "{label}: {:.1} s, peak RSS {:?} MiB",
+            t.elapsed().as_secs_f64(),
+            peak.map(|k| k / 1024)
+        );
+        assert_eq!(out.data.len(), img.data.len());
+        if let Some(k) = peak {
+            assert!(k <= 1024 * 1024, "peak {k} KiB");
+        }
+    }
+
+    #[test]
+    #[ignore = "large: 300 MiB input"]
+    fn large_simoncelli_3d() {
+        let c = common(Boundary::Periodic, FilterDims::D3);
+        let b = Base::Simoncelli { level: 1 };
+        large_volume_within_one_gib("simoncelli l1 3D periodic", c, b, [0; 3]);
+    }
+
+    #[test]
+    #[ignore = "large: 300 MiB input"]
+    fn large_simoncelli_3d_mirror() {
+        let c = common(Boundary::Mirror, FilterDims::D3);
+        let b = Base::Simoncelli { level: 2 };
+        large_volume_within_one_gib("simoncelli l2 3D mirror", c, b, [0; 3]);
+    }
+
+    #[test]
+    #[ignore = "large: 300 MiB input"]
+    fn large_simoncelli_2d() {
+        let c = common(Boundary::Periodic, FilterDims::D2);
+        let b = Base::Simoncelli { level: 1 };
+        large_volume_within_one_gib("simoncelli l1 2D periodic", c, b, [0; 3]);
+    }
+
+    #[test]
+    #[ignore = "large: 300 MiB input"]
+    fn large_riesz_log_3d() {
+        let c = common(Boundary::Zero, FilterDims::D3);
+        let b = Base::Log {
+            sigma: 3.0,
+            truncate: 4.0,
+        };
+        large_volume_within_one_gib("riesz log s3 o100 3D zero", c, b, [1, 0, 0]);
+    }
+
+    #[test]
+    #[ignore = "large: 300 MiB input"]
+    fn large_riesz_log_2d() {
+        let c = common(Boundary::Mirror, FilterDims::D2);
+        let b = Base::Log {
+            sigma: 3.0,
+            truncate: 4.0,
+        };
+        large_volume_within_one_gib("riesz log s3 o100 2D mirror", c, b, [1, 0, 0]);
+    }
+
+    #[test]
+    #[ignore = "large: 300 MiB input"]
+    fn large_riesz_simoncelli_3d() {
+        let c = common(Boundary::Periodic, FilterDims::D3);
+        let b = Base::Simoncelli { level: 1 };
+        large_volume_within_one_gib("riesz simoncelli l1 o110 3D periodic", c, b, [1, 1, 0]);
     }
 }
