@@ -157,7 +157,7 @@ fn orientation_count(step: f64) -> usize {
 }
 
 impl Config {
-    pub fn parse(keys: &mut Keys) -> Result<Config> {
+    pub fn parse(keys: &mut Keys, common: &Common) -> Result<Config> {
         let sigma = positive(keys, "sigma", "standard deviation of the envelope in mm")?;
         let lambda = positive(keys, "lambda", "wavelength in mm")?;
         let gamma = positive(keys, "gamma", "spatial aspect ratio")?;
@@ -205,11 +205,7 @@ impl Config {
             })?,
         };
         let orthogonal_planes = keys.bool("orthogonalPlanes")?.unwrap_or(false);
-        // The stage has already validated `dims`; it is read again only to
-        // refuse a combination that cannot be honoured.
-        let dims_2d = keys
-            .str("dims")?
-            .is_some_and(|d| d.eq_ignore_ascii_case("2D"));
+        let dims_2d = common.dims == FilterDims::D2;
         if orthogonal_planes && dims_2d {
             return Err(keys.err(
                 "orthogonalPlanes",

@@ -135,13 +135,9 @@ struct Group {
 }
 
 impl Config {
-    pub fn parse(keys: &mut Keys) -> Result<Config> {
-        // The number of kernels must match the filter's dimensionality: `dims`
-        // is read here again so that a mismatch is an error naming the kernel.
-        let three_d = !matches!(
-            keys.str("dims")?.map(|s| s.to_ascii_uppercase()).as_deref(),
-            Some("2D")
-        );
+    pub fn parse(keys: &mut Keys, common: &Common) -> Result<Config> {
+        // The number of kernels must match the filter's dimensionality.
+        let three_d = common.dims == FilterDims::D3;
         let spec = keys
             .str("kernel")?
             .ok_or_else(|| keys.err("kernel", "is missing (e.g. E5L5S5 for 3D, L5S5 for 2D)"))?;

@@ -58,7 +58,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn parse(keys: &mut Keys) -> Result<Config> {
+    pub fn parse(keys: &mut Keys, _common: &Common) -> Result<Config> {
         let sigma = keys
             .f64_list("sigma")?
             .ok_or_else(|| keys.err("sigma", "is missing (Gaussian width in mm)"))?;

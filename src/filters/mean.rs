@@ -14,7 +14,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn parse(keys: &mut Keys) -> Result<Config> {
+    pub fn parse(keys: &mut Keys, _common: &Common) -> Result<Config> {
         let support = keys
             .usize("support")?
             .ok_or_else(|| keys.err("support", "is missing (kernel width in voxels, odd)"))?;

@@ -282,13 +282,15 @@ pub fn parse_filters(v: &Value, path: &Path) -> Result<Vec<FilterSpec>> {
         let custom_name = keys.str("name")?;
         let common = Common { boundary, dims };
         let kind = match ty.as_str() {
-            "mean" => FilterKind::Mean(mean::Config::parse(&mut keys)?),
-            "log" | "laplacian_of_gaussian" => FilterKind::Log(log::Config::parse(&mut keys)?),
-            "laws" => FilterKind::Laws(laws::Config::parse(&mut keys)?),
-            "gabor" => FilterKind::Gabor(gabor::Config::parse(&mut keys)?),
-            "wavelet" => FilterKind::Wavelet(wavelet::Config::parse(&mut keys)?),
-            "simoncelli" => FilterKind::Simoncelli(simoncelli::Config::parse(&mut keys)?),
-            "riesz" => FilterKind::Riesz(riesz::Config::parse(&mut keys)?),
+            "mean" => FilterKind::Mean(mean::Config::parse(&mut keys, &common)?),
+            "log" | "laplacian_of_gaussian" => {
+                FilterKind::Log(log::Config::parse(&mut keys, &common)?)
+            }
+            "laws" => FilterKind::Laws(laws::Config::parse(&mut keys, &common)?),
+            "gabor" => FilterKind::Gabor(gabor::Config::parse(&mut keys, &common)?),
+            "wavelet" => FilterKind::Wavelet(wavelet::Config::parse(&mut keys, &common)?),
+            "simoncelli" => FilterKind::Simoncelli(simoncelli::Config::parse(&mut keys, &common)?),
+            "riesz" => FilterKind::Riesz(riesz::Config::parse(&mut keys, &common)?),
             other => {
                 return Err(keys.err(
                     "type",

@@ -96,7 +96,7 @@ pub(in crate::filters) fn transfer(order: [usize; 3], v: [f64; 3]) -> Complex<f6
 }
 
 impl Config {
-    pub fn parse(keys: &mut Keys) -> Result<Config> {
+    pub fn parse(keys: &mut Keys, _common: &Common) -> Result<Config> {
         if let Some(a) = keys.str("alignment")? {
             return Err(keys.err(
                 "alignment",

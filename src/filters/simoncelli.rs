@@ -79,7 +79,7 @@ pub(in crate::filters) fn parse_level(keys: &mut Keys) -> Result<usize> {
 }
 
 impl Config {
-    pub fn parse(keys: &mut Keys) -> Result<Config> {
+    pub fn parse(keys: &mut Keys, _common: &Common) -> Result<Config> {
         Ok(Config {
             level: parse_level(keys)?,
         })

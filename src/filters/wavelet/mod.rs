@@ -109,7 +109,7 @@ fn decomposition_filters(name: &str) -> Option<(Vec<f64>, Vec<f64>)> {
 }
 
 impl Config {
-    pub fn parse(keys: &mut Keys) -> Result<Config> {
+    pub fn parse(keys: &mut Keys, common: &Common) -> Result<Config> {
         let wavelet = keys
             .str("wavelet")?
             .ok_or_else(|| keys.err("wavelet", "is missing (e.g. haar, db3, sym4, coif1)"))?
@@ -120,12 +120,8 @@ impl Config {
                 &format!("unknown wavelet '{wavelet}' (haar, db1–db20, sym2–sym20, coif1–coif5)"),
             )
         })?;
-        // The stage has already validated `dims`; it decides how many letters
-        // the sub-band needs.
-        let n_axes = match keys.str("dims")?.map(|s| s.to_ascii_uppercase()).as_deref() {
-            Some("2D") => 2,
-            _ => 3,
-        };
+        // The dimensionality decides how many letters the sub-band needs.
+        let n_axes = common.dims.axes().len();
         let sb = keys.str("subband")?.ok_or_else(|| {
             keys.err(
                 "subband",
