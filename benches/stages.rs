@@ -1,5 +1,8 @@
 //! Per-stage benches: DICOM series read, RTSTRUCT rasterisation, resampling,
-//! discretisation and each feature family, on STS_001 and the IBSI CT phantom.
+//! discretisation and each feature family, on STS_001 and the IBSI CT phantom;
+//! each IBSI 2 phase-2 filter on the CT phantom resampled to 1 mm
+//! (configuration B), on the ROI box grown by the filter's support as the
+//! pipeline filters it.
 //!
 //! `cargo bench --bench stages` (full), `CTRAD_BENCH_QUICK=1 cargo bench --bench stages`
 //! or `cargo bench --bench stages -- --quick` (CI smoke run). Filter with a
@@ -116,6 +119,36 @@ fn stages(c: &mut Criterion, data: &std::path::Path) {
         });
         g.bench_function(format!("ngl/{n}"), |b| {
             b.iter(|| features::ngldm::compute(&discrete, t))
+        });
+    }
+    g.finish();
+
+    // IBSI 2 phase-2 filters, configuration B (1 mm, tricubic, rounded).
+    let mut g = c.benchmark_group("filters");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ph = data.join("ibsi1/ct_phantom/nifti");
+    let image = ctrad::io::read_volume(&ph.join("phantom.nii.gz")).unwrap();
+    let mask = ctrad::io::read_label_mask(&ph.join("mask.nii.gz"), None).unwrap();
+    for id in 2..=9 {
+        let params = ctrad::params::Params::from_file(
+            &root.join(format!("pipelines/ibsi2/phase2/{id}_B.yaml")),
+        )
+        .unwrap();
+        let mut img = image.clone();
+        ctrad::preprocess::resample::round_intensities(&mut img);
+        let (img, morph) = common::resample(&img, &mask, &params);
+        let spec = &params.filters[0];
+        let dims = img.geometry.dims;
+        let (lo, hi) = morph.bounding_box().unwrap();
+        let box_ = match spec.margin(img.geometry.spacing) {
+            Some(m) => img.crop(
+                std::array::from_fn(|a| lo[a].saturating_sub(m[a])),
+                std::array::from_fn(|a| (hi[a] + m[a]).min(dims[a] - 1)),
+            ),
+            None => img.clone(),
+        };
+        g.bench_function(format!("{id}_B/{}", spec.name), |b| {
+            b.iter(|| spec.apply(black_box(&box_)).unwrap())
         });
     }
     g.finish();

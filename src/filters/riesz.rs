@@ -24,7 +24,7 @@
 //! frequency grid, the boundary handling (periodic = plain DFT; else an
 //! extension by half the image per side, applied to the image for the
 //! Simoncelli base and to the LoG response for the LoG base) and the memory
-//! use are those of [`super::simoncelli::spectral`]. `dims: 2D` transforms each
+//! use are those of `simoncelli::spectral`. `dims: 2D` transforms each
 //! axial slice (ν over x and y; `n₃` must then be 0).
 //!
 //! Keys:

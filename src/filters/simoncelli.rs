@@ -16,7 +16,7 @@
 //!
 //! The frequency grid, the boundary handling (plain DFT for `periodic`, an
 //! extension by half the image for the others) and the memory use are those
-//! of [`spectral`]. On the IBSI centred grid an even-sized axis puts the DC
+//! of `spectral`. On the IBSI centred grid an even-sized axis puts the DC
 //! coefficient at `|ν| = √d/(n−1)`, so very coarse levels (`ν_max/4` below
 //! that) pass a small part of the mean, as in the reference implementations.
 //!
