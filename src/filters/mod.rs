@@ -369,8 +369,24 @@ impl<'a> Keys<'a> {
     }
 
     /// An error about `key`, naming the file and the filter.
+    /// When `key` was not given but a key spelled almost like it was, the
+    /// error names that one too (a typo is the likely cause).
     pub fn err(&self, key: &str, reason: &str) -> Error {
-        Error::params(&self.path, format!("{}: '{key}' {reason}", self.context))
+        let given = |k: &Value| k.as_str().map(str::to_string);
+        let near = if self.map.get(key).is_none() {
+            self.map.keys().filter_map(given).find(|k| {
+                k != key && edit_distance(&k.to_ascii_lowercase(), &key.to_ascii_lowercase()) <= 2
+            })
+        } else {
+            None
+        };
+        let hint = near.map_or(String::new(), |k| {
+            format!(" (the file has '{k}': misspelt?)")
+        });
+        Error::params(
+            &self.path,
+            format!("{}: '{key}' {reason}{hint}", self.context),
+        )
     }
 
     fn get(&mut self, key: &str) -> Option<&'a Value> {
@@ -453,6 +469,22 @@ impl<'a> Keys<'a> {
     }
 }
 
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// A YAML number, also written as a fraction or multiple of π (`pi/8`, `5pi/4`,
 /// `3/2`), as filter settings often are.
 fn number(v: &Value) -> Option<f64> {
@@ -519,6 +551,20 @@ mod tests {
         assert_eq!(parse_expression("x"), None);
         assert_eq!(parse_expression("-pi/3"), Some(-pi / 3.0));
         assert_eq!(parse_expression("-1.5"), Some(-1.5));
+    }
+
+    #[test]
+    fn a_misspelt_required_key_is_named() {
+        assert_eq!(edit_distance("supportt", "support"), 1);
+        assert!(edit_distance("sigma", "lambda") > 2);
+        let v: Value = serde_norway::from_str("- {type: mean, Suport: 3}").unwrap();
+        let e = parse_filters(&v, Path::new("p.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'support' is missing") && e.contains("Suport"),
+            "{e}"
+        );
     }
 
     #[test]
