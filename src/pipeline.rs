@@ -310,9 +310,19 @@ fn filtered_features(
 ) -> Result<RoiShape> {
     let dims = image.geometry.dims;
     let spacing = image.geometry.spacing;
-    let union = |i: usize| morph.data[i] || intensity.data[i];
-    let (lo, hi) = bounding_box_where(dims, union)
-        .ok_or_else(|| Error::EmptyRoi("the morphological mask has no voxels".into()))?;
+    // The box of both masks (the intensity mask is usually inside the other).
+    let (lo, hi) = match (morph.bounding_box(), intensity.bounding_box()) {
+        (Some((a, b)), Some((c, d))) => (
+            std::array::from_fn(|k| a[k].min(c[k])),
+            std::array::from_fn(|k| b[k].max(d[k])),
+        ),
+        (Some(m), None) | (None, Some(m)) => m,
+        (None, None) => {
+            return Err(Error::EmptyRoi(
+                "the morphological mask has no voxels".into(),
+            ))
+        }
+    };
     let (blo, bhi) = match spec.margin(spacing) {
         Some(m) => {
             let loc = if params.families.contains("loc") {
@@ -370,32 +380,6 @@ fn filtered_features(
             .map(|(tag, v)| (format!("{}_{tag}", spec.name), v)),
     );
     Ok(shape)
-}
-
-/// Bounding box of the voxels where `inside(index)` holds.
-fn bounding_box_where(
-    dims: [usize; 3],
-    inside: impl Fn(usize) -> bool,
-) -> Option<([usize; 3], [usize; 3])> {
-    let mut lo = [usize::MAX; 3];
-    let mut hi = [0usize; 3];
-    let mut any = false;
-    let mut i = 0;
-    for z in 0..dims[2] {
-        for y in 0..dims[1] {
-            for x in 0..dims[0] {
-                if inside(i) {
-                    any = true;
-                    for (a, c) in [x, y, z].into_iter().enumerate() {
-                        lo[a] = lo[a].min(c);
-                        hi[a] = hi[a].max(c);
-                    }
-                }
-                i += 1;
-            }
-        }
-    }
-    any.then_some((lo, hi))
 }
 
 /// The response map of every filter in `params` on `image`, after the
