@@ -90,29 +90,7 @@ pub fn extract(
 
     let (image, morph) = match &params.resampling {
         Some(r) => {
-            let mut spacing = image.geometry.spacing;
-            for (a, s) in r.spacing.iter().enumerate() {
-                if let Some(s) = s {
-                    spacing[a] = *s;
-                }
-            }
-            let target = resample::aligned_grid(&image.geometry, spacing);
-            // A tiny resampled spacing must be an error, not a huge allocation.
-            let limits = ReadLimits::from_env()?;
-            let n = target
-                .dims
-                .iter()
-                .try_fold(1usize, |a, &d| a.checked_mul(d));
-            if n.is_none_or(|n| n > limits.max_voxels) {
-                return Err(Error::ResourceLimit {
-                    path: params.source_path.clone(),
-                    reason: format!(
-                        "resampling to {spacing:?} mm gives a {:?} grid, more than the limit of {} voxels \
-                         (set CTRAD_MAX_VOXELS to raise it)",
-                        target.dims, limits.max_voxels
-                    ),
-                });
-            }
+            let target = resampled_grid(&image.geometry, r, params)?;
             let mut img = resample::resample_image(&image, &target, r.interpolator);
             if params.round_intensities {
                 resample::round_intensities(&mut img);
@@ -382,6 +360,38 @@ fn filtered_features(
     Ok(shape)
 }
 
+/// The grid `geometry` is resampled to, refused when it would exceed the
+/// voxel limit (a tiny spacing must be an error, not a huge allocation).
+fn resampled_grid(
+    geometry: &crate::volume::Geometry,
+    r: &crate::params::Resampling,
+    params: &Params,
+) -> Result<crate::volume::Geometry> {
+    let mut spacing = geometry.spacing;
+    for (a, s) in r.spacing.iter().enumerate() {
+        if let Some(s) = s {
+            spacing[a] = *s;
+        }
+    }
+    let target = resample::aligned_grid(geometry, spacing);
+    let limits = ReadLimits::from_env()?;
+    let n = target
+        .dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d));
+    if n.is_none_or(|n| n > limits.max_voxels) {
+        return Err(Error::ResourceLimit {
+            path: params.source_path.clone(),
+            reason: format!(
+                "resampling to {spacing:?} mm gives a {:?} grid, more than the limit of {} voxels \
+                 (set CTRAD_MAX_VOXELS to raise it)",
+                target.dims, limits.max_voxels
+            ),
+        });
+    }
+    Ok(target)
+}
+
 /// The response map of every filter in `params` on `image`, after the
 /// image steps of the chain (rounding, interpolation) as configured, as
 /// `(filter name, map)` — for looking at a map, and for the IBSI 2 phase-1
@@ -400,13 +410,7 @@ pub fn response_maps(
         resample::round_intensities(&mut image);
     }
     if let Some(r) = &params.resampling {
-        let mut spacing = image.geometry.spacing;
-        for (a, s) in r.spacing.iter().enumerate() {
-            if let Some(s) = s {
-                spacing[a] = *s;
-            }
-        }
-        let target = resample::aligned_grid(&image.geometry, spacing);
+        let target = resampled_grid(&image.geometry, r, params)?;
         image = resample::resample_image(&image, &target, r.interpolator);
         if params.round_intensities {
             resample::round_intensities(&mut image);

@@ -2,7 +2,7 @@
 //! (2D) of `support` voxels per side,
 //! `h(i) = 1 / M^d` for every offset `|i_a| ≤ (M − 1)/2`.
 
-use super::boundary::{check_kernel_fits, convolve_axis_into};
+use super::boundary::{check_kernel_fits, convolve_separable};
 use super::{with_data, Common, Keys};
 use crate::error::Result;
 use crate::volume::Volume;
@@ -40,21 +40,9 @@ impl Config {
         let dims = image.geometry.dims;
         check_kernel_fits("mean filter", self.support / 2, dims, c.dims.axes())?;
         let k = vec![1.0 / self.support as f64; self.support];
-        let mut cur = image.data.clone();
-        let mut tmp = vec![0.0f32; cur.len()];
-        for &axis in c.dims.axes() {
-            convolve_axis_into(
-                &cur,
-                &mut tmp,
-                dims,
-                axis,
-                &k,
-                self.support / 2,
-                1,
-                c.boundary,
-            );
-            std::mem::swap(&mut cur, &mut tmp);
-        }
+        let axes = c.dims.axes();
+        let kernels = vec![&k[..]; axes.len()];
+        let cur = convolve_separable(&image.data, dims, axes, &kernels, c.boundary);
         Ok(with_data(image, cur))
     }
 }
