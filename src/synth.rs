@@ -80,6 +80,9 @@ pub struct SynthSpec {
     pub tumour_radius_mm: f64,
     /// Amplitude k of the zero-mean ±k pattern in pancreas and tumour.
     pub pattern_hu: f32,
+    /// Amplitude of integer noise, uniform in `[-n, n]` HU, inside the body
+    /// (0: none). Deterministic per voxel and phase.
+    pub noise_hu: f32,
     pub phases: Vec<PhaseSpec>,
     /// Phase whose series the RTSTRUCT references.
     pub contoured_phase: Phase,
@@ -107,6 +110,7 @@ impl SynthSpec {
             tumour_centre: [22.0, 20.0, 5.0],
             tumour_radius_mm: 4.5,
             pattern_hu: 10.0,
+            noise_hu: 0.0,
             phases: vec![
                 PhaseSpec {
                     phase: Phase::Unenhanced,
@@ -199,6 +203,28 @@ impl SynthSpec {
                     p.contrast_agent = "NONE".into();
                 }
             }
+        }
+        spec
+    }
+
+    /// A study at the size of a real abdominal CT: three phases of
+    /// 512×512×300 voxels of 0.7×0.7×1 mm (a 358 mm field of view, 300 mm
+    /// long), an elliptic body with ±12 HU noise, the pancreas and a 14 mm
+    /// tumour near the middle; slices above and below the body are air.
+    pub fn full_size() -> SynthSpec {
+        let mut spec = SynthSpec::pannet();
+        spec.name = "SYNTH_FULLSIZE_001".into();
+        spec.dims = [512, 512, 300];
+        spec.spacing = [0.7, 0.7, 1.0];
+        spec.origin = [-178.85, -178.85, -149.5];
+        spec.body_radii_mm = [165.0, 120.0];
+        spec.pancreas_centre = [280.0, 240.0, 150.0];
+        spec.pancreas_radii_mm = [45.0, 12.0, 20.0];
+        spec.tumour_centre = [310.0, 240.0, 152.0];
+        spec.tumour_radius_mm = 14.0;
+        spec.noise_hu = 12.0;
+        for p in &mut spec.phases {
+            p.description = p.description.replace("2.5mm", "1mm");
         }
         spec
     }
@@ -316,15 +342,24 @@ pub fn generate(spec: &SynthSpec) -> SynthStudy {
     let images = spec
         .phases
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(k, p)| {
+            let noise = |i: usize| -> f32 {
+                if spec.noise_hu <= 0.0 {
+                    return 0.0;
+                }
+                let mut r = SplitMix((i as u64) << 2 | k as u64);
+                let n = spec.noise_hu as u64;
+                (r.below(2 * n + 1) as i64 - n as i64) as f32
+            };
             let data = (0..g.len())
                 .map(|i| {
                     if tumour.data[i] {
-                        p.hu.tumour + t_pattern[i]
+                        p.hu.tumour + t_pattern[i] + noise(i)
                     } else if pancreas.data[i] {
-                        p.hu.pancreas + p_pattern[i]
+                        p.hu.pancreas + p_pattern[i] + noise(i)
                     } else if body.data[i] {
-                        p.hu.body
+                        p.hu.body + noise(i)
                     } else {
                         AIR_HU
                     }
@@ -359,10 +394,64 @@ pub struct WrittenStudy {
 /// `truth.csv` (per series and ROI: voxel count and exact mean, min, max HU).
 pub fn write_study(dir: &Path, spec: &SynthSpec) -> Result<WrittenStudy> {
     let study = generate(spec);
+    let truth_text = truth_csv(spec, &study);
+    let mut written = write_generated(dir, spec, study, StudyLayout::Native)?;
+    written.truth = dir.join("truth.csv");
+    write_bytes_atomic(&written.truth, truth_text.as_bytes())?;
+    Ok(written)
+}
+
+/// How [`write_study_as`] writes a study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StudyLayout {
+    /// The whole grid, native pixel data.
+    Native,
+    /// The whole grid, JPEG 2000 lossless pixel data.
+    Jpeg2000,
+    /// The box of the pancreas and tumour grown by `margin` voxels per axis
+    /// (clamped to the grid), native pixel data: the same study as a
+    /// cropped research data set would hold it.
+    Cropped { margin: usize },
+}
+
+/// Write `spec` as [`write_study`] does (without `truth.csv`), in `layout`.
+pub fn write_study_as(dir: &Path, spec: &SynthSpec, layout: StudyLayout) -> Result<WrittenStudy> {
+    write_generated(dir, spec, generate(spec), layout)
+}
+
+/// Write the generated `study` of `spec` in `layout`.
+fn write_generated(
+    dir: &Path,
+    spec: &SynthSpec,
+    mut study: SynthStudy,
+    layout: StudyLayout,
+) -> Result<WrittenStudy> {
+    let mut geometry = spec.geometry();
+    let series_spec = |p: &PhaseSpec| {
+        let mut s = spec.series_spec(p);
+        s.jpeg2000 = layout == StudyLayout::Jpeg2000;
+        s
+    };
+    if let StudyLayout::Cropped { margin } = layout {
+        let (lo, hi) = study.pancreas.bounding_box().ok_or_else(|| {
+            Error::Invalid(format!("synthetic study {} has no pancreas", spec.name))
+        })?;
+        let (tlo, thi) = study.tumour.bounding_box().unwrap_or((lo, hi));
+        let last = geometry.last();
+        let lo: [usize; 3] = std::array::from_fn(|a| lo[a].min(tlo[a]).saturating_sub(margin));
+        let hi: [usize; 3] = std::array::from_fn(|a| (hi[a].max(thi[a]) + margin).min(last[a]));
+        for image in &mut study.images {
+            *image = image.crop(lo, hi);
+        }
+        for mask in [&mut study.body, &mut study.pancreas, &mut study.tumour] {
+            *mask = mask.crop(lo, hi);
+        }
+        geometry = geometry.crop(lo, hi);
+    }
     let mut series_dirs = Vec::new();
     for (p, image) in spec.phases.iter().zip(&study.images) {
         let sdir = dir.join(format!("ct_{}", p.series_number));
-        write_ct_series(&sdir, image, &spec.series_spec(p))?;
+        write_ct_series(&sdir, image, &series_spec(p))?;
         series_dirs.push(sdir);
     }
     let contoured = spec
@@ -378,8 +467,8 @@ pub fn write_study(dir: &Path, spec: &SynthSpec) -> Result<WrittenStudy> {
     let rtstruct = dir.join("RS.dcm");
     write_rtstruct(
         &rtstruct,
-        &spec.series_spec(contoured),
-        &spec.geometry(),
+        &series_spec(contoured),
+        &geometry,
         &[
             RtRoi {
                 name: "Tumour",
@@ -395,13 +484,11 @@ pub fn write_study(dir: &Path, spec: &SynthSpec) -> Result<WrittenStudy> {
             },
         ],
     )?;
-    let truth = dir.join("truth.csv");
-    write_bytes_atomic(&truth, truth_csv(spec, &study).as_bytes())?;
     Ok(WrittenStudy {
         dir: dir.to_path_buf(),
         series_dirs,
         rtstruct,
-        truth,
+        truth: PathBuf::new(),
     })
 }
 

@@ -17,6 +17,7 @@ use dicom_object::InMemDicomObject;
 use std::path::{Path, PathBuf};
 
 const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+const JPEG_2000_LOSSLESS: &str = "1.2.840.10008.1.2.4.90";
 /// Referenced SOP class of a study in RTReferencedStudySequence (Detached Study Management).
 const STUDY_COMPONENT_SOP_CLASS: &str = "1.2.840.10008.3.1.2.3.1";
 const IMPLEMENTATION_VERSION_NAME: &str = "CTRAD";
@@ -74,6 +75,8 @@ pub struct CtSeriesSpec {
     pub manufacturer: String,
     /// Tube voltage (kVp).
     pub kvp: f64,
+    /// Pixel data as JPEG 2000 lossless (1.2.840.10008.1.2.4.90) instead of native.
+    pub jpeg2000: bool,
 }
 
 impl CtSeriesSpec {
@@ -96,6 +99,7 @@ impl CtSeriesSpec {
             acquisition_time: "100000".into(),
             manufacturer: "ctrad synthetic".into(),
             kvp: 120.0,
+            jpeg2000: false,
         }
     }
 
@@ -127,8 +131,13 @@ fn put_seq(obj: &mut InMemDicomObject, tag: Tag, items: Vec<InMemDicomObject>) {
 
 /// Write `obj` to `path` with a file meta group, via a temporary file and rename.
 fn write_atomic(obj: InMemDicomObject, path: &Path) -> Result<()> {
+    write_atomic_as(obj, path, EXPLICIT_VR_LE)
+}
+
+/// [`write_atomic`] in transfer syntax `ts`.
+fn write_atomic_as(obj: InMemDicomObject, path: &Path, ts: &str) -> Result<()> {
     let meta = FileMetaTableBuilder::new()
-        .transfer_syntax(EXPLICIT_VR_LE)
+        .transfer_syntax(ts)
         .implementation_class_uid(uid_from_seed("ctrad implementation"))
         .implementation_version_name(IMPLEMENTATION_VERSION_NAME);
     let file = obj
@@ -224,131 +233,214 @@ pub fn write_ct_series(
     let col = [g.direction[0][1], g.direction[1][1], g.direction[2][1]];
     let slice_normal = [g.direction[0][2], g.direction[1][2], g.direction[2][2]];
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut paths = Vec::with_capacity(nz);
-    for k in 0..nz {
-        let mut obj = InMemDicomObject::new_empty();
-        put_common(&mut obj, spec);
-        put_str(
-            &mut obj,
-            tags::IMAGE_TYPE,
-            VR::CS,
-            "ORIGINAL\\PRIMARY\\AXIAL",
-        );
-        put_str(&mut obj, tags::SOP_CLASS_UID, VR::UI, sop_class::CT_IMAGE);
-        put_str(
-            &mut obj,
-            tags::SOP_INSTANCE_UID,
-            VR::UI,
-            &spec.sop_instance_uid(k),
-        );
-        put_str(&mut obj, tags::SERIES_DATE, VR::DA, &spec.study_date);
-        put_str(&mut obj, tags::ACQUISITION_DATE, VR::DA, &spec.study_date);
-        put_str(&mut obj, tags::CONTENT_DATE, VR::DA, &spec.study_date);
-        put_str(&mut obj, tags::SERIES_TIME, VR::TM, &spec.acquisition_time);
-        put_str(
-            &mut obj,
-            tags::ACQUISITION_TIME,
-            VR::TM,
-            &spec.acquisition_time,
-        );
-        put_str(&mut obj, tags::CONTENT_TIME, VR::TM, &spec.acquisition_time);
-        put_str(&mut obj, tags::MODALITY, VR::CS, "CT");
-        put_str(
-            &mut obj,
-            tags::SERIES_DESCRIPTION,
-            VR::LO,
-            &spec.series_description,
-        );
-        put_str(
-            &mut obj,
-            tags::CONTRAST_BOLUS_AGENT,
-            VR::LO,
-            &spec.contrast_agent,
-        );
-        if !spec.contrast_agent.is_empty() {
-            put_str(&mut obj, tags::CONTRAST_BOLUS_ROUTE, VR::LO, "IV");
-        }
-        if !spec.bolus_start_time.is_empty() {
+    use rayon::prelude::*;
+    (0..nz)
+        .into_par_iter()
+        .map(|k| -> Result<PathBuf> {
+            let mut obj = InMemDicomObject::new_empty();
+            put_common(&mut obj, spec);
             put_str(
                 &mut obj,
-                tags::CONTRAST_BOLUS_START_TIME,
-                VR::TM,
-                &spec.bolus_start_time,
+                tags::IMAGE_TYPE,
+                VR::CS,
+                "ORIGINAL\\PRIMARY\\AXIAL",
             );
-        }
-        put_ds(&mut obj, tags::SLICE_THICKNESS, &[g.spacing[2]]);
-        put_ds(&mut obj, tags::KVP, &[spec.kvp]);
-        put_str(&mut obj, tags::PATIENT_POSITION, VR::CS, "HFS");
-        put_str(
-            &mut obj,
-            tags::SERIES_INSTANCE_UID,
-            VR::UI,
-            &spec.series_instance_uid,
-        );
-        put_str(
-            &mut obj,
-            tags::SERIES_NUMBER,
-            VR::IS,
-            &spec.series_number.to_string(),
-        );
-        put_str(&mut obj, tags::ACQUISITION_NUMBER, VR::IS, "1");
-        put_str(
-            &mut obj,
-            tags::INSTANCE_NUMBER,
-            VR::IS,
-            &(k + 1).to_string(),
-        );
-        let pos = g.index_to_world([0.0, 0.0, k as f64]);
-        put_ds(&mut obj, tags::IMAGE_POSITION_PATIENT, &pos);
-        put_ds(
-            &mut obj,
-            tags::IMAGE_ORIENTATION_PATIENT,
-            &[row[0], row[1], row[2], col[0], col[1], col[2]],
-        );
-        put_str(
-            &mut obj,
-            tags::FRAME_OF_REFERENCE_UID,
-            VR::UI,
-            &spec.frame_of_reference_uid,
-        );
-        put_str(&mut obj, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
-        let slice_location: f64 = (0..3).map(|i| pos[i] * slice_normal[i]).sum();
-        put_ds(&mut obj, tags::SLICE_LOCATION, &[slice_location]);
-        put_us(&mut obj, tags::SAMPLES_PER_PIXEL, 1);
-        put_str(
-            &mut obj,
-            tags::PHOTOMETRIC_INTERPRETATION,
-            VR::CS,
-            "MONOCHROME2",
-        );
-        put_us(&mut obj, tags::ROWS, ny as u16);
-        put_us(&mut obj, tags::COLUMNS, nx as u16);
-        put_ds(&mut obj, tags::PIXEL_SPACING, &[g.spacing[1], g.spacing[0]]);
-        put_us(&mut obj, tags::BITS_ALLOCATED, 16);
-        put_us(&mut obj, tags::BITS_STORED, 16);
-        put_us(&mut obj, tags::HIGH_BIT, 15);
-        put_us(&mut obj, tags::PIXEL_REPRESENTATION, 1);
-        put_ds(&mut obj, tags::WINDOW_CENTER, &[40.0]);
-        put_ds(&mut obj, tags::WINDOW_WIDTH, &[400.0]);
-        put_ds(&mut obj, tags::RESCALE_INTERCEPT, &[intercept]);
-        put_ds(&mut obj, tags::RESCALE_SLOPE, &[1.0]);
-        put_str(&mut obj, tags::RESCALE_TYPE, VR::LO, "HU");
-        let slice = &volume.data[k * nx * ny..(k + 1) * nx * ny];
-        let mut bytes = Vec::with_capacity(slice.len() * 2);
-        for &v in slice {
-            let stored = ((v as f64).round() - intercept) as i16;
-            bytes.extend_from_slice(&stored.to_le_bytes());
-        }
-        obj.put(DataElement::new(
-            tags::PIXEL_DATA,
-            VR::OW,
-            PrimitiveValue::U8(bytes.into()),
-        ));
-        let path = dir.join(format!("CT{:04}.dcm", k + 1));
-        write_atomic(obj, &path)?;
-        paths.push(path);
+            put_str(&mut obj, tags::SOP_CLASS_UID, VR::UI, sop_class::CT_IMAGE);
+            put_str(
+                &mut obj,
+                tags::SOP_INSTANCE_UID,
+                VR::UI,
+                &spec.sop_instance_uid(k),
+            );
+            put_str(&mut obj, tags::SERIES_DATE, VR::DA, &spec.study_date);
+            put_str(&mut obj, tags::ACQUISITION_DATE, VR::DA, &spec.study_date);
+            put_str(&mut obj, tags::CONTENT_DATE, VR::DA, &spec.study_date);
+            put_str(&mut obj, tags::SERIES_TIME, VR::TM, &spec.acquisition_time);
+            put_str(
+                &mut obj,
+                tags::ACQUISITION_TIME,
+                VR::TM,
+                &spec.acquisition_time,
+            );
+            put_str(&mut obj, tags::CONTENT_TIME, VR::TM, &spec.acquisition_time);
+            put_str(&mut obj, tags::MODALITY, VR::CS, "CT");
+            put_str(
+                &mut obj,
+                tags::SERIES_DESCRIPTION,
+                VR::LO,
+                &spec.series_description,
+            );
+            put_str(
+                &mut obj,
+                tags::CONTRAST_BOLUS_AGENT,
+                VR::LO,
+                &spec.contrast_agent,
+            );
+            if !spec.contrast_agent.is_empty() {
+                put_str(&mut obj, tags::CONTRAST_BOLUS_ROUTE, VR::LO, "IV");
+            }
+            if !spec.bolus_start_time.is_empty() {
+                put_str(
+                    &mut obj,
+                    tags::CONTRAST_BOLUS_START_TIME,
+                    VR::TM,
+                    &spec.bolus_start_time,
+                );
+            }
+            put_ds(&mut obj, tags::SLICE_THICKNESS, &[g.spacing[2]]);
+            put_ds(&mut obj, tags::KVP, &[spec.kvp]);
+            put_str(&mut obj, tags::PATIENT_POSITION, VR::CS, "HFS");
+            put_str(
+                &mut obj,
+                tags::SERIES_INSTANCE_UID,
+                VR::UI,
+                &spec.series_instance_uid,
+            );
+            put_str(
+                &mut obj,
+                tags::SERIES_NUMBER,
+                VR::IS,
+                &spec.series_number.to_string(),
+            );
+            put_str(&mut obj, tags::ACQUISITION_NUMBER, VR::IS, "1");
+            put_str(
+                &mut obj,
+                tags::INSTANCE_NUMBER,
+                VR::IS,
+                &(k + 1).to_string(),
+            );
+            let pos = g.index_to_world([0.0, 0.0, k as f64]);
+            put_ds(&mut obj, tags::IMAGE_POSITION_PATIENT, &pos);
+            put_ds(
+                &mut obj,
+                tags::IMAGE_ORIENTATION_PATIENT,
+                &[row[0], row[1], row[2], col[0], col[1], col[2]],
+            );
+            put_str(
+                &mut obj,
+                tags::FRAME_OF_REFERENCE_UID,
+                VR::UI,
+                &spec.frame_of_reference_uid,
+            );
+            put_str(&mut obj, tags::POSITION_REFERENCE_INDICATOR, VR::LO, "");
+            let slice_location: f64 = (0..3).map(|i| pos[i] * slice_normal[i]).sum();
+            put_ds(&mut obj, tags::SLICE_LOCATION, &[slice_location]);
+            put_us(&mut obj, tags::SAMPLES_PER_PIXEL, 1);
+            put_str(
+                &mut obj,
+                tags::PHOTOMETRIC_INTERPRETATION,
+                VR::CS,
+                "MONOCHROME2",
+            );
+            put_us(&mut obj, tags::ROWS, ny as u16);
+            put_us(&mut obj, tags::COLUMNS, nx as u16);
+            put_ds(&mut obj, tags::PIXEL_SPACING, &[g.spacing[1], g.spacing[0]]);
+            put_us(&mut obj, tags::BITS_ALLOCATED, 16);
+            put_us(&mut obj, tags::BITS_STORED, 16);
+            put_us(&mut obj, tags::HIGH_BIT, 15);
+            put_us(&mut obj, tags::PIXEL_REPRESENTATION, 1);
+            put_ds(&mut obj, tags::WINDOW_CENTER, &[40.0]);
+            put_ds(&mut obj, tags::WINDOW_WIDTH, &[400.0]);
+            put_ds(&mut obj, tags::RESCALE_INTERCEPT, &[intercept]);
+            put_ds(&mut obj, tags::RESCALE_SLOPE, &[1.0]);
+            put_str(&mut obj, tags::RESCALE_TYPE, VR::LO, "HU");
+            let slice = &volume.data[k * nx * ny..(k + 1) * nx * ny];
+            let stored: Vec<i16> = slice
+                .iter()
+                .map(|&v| ((v as f64).round() - intercept) as i16)
+                .collect();
+            let path = dir.join(format!("CT{:04}.dcm", k + 1));
+            if spec.jpeg2000 {
+                let scratch = path.with_extension("j2k.tmp");
+                let codestream = encode_jpeg2000_lossless(&stored, nx, ny, &scratch)?;
+                obj.put(DataElement::new(
+                    tags::PIXEL_DATA,
+                    VR::OB,
+                    dicom_core::value::Value::PixelSequence(
+                        dicom_core::value::PixelFragmentSequence::new(
+                            Vec::<u32>::new(),
+                            vec![codestream],
+                        ),
+                    ),
+                ));
+                write_atomic_as(obj, &path, JPEG_2000_LOSSLESS)?;
+            } else {
+                let bytes: Vec<u8> = stored.iter().flat_map(|v| v.to_le_bytes()).collect();
+                obj.put(DataElement::new(
+                    tags::PIXEL_DATA,
+                    VR::OW,
+                    PrimitiveValue::U8(bytes.into()),
+                ));
+                write_atomic(obj, &path)?;
+            }
+            Ok(path)
+        })
+        .collect()
+}
+
+/// A JPEG 2000 codestream (reversible 5/3 wavelet, one quality layer:
+/// lossless) of one signed 16-bit slice of `cols` × `rows`, encoded by
+/// openjp2 through the file `scratch` (removed afterwards).
+fn encode_jpeg2000_lossless(
+    pixels: &[i16],
+    cols: usize,
+    rows: usize,
+    scratch: &Path,
+) -> Result<Vec<u8>> {
+    use openjp2::{opj_cparameters_t, opj_image, opj_image_comptparm, Codec, Stream};
+    let fail = |what: &str| Error::Invalid(format!("JPEG 2000 encoding: {what}"));
+    let param = opj_image_comptparm {
+        dx: 1,
+        dy: 1,
+        w: cols as u32,
+        h: rows as u32,
+        x0: 0,
+        y0: 0,
+        prec: 16,
+        bpp: 16,
+        sgnd: 1,
+    };
+    let mut image = opj_image::create(&[param], openjp2::OPJ_CLRSPC_GRAY)
+        .ok_or_else(|| fail("cannot create the image"))?;
+    image.x1 = cols as u32;
+    image.y1 = rows as u32;
+    let data: Vec<i32> = pixels.iter().map(|&v| i32::from(v)).collect();
+    let comp = image
+        .comps_mut()
+        .and_then(|c| c.first_mut())
+        .ok_or_else(|| fail("no image component"))?;
+    if !comp.set_data(&data) {
+        return Err(fail("cannot set the pixel data"));
     }
-    Ok(paths)
+    // One quality layer at rate 0: lossless.
+    let mut params = opj_cparameters_t {
+        tcp_numlayers: 1,
+        cp_disto_alloc: 1,
+        ..Default::default()
+    };
+    params.tcp_rates[0] = 0.0;
+    let mut codec =
+        Codec::new_encoder(openjp2::OPJ_CODEC_J2K).ok_or_else(|| fail("no J2K encoder"))?;
+    if codec.setup_encoder(&mut params, &mut image) == 0 {
+        return Err(fail("encoder set-up failed"));
+    }
+    {
+        let mut stream =
+            Stream::new_file(scratch, 1 << 20, false).map_err(|e| Error::io(scratch, e))?;
+        if codec.start_compress(&mut image, &mut stream) == 0
+            || codec.encode(&mut stream) == 0
+            || codec.end_compress(&mut stream) == 0
+        {
+            return Err(fail("encoding failed"));
+        }
+    }
+    let bytes = std::fs::read(scratch).map_err(|e| Error::io(scratch, e))?;
+    std::fs::remove_file(scratch).map_err(|e| Error::io(scratch, e))?;
+    let mut bytes = bytes;
+    if bytes.len() % 2 == 1 {
+        bytes.push(0); // fragments have even length
+    }
+    Ok(bytes)
 }
 
 /// One ROI of a structure set.
