@@ -31,6 +31,31 @@ impl Fnv64 {
         self.update(&xxhash_rust::xxh3::xxh3_64(bytes).to_le_bytes())
     }
 
+    /// [`update_digest`](Self::update_digest) with the XXH3-64 digest of a
+    /// stream's bytes, read in blocks (the same value as of the whole bytes).
+    /// Returns the number of bytes read.
+    pub fn file_digest(mut reader: impl std::io::Read) -> std::io::Result<(u64, u64)> {
+        let mut state = xxhash_rust::xxh3::Xxh3::new();
+        let mut block = vec![0u8; 256 << 10];
+        let mut total = 0u64;
+        loop {
+            let n = match reader.read(&mut block) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            state.update(&block[..n]);
+            total += n as u64;
+        }
+        Ok((state.digest(), total))
+    }
+
+    /// Feed a digest made by [`file_digest`](Self::file_digest).
+    pub fn update_digest_value(&mut self, digest: u64) -> &mut Self {
+        self.update(&digest.to_le_bytes())
+    }
+
     /// Feed a string followed by a separator, so ("ab","c") ≠ ("a","bc").
     pub fn field(&mut self, s: &str) -> &mut Self {
         self.update(s.as_bytes()).update(&[0xff])
@@ -52,6 +77,19 @@ pub fn fnv64(bytes: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    /// A streamed file digest equals the digest of the whole bytes.
+    #[test]
+    fn streamed_digest_equals_the_whole() {
+        let bytes: Vec<u8> = (0..700_001u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let (d, n) = super::Fnv64::file_digest(&bytes[..]).unwrap();
+        assert_eq!(n, bytes.len() as u64);
+        let a = super::Fnv64::new().update_digest(&bytes).finish();
+        let b = super::Fnv64::new().update_digest_value(d).finish();
+        assert_eq!(a, b);
+    }
+
     #[test]
     fn digest_sees_every_byte() {
         let base = vec![7u8; 37];

@@ -10,6 +10,8 @@
 //!   force2D: true               # 2D texture matrices
 //!   # ctrad keys (PyRadiomics has no equivalent):
 //!   roundIntensities: true      # round to integers after loading and interpolation
+//!   wholeImageDiagnostics: false   # skip the whole-image mean/min/max (*_init_img):
+//!                               # only the slices around the ROI are decoded
 //!   outlierFilterSigma: 3       # re-segment to mean ± 3 SD (IBSI outlier filtering)
 //!   maskInterpolator: sitkLinear
 //!   maskPartialVolumeThreshold: 0.5
@@ -94,6 +96,9 @@ pub struct Params {
     pub compat: Compat,
     pub label: Option<i64>,
     pub round_intensities: bool,
+    /// Compute the whole-image intensity diagnostics (`mean_int_init_img`, …),
+    /// which needs every slice decoded (default true).
+    pub whole_image_diagnostics: bool,
     pub resampling: Option<Resampling>,
     pub resegment_range: Option<(f64, f64)>,
     pub outlier_sigma: Option<f64>,
@@ -160,6 +165,7 @@ impl Params {
             compat,
             label: None,
             round_intensities: false,
+            whole_image_diagnostics: true,
             resampling: None,
             resegment_range: None,
             outlier_sigma: None,
@@ -294,6 +300,7 @@ impl Params {
                     }
                 }
                 "roundIntensities" => p.round_intensities = bool_value(v, key, path)?,
+                "wholeImageDiagnostics" => p.whole_image_diagnostics = bool_value(v, key, path)?,
                 "textureDimensionality" => {
                     let list = v
                         .as_sequence()

@@ -6,11 +6,12 @@
 
 use crate::error::{Error, Result};
 use crate::features::{self, Features};
+use crate::inputs::{ImageSource, RoiBox};
 use crate::io::ReadLimits;
 use crate::params::{Compat, Params};
 use crate::preprocess::{check_finite_in_roi, discretise, resample, resegment};
 use crate::roi::Roi;
-use crate::volume::{check_same_grid, Mask, Volume};
+use crate::volume::{check_same_grid, Geometry, IntensitySummary, Mask, Volume};
 use std::path::Path;
 
 pub use crate::preprocess::discretise::MAX_GREY_LEVELS;
@@ -39,14 +40,197 @@ impl Extraction {
     }
 }
 
+/// How much of the image the chain needs around an ROI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// The whole image (interpolation to a grid aligned with the image,
+    /// Fourier-domain filters).
+    Whole,
+    /// The ROI's bounding box grown by this many voxels per axis (clamped
+    /// to the image): local intensity's sphere, convolution filters'
+    /// support. The chain's values on that box equal those on the whole image.
+    Margin([usize; 3]),
+}
+
+/// What of the image around an ROI the chain needs with `params` on a
+/// grid of `spacing`.
+pub fn context(params: &Params, spacing: [f64; 3]) -> Context {
+    if params.compat == Compat::PyRadiomics {
+        return Context::Margin([0; 3]);
+    }
+    if params.resampling.is_some() {
+        return Context::Whole;
+    }
+    let loc: [usize; 3] = if params.families.contains("loc") {
+        let r = features::loc::sphere_radius_mm();
+        std::array::from_fn(|a| (r / spacing[a]).ceil() as usize + 1)
+    } else {
+        [0; 3]
+    };
+    let mut margin = loc;
+    for spec in &params.filters {
+        match spec.margin(spacing) {
+            Some(m) => {
+                for a in 0..3 {
+                    margin[a] = margin[a].max(m[a] + loc[a]);
+                }
+            }
+            None => return Context::Whole,
+        }
+    }
+    Context::Margin(margin)
+}
+
+/// The box `lo..=hi` the chain needs on a grid of `dims` for an ROI whose
+/// bounding box is `roi` (`None` when the whole image is needed).
+pub fn context_box(
+    context: Context,
+    roi: ([usize; 3], [usize; 3]),
+    dims: [usize; 3],
+) -> ([usize; 3], [usize; 3]) {
+    match context {
+        Context::Whole => ([0; 3], std::array::from_fn(|a| dims[a] - 1)),
+        Context::Margin(m) => (
+            std::array::from_fn(|a| roi.0[a].saturating_sub(m[a])),
+            std::array::from_fn(|a| (roi.1[a] + m[a]).min(dims[a] - 1)),
+        ),
+    }
+}
+
+/// The intensity summary of the whole image, for the `*_init_img`
+/// diagnostics when the chain sees only a box of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WholeImageSummary {
+    /// The chain sees the whole image: summarise it.
+    FromImage,
+    /// Summarised by the reader (after rounding when the chain rounds).
+    Given(IntensitySummary),
+    /// Not computed (`wholeImageDiagnostics: false`): NaN with a reason.
+    Skipped,
+}
+
+/// The image grid and intensity summary behind a box given to [`extract_box`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WholeImage {
+    pub geometry: Geometry,
+    pub summary: WholeImageSummary,
+}
+
+/// Run the chain for every ROI of `rois` on `image`, reading the image once:
+/// only the box the chain needs around the ROIs ([`context`]; the whole
+/// image when it needs it), with the whole-image intensity summary from the
+/// same pass. The outer error is the image's (reading pixel data); each ROI
+/// has its own result.
+pub fn extract_rois(
+    image: &ImageSource,
+    rois: &[RoiBox],
+    params: &Params,
+) -> Result<Vec<Result<Extraction>>> {
+    let grid = &image.geometry;
+    let ctx = context(params, grid.spacing);
+    let boxes: Vec<Option<([usize; 3], [usize; 3])>> = rois
+        .iter()
+        .map(|r| (!r.is_empty()).then(|| context_box(ctx, (r.lo, r.hi()), grid.dims)))
+        .collect();
+    let Some((lo, hi)) = boxes.iter().flatten().copied().reduce(|(a, b), (c, d)| {
+        (
+            std::array::from_fn(|k| a[k].min(c[k])),
+            std::array::from_fn(|k| b[k].max(d[k])),
+        )
+    }) else {
+        // Every ROI is empty: the chain reports it (no pixel data needed).
+        let whole = WholeImage {
+            geometry: grid.clone(),
+            summary: WholeImageSummary::Skipped,
+        };
+        let corner = Volume::filled(grid.crop([0; 3], [0; 3]), 0.0);
+        return Ok(rois
+            .iter()
+            .map(|r| {
+                extract_box(
+                    corner.clone(),
+                    r.on_box(grid, [0; 3], [0; 3]),
+                    &whole,
+                    params,
+                    &image.path,
+                    &r.path,
+                )
+            })
+            .collect());
+    };
+    let diagnostics = params.compat == Compat::Ibsi && params.whole_image_diagnostics;
+    let mut summary = IntensitySummary::default();
+    let (volume, summary) = if ctx == Context::Whole {
+        let v = image.read_box(lo, hi, None)?;
+        let s = if diagnostics {
+            WholeImageSummary::FromImage
+        } else {
+            WholeImageSummary::Skipped
+        };
+        (v, s)
+    } else if diagnostics {
+        let v = image.read_box(lo, hi, Some((&mut summary, params.round_intensities)))?;
+        (v, WholeImageSummary::Given(summary))
+    } else {
+        (image.read_box(lo, hi, None)?, WholeImageSummary::Skipped)
+    };
+    let whole = WholeImage {
+        geometry: grid.clone(),
+        summary,
+    };
+    Ok(rois
+        .iter()
+        .zip(&boxes)
+        .map(|(r, b)| {
+            let (rlo, rhi) = b.unwrap_or(([0; 3], [0; 3]));
+            let img = if (rlo, rhi) == (lo, hi) {
+                volume.clone()
+            } else {
+                volume.reframe(grid, lo, rlo, rhi, 0.0)
+            };
+            let mask = r.on_box(grid, rlo, rhi);
+            extract_box(img, mask, &whole, params, &image.path, &r.path)
+        })
+        .collect())
+}
+
 /// Run the whole chain. `image_path` and `mask_path` name the inputs in errors.
 pub fn extract(
-    mut image: Volume<f32>,
+    image: Volume<f32>,
     mask: Mask,
     params: &Params,
     image_path: &Path,
     mask_path: &Path,
 ) -> Result<Extraction> {
+    let whole = WholeImage {
+        geometry: image.geometry.clone(),
+        summary: if params.whole_image_diagnostics {
+            WholeImageSummary::FromImage
+        } else {
+            WholeImageSummary::Skipped
+        },
+    };
+    extract_box(image, mask, &whole, params, image_path, mask_path)
+}
+
+/// Run the whole chain on `image`, a box of the image `whole` describes
+/// (at least the box of [`context`] around the ROI), and `mask` on the same
+/// box. `image_path` and `mask_path` name the inputs in errors.
+pub fn extract_box(
+    mut image: Volume<f32>,
+    mask: Mask,
+    whole: &WholeImage,
+    params: &Params,
+    image_path: &Path,
+    mask_path: &Path,
+) -> Result<Extraction> {
+    let is_whole = image.geometry.dims == whole.geometry.dims;
+    if !is_whole && context(params, image.geometry.spacing) == Context::Whole {
+        return Err(Error::Invalid(format!(
+            "{}: these parameters need the whole image, not a box of it",
+            image_path.display()
+        )));
+    }
     if params.compat == Compat::PyRadiomics {
         if !params.filters.is_empty() {
             return Err(Error::params(
@@ -85,10 +269,22 @@ pub fn extract(
     if params.round_intensities {
         resample::round_intensities(&mut image);
     }
-    image_diagnostics(&mut diag, &image, "init_img");
-    roi_diagnostics(&mut diag, &image, &mask, &mask, "init_roi");
+    let init = match whole.summary {
+        WholeImageSummary::FromImage if is_whole => Some(IntensitySummary::of(&image.data)),
+        WholeImageSummary::FromImage => {
+            return Err(Error::Invalid(format!(
+                "{}: the whole-image summary is needed for a box of the image",
+                image_path.display()
+            )))
+        }
+        WholeImageSummary::Given(s) => Some(s),
+        WholeImageSummary::Skipped => None,
+    };
+    let grid = &whole.geometry;
+    image_diagnostics(&mut diag, grid, init.as_ref(), "init_img");
+    roi_diagnostics(&mut diag, grid.dims, &image, &mask, &mask, "init_roi");
 
-    let (image, morph) = match &params.resampling {
+    let (image, morph, interp, grid) = match &params.resampling {
         Some(r) => {
             let target = resampled_grid(&image.geometry, r, params)?;
             let mut img = resample::resample_image(&image, &target, r.interpolator);
@@ -96,12 +292,13 @@ pub fn extract(
                 resample::round_intensities(&mut img);
             }
             let m = resample::resample_mask(&mask, &target, r.mask_interpolator, r.mask_threshold);
-            (img, m)
+            let summary = IntensitySummary::of(&img.data);
+            (img, m, Some(summary), target)
         }
-        None => (image, mask),
+        None => (image, mask, init, whole.geometry.clone()),
     };
-    image_diagnostics(&mut diag, &image, "interp_img");
-    roi_diagnostics(&mut diag, &image, &morph, &morph, "interp_roi");
+    image_diagnostics(&mut diag, &grid, interp.as_ref(), "interp_img");
+    roi_diagnostics(&mut diag, grid.dims, &image, &morph, &morph, "interp_roi");
     if morph.count() == 0 {
         return Err(Error::EmptyRoi(format!(
             "mask {} has no voxels after interpolation",
@@ -114,7 +311,14 @@ pub fn extract(
     } else {
         morph.clone()
     };
-    roi_diagnostics(&mut diag, &image, &intensity, &morph, "reseg_roi");
+    roi_diagnostics(
+        &mut diag,
+        grid.dims,
+        &image,
+        &intensity,
+        &morph,
+        "reseg_roi",
+    );
     if intensity.count() == 0 {
         return Err(Error::EmptyRoi(format!(
             "no voxel of mask {} lies in the re-segmentation range {:?}",
@@ -423,36 +627,39 @@ pub fn response_maps(
         .collect()
 }
 
-fn image_diagnostics(out: &mut Features, image: &Volume<f32>, stage: &str) {
-    let g = &image.geometry;
+/// Grid size, spacing and intensity summary of the image (`summary` is
+/// `None` when whole-image diagnostics are skipped: NaN).
+fn image_diagnostics(
+    out: &mut Features,
+    g: &Geometry,
+    summary: Option<&IntensitySummary>,
+    stage: &str,
+) {
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("img_dim_{axis}_{stage}"), g.dims[a] as f64));
     }
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
         out.push((format!("vox_dim_{axis}_{stage}"), g.spacing[a]));
     }
-    // Separate passes: the sum keeps its sequential order, min/max vectorise.
-    let sum: f64 = image.data.iter().map(|&v| v as f64).sum();
-    let min = image.data.iter().copied().fold(f32::INFINITY, f32::min) as f64;
-    let max = image.data.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    out.push((
-        format!("mean_int_{stage}"),
-        sum / image.data.len().max(1) as f64,
-    ));
+    let (mean, min, max) = summary.map_or((f64::NAN, f64::NAN, f64::NAN), |s| {
+        (s.mean(), s.min as f64, s.max as f64)
+    });
+    out.push((format!("mean_int_{stage}"), mean));
     out.push((format!("min_int_{stage}"), min));
     out.push((format!("max_int_{stage}"), max));
 }
 
+/// ROI diagnostics of the masks on `image` (a box of a grid of `grid_dims`).
 fn roi_diagnostics(
     out: &mut Features,
+    grid_dims: [usize; 3],
     image: &Volume<f32>,
     int_mask: &Mask,
     morph_mask: &Mask,
     stage: &str,
 ) {
-    let g = &int_mask.geometry;
     for (a, axis) in ["x", "y", "z"].iter().enumerate() {
-        out.push((format!("int_mask_dim_{axis}_{stage}"), g.dims[a] as f64));
+        out.push((format!("int_mask_dim_{axis}_{stage}"), grid_dims[a] as f64));
     }
     // Counts and intensities over each mask's bounding box only (the same
     // voxels in the same order as a pass over the whole grid).
@@ -527,7 +734,9 @@ fn explain_nans(features: &[(String, f64)], roi: &RoiShape) -> Vec<(String, Stri
         .iter()
         .filter(|(_, v)| v.is_nan())
         .map(|(tag, _)| {
-            let reason = if tag.ends_with("_ombb") || tag.ends_with("_mvee") {
+            let reason = if tag.ends_with("_init_img") || tag.ends_with("_interp_img") {
+                "not computed (wholeImageDiagnostics: false)".to_string()
+            } else if tag.ends_with("_ombb") || tag.ends_with("_mvee") {
                 "not computed (no IBSI reference value; oriented bounding box / minimum-volume ellipsoid not implemented)"
                     .to_string()
             } else if roi.voxels == 1 {

@@ -100,6 +100,22 @@ impl Geometry {
         ijk
     }
 
+    /// The grid of the box `lo..=hi` (voxel indices, inclusive): the same
+    /// spacing and directions, the origin at voxel `lo`.
+    pub fn crop(&self, lo: [usize; 3], hi: [usize; 3]) -> Geometry {
+        Geometry {
+            dims: std::array::from_fn(|a| hi[a] - lo[a] + 1),
+            spacing: self.spacing,
+            origin: self.index_to_world([lo[0] as f64, lo[1] as f64, lo[2] as f64]),
+            direction: self.direction,
+        }
+    }
+
+    /// The last voxel index along each axis (`dims - 1`; the grid is not empty).
+    pub fn last(&self) -> [usize; 3] {
+        std::array::from_fn(|a| self.dims[a].saturating_sub(1))
+    }
+
     /// Describe the first difference to `other`, or `None` when both grids agree
     /// within [`GEOMETRY_TOLERANCE`].
     pub fn mismatch(&self, other: &Geometry) -> Option<String> {
@@ -199,16 +215,40 @@ impl<T: Copy> Volume<T> {
                 data.extend_from_slice(&self.data[row..row + dims[0]]);
             }
         }
-        let origin = self
-            .geometry
-            .index_to_world([lo[0] as f64, lo[1] as f64, lo[2] as f64]);
         Volume {
-            geometry: Geometry {
-                dims,
-                spacing: self.geometry.spacing,
-                origin,
-                direction: self.geometry.direction,
-            },
+            geometry: self.geometry.crop(lo, hi),
+            data,
+        }
+    }
+
+    /// This volume, the box of `grid` starting at voxel `at`, placed in the
+    /// box `lo..=hi` of `grid`, `fill` where it does not reach.
+    pub fn reframe(
+        &self,
+        grid: &Geometry,
+        at: [usize; 3],
+        lo: [usize; 3],
+        hi: [usize; 3],
+        fill: T,
+    ) -> Volume<T> {
+        let [nx, ny, nz] = self.geometry.dims;
+        let dims: [usize; 3] = std::array::from_fn(|a| hi[a] - lo[a] + 1);
+        let mut data = vec![fill; dims[0] * dims[1] * dims[2]];
+        // The overlap of both boxes, in the larger grid.
+        let from: [usize; 3] = std::array::from_fn(|a| at[a].max(lo[a]));
+        let to: [usize; 3] = std::array::from_fn(|a| (at[a] + [nx, ny, nz][a]).min(hi[a] + 1));
+        if (0..3).all(|a| from[a] < to[a]) {
+            let len = to[0] - from[0];
+            for z in from[2]..to[2] {
+                for y in from[1]..to[1] {
+                    let src = self.geometry.index(from[0] - at[0], y - at[1], z - at[2]);
+                    let dst = (from[0] - lo[0]) + dims[0] * ((y - lo[1]) + dims[1] * (z - lo[2]));
+                    data[dst..dst + len].copy_from_slice(&self.data[src..src + len]);
+                }
+            }
+        }
+        Volume {
+            geometry: grid.crop(lo, hi),
             data,
         }
     }
@@ -301,6 +341,140 @@ pub fn check_same_grid(
     }
 }
 
+/// Count, sum, minimum and maximum of an image's intensities, accumulated
+/// slice by slice in storage order, so a reader can summarise a whole scan
+/// while keeping only the part it needs.
+///
+/// The sum equals a sequential `f64` sum over the voxels in storage order,
+/// bit for bit. While every value so far is an integer below 2²⁴ in
+/// magnitude (CT in HU) and the total stays far from 2⁵³, every partial sum
+/// of that sequential sum is an exact integer, so it is kept exactly (in
+/// `i64`, in any order, vectorised); from the first other value on, the sum
+/// continues sequentially in `f64`. Minimum and maximum ignore NaN, as
+/// `f32::min`/`f32::max` folds do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntensitySummary {
+    /// Number of voxels added.
+    pub count: usize,
+    /// The exact sum while it is one (see above).
+    exact: Option<i64>,
+    /// The sequential sum once it is not.
+    sum: f64,
+    pub min: f32,
+    pub max: f32,
+}
+
+impl Default for IntensitySummary {
+    fn default() -> Self {
+        IntensitySummary {
+            count: 0,
+            exact: Some(0),
+            sum: 0.0,
+            min: f32::INFINITY,
+            max: f32::NEG_INFINITY,
+        }
+    }
+}
+
+impl IntensitySummary {
+    /// Largest magnitude of a value summed exactly (every integer below it is an `f32`).
+    const EXACT_VALUE: f32 = 16_777_216.0;
+    /// Partial sums below this are exact in `f64`.
+    const EXACT_SUM: i64 = 1 << 53;
+
+    /// The summary of `values` (storage order).
+    pub fn of(values: &[f32]) -> Self {
+        let mut s = IntensitySummary::default();
+        s.add(values, false);
+        s
+    }
+
+    /// Add the next voxels in storage order, rounded to integers first
+    /// (half away from zero, as `f32::round`) when `round`.
+    pub fn add(&mut self, values: &[f32], round: bool) {
+        if round {
+            let mut buf = [0f32; 4096];
+            for chunk in values.chunks(buf.len()) {
+                let b = &mut buf[..chunk.len()];
+                for (o, v) in b.iter_mut().zip(chunk) {
+                    *o = v.round();
+                }
+                self.add_exact_values(b);
+            }
+        } else {
+            self.add_exact_values(values);
+        }
+    }
+
+    fn add_exact_values(&mut self, values: &[f32]) {
+        self.count += values.len();
+        // Eight independent lanes so the loop vectorises; `v < min` keeps
+        // the minimum when `v` is NaN, as `f32::min` does.
+        const L: usize = 8;
+        let mut min = [self.min; L];
+        let mut max = [self.max; L];
+        let mut integral = [true; L];
+        // Integers below 2^24 summed in f64 lanes: exact (the caller's bound
+        // keeps every partial sum below 2^53), so their total is the exact sum.
+        let mut sum = [0f64; L];
+        // `v` where it is an exact candidate, else 0 (NaN included): in
+        // range for the unchecked conversion, which vectorises.
+        let step = |v: f32, integral: &mut bool, sum: &mut f64| {
+            let small = v.abs() < Self::EXACT_VALUE;
+            let w = if small { v } else { 0.0 };
+            // SAFETY: `w` is finite and below 2^24 in magnitude.
+            let i: i32 = unsafe { w.to_int_unchecked() };
+            *integral &= small & (i as f32 == v);
+            *sum += f64::from(w);
+        };
+        let mut lanes = values.chunks_exact(L);
+        for chunk in &mut lanes {
+            for l in 0..L {
+                let v = chunk[l];
+                min[l] = if v < min[l] { v } else { min[l] };
+                max[l] = if v > max[l] { v } else { max[l] };
+                step(v, &mut integral[l], &mut sum[l]);
+            }
+        }
+        for &v in lanes.remainder() {
+            min[0] = if v < min[0] { v } else { min[0] };
+            max[0] = if v > max[0] { v } else { max[0] };
+            step(v, &mut integral[0], &mut sum[0]);
+        }
+        let all_integral = integral.iter().all(|&b| b);
+        let exact_sum = sum.iter().sum::<f64>() as i64;
+        self.min = min
+            .iter()
+            .copied()
+            .fold(f32::INFINITY, |a, b| if b < a { b } else { a });
+        self.max = max
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, |a, b| if b > a { b } else { a });
+        if let Some(exact) = self.exact {
+            let bound = exact.unsigned_abs() as i64
+                + (values.len() as i64).saturating_mul(Self::EXACT_VALUE as i64);
+            if all_integral && bound < Self::EXACT_SUM {
+                self.exact = Some(exact + exact_sum);
+                return;
+            }
+            self.exact = None;
+            self.sum = exact as f64;
+        }
+        self.sum = values.iter().fold(self.sum, |s, &v| s + v as f64);
+    }
+
+    /// The sum of the values (see the type's docs).
+    pub fn sum(&self) -> f64 {
+        self.exact.map_or(self.sum, |e| e as f64)
+    }
+
+    /// The mean (the sum over `max(count, 1)`).
+    pub fn mean(&self) -> f64 {
+        self.sum() / self.count.max(1) as f64
+    }
+}
+
 /// A path used in error messages for in-memory data.
 pub fn memory_path(what: &str) -> PathBuf {
     PathBuf::from(format!("<{what}>"))
@@ -309,6 +483,72 @@ pub fn memory_path(what: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The summary's sum is the sequential f64 sum, bit for bit, whether
+    /// the values are integers (kept exactly) or not, and however they are
+    /// split into slices.
+    #[test]
+    fn summary_sum_is_the_sequential_sum() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let integers: Vec<f32> = (0..100_003)
+            .map(|_| (next() % 4096) as f32 - 1024.0)
+            .collect();
+        let mut mixed = integers.clone();
+        mixed[70_001] = 0.1;
+        mixed[90_000] = 1e7 + 0.5;
+        for data in [&integers, &mixed] {
+            let sequential = data.iter().fold(0.0f64, |s, &v| s + v as f64);
+            for chunk in [1, 7, 512, 100_003] {
+                let mut s = IntensitySummary::default();
+                for c in data.chunks(chunk) {
+                    s.add(c, false);
+                }
+                assert_eq!(s.sum().to_bits(), sequential.to_bits(), "chunk {chunk}");
+                assert_eq!(s.count, data.len());
+                assert_eq!(s.min, data.iter().copied().fold(f32::INFINITY, f32::min));
+                assert_eq!(
+                    s.max,
+                    data.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+                );
+            }
+        }
+        let rounded: Vec<f32> = mixed.iter().map(|v| v.round()).collect();
+        let mut s = IntensitySummary::default();
+        s.add(&mixed, true);
+        assert_eq!(s, IntensitySummary::of(&rounded));
+        let nan = IntensitySummary::of(&[1.0, f32::NAN, 3.0]);
+        assert!(nan.sum().is_nan());
+        assert_eq!((nan.min, nan.max), (1.0, 3.0));
+    }
+
+    #[test]
+    fn reframe_places_a_box_in_another() {
+        let g = Geometry::new([6, 5, 4], [0.5, 0.7, 2.0], [1.0, 2.0, 3.0]);
+        let data: Vec<i32> = (0..g.len() as i32).collect();
+        let v = Volume {
+            geometry: g.clone(),
+            data,
+        };
+        let part = v.crop([1, 1, 1], [3, 3, 2]);
+        let placed = part.reframe(&g, [1, 1, 1], [0, 1, 1], [4, 4, 3], -1);
+        assert_eq!(placed.geometry, g.crop([0, 1, 1], [4, 4, 3]));
+        for z in 1..=3 {
+            for y in 1..=4 {
+                for x in 0..=4 {
+                    let inside =
+                        (1..=3).contains(&x) && (1..=3).contains(&y) && (1..=2).contains(&z);
+                    let want = if inside { v.get(x, y, z) } else { -1 };
+                    assert_eq!(placed.get(x, y - 1, z - 1), want, "({x}, {y}, {z})");
+                }
+            }
+        }
+    }
 
     #[test]
     fn mask_count_and_bounding_box() {

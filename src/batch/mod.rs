@@ -20,7 +20,7 @@ use state::{read_part, write_part};
 
 use crate::error::{Error, Result};
 use crate::hash::Fnv64;
-use crate::inputs::{self, Image, RoiMask};
+use crate::inputs::{self, ImageSource, RoiBox};
 use crate::io::dicom::series;
 use crate::params::Params;
 use crate::study::{self, Phase, SegmentationKind, SeriesSource, Study};
@@ -151,11 +151,22 @@ fn case_key(case: &Case, params: &Params) -> Result<String> {
         }
     };
     files.sort();
-    for f in files {
-        let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
+    // Digests in parallel, streamed (a full-size series is hundreds of MB).
+    let digests: Vec<(u64, u64)> = {
+        use rayon::prelude::*;
+        files
+            .par_iter()
+            .map(|f| {
+                std::fs::File::open(f)
+                    .and_then(Fnv64::file_digest)
+                    .map_err(|e| Error::io(f, e))
+            })
+            .collect::<Result<_>>()?
+    };
+    for (f, (digest, len)) in files.iter().zip(digests) {
         h.field(&f.to_string_lossy())
-            .update(&(bytes.len() as u64).to_le_bytes())
-            .update_digest(&bytes);
+            .update(&len.to_le_bytes())
+            .update_digest_value(digest);
     }
     Ok(h.hex())
 }
@@ -413,7 +424,7 @@ fn process_case(case: &Case, opts: &BatchOptions) -> CaseResult {
             label,
             roi,
         } => {
-            let img = match inputs::load_image(image) {
+            let img = match ImageSource::open(image) {
                 Ok(i) => i,
                 Err(e) => {
                     out.failures.push(failure(&case.id, &e, "image"));
@@ -421,8 +432,8 @@ fn process_case(case: &Case, opts: &BatchOptions) -> CaseResult {
                 }
             };
             let label = label.or(opts.params.effective_label());
-            match inputs::load_mask(mask, &img, roi.as_deref(), label) {
-                Ok(m) => extract_row(case, &img, "unknown", m, opts, &mut out),
+            match inputs::load_roi_box(mask, &img, roi.as_deref(), label) {
+                Ok(m) => extract_rows(case, &img, "unknown", vec![m], opts, &mut out),
                 Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
             }
         }
@@ -447,9 +458,10 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
     let selected: Vec<usize> = (0..study.series.len())
         .filter(|&i| wanted(study.series[i].phase))
         .collect();
-    // Series that have their own segmentations are loaded first, so their
-    // grids are known when other phases borrow their segmentations.
-    let mut images: Vec<Option<Image>> = vec![None; study.series.len()];
+    // Series are opened by their headers (geometry, no pixel data); those
+    // with their own segmentations first, so their grids are known when
+    // other phases borrow their segmentations.
+    let mut images: Vec<Option<ImageSource>> = (0..study.series.len()).map(|_| None).collect();
     for &i in &selected {
         let s = &study.series[i];
         let own: Vec<_> = study.segmentations_of(i);
@@ -470,7 +482,7 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
             own.into_iter().collect()
         };
         if images[i].is_none() {
-            match load_series_image(&s.source) {
+            match open_series_image(&s.source) {
                 Ok(img) => images[i] = Some(img),
                 Err(e) => {
                     out.failures.push(failure(&case.id, &e, "image"));
@@ -481,6 +493,7 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
         let Some(img) = images[i].as_ref() else {
             continue;
         };
+        let mut rois = Vec::new();
         for seg in segs {
             let names: Vec<&String> = seg
                 .roi_names
@@ -495,15 +508,16 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
                     SegmentationKind::MaskFile => None,
                     _ => Some(name.as_str()),
                 };
-                match inputs::load_mask(&seg.path, img, roi_arg, opts.params.effective_label()) {
+                match inputs::load_roi_box(&seg.path, img, roi_arg, opts.params.effective_label()) {
                     Ok(mut m) => {
                         m.roi = name.clone();
-                        extract_row(case, img, s.phase.as_str(), m, opts, out)
+                        rois.push(m);
                     }
                     Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
                 }
             }
         }
+        extract_rows(case, img, s.phase.as_str(), rois, opts, out);
     }
 }
 
@@ -512,7 +526,7 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
 fn borrowable(
     study: &Study,
     i: usize,
-    images: &mut [Option<Image>],
+    images: &mut [Option<ImageSource>],
 ) -> std::result::Result<Vec<study::Segmentation>, String> {
     let target = &study.series[i];
     let donors: Vec<usize> = (0..study.series.len())
@@ -535,7 +549,7 @@ fn borrowable(
         }
         for k in [i, j] {
             if images[k].is_none() {
-                match load_series_image(&study.series[k].source) {
+                match open_series_image(&study.series[k].source) {
                     Ok(img) => images[k] = Some(img),
                     Err(e) => {
                         return Err(format!(
@@ -547,7 +561,7 @@ fn borrowable(
             }
         }
         let (a, b) = (images[i].as_ref().unwrap(), images[j].as_ref().unwrap());
-        if let Some(diff) = a.volume.geometry.mismatch(&b.volume.geometry) {
+        if let Some(diff) = a.geometry.mismatch(&b.geometry) {
             reasons.push(format!(
                 "series {} is on another grid ({diff})",
                 donor.label()
@@ -562,69 +576,70 @@ fn borrowable(
     ))
 }
 
-fn load_series_image(source: &SeriesSource) -> Result<Image> {
+fn open_series_image(source: &SeriesSource) -> Result<ImageSource> {
     match source {
-        SeriesSource::Dicom(files) => {
-            let (volume, meta) = series::load_series(files)?;
-            let path = files
-                .first()
-                .and_then(|f| f.parent())
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            Ok(Image {
-                volume,
-                path,
-                meta: Some(meta),
-            })
-        }
-        SeriesSource::VolumeFile(p) => inputs::load_image(p),
+        SeriesSource::Dicom(files) => ImageSource::open_series(files),
+        SeriesSource::VolumeFile(p) => ImageSource::open(p),
     }
 }
 
-fn extract_row(
+/// Extract every ROI of `rois` on `img` (one read of the image) into rows.
+fn extract_rows(
     case: &Case,
-    img: &Image,
+    img: &ImageSource,
     phase: &str,
-    m: RoiMask,
+    rois: Vec<RoiBox>,
     opts: &BatchOptions,
     out: &mut CaseResult,
 ) {
-    let spacing = img.volume.geometry.spacing;
-    match crate::pipeline::extract(img.volume.clone(), m.mask, &opts.params, &img.path, &m.path) {
-        Ok(x) => {
-            let meta = img.meta.as_ref();
-            let text = |f: fn(&series::SeriesMeta) -> &String| {
-                meta.map_or(Cell::Null, |m| Cell::Text(f(m).clone()))
-            };
-            let ids = vec![
-                ("study_id".to_string(), Cell::Text(case.id.clone())),
-                ("phase".into(), Cell::Text(phase.to_string())),
-                ("roi".into(), Cell::Text(m.roi.clone())),
-                ("series_instance_uid".into(), Cell::Text(img.series_uid())),
-                ("series_description".into(), text(|m| &m.series_description)),
-                (
-                    "segmentation_uid".into(),
-                    Cell::Text(m.segmentation_uid.clone()),
-                ),
-                (
-                    "modality".into(),
-                    meta.map_or(Cell::Text("CT".into()), |m| Cell::Text(m.modality.clone())),
-                ),
-                ("study_date".into(), text(|m| &m.study_date)),
-                ("voxel_spacing_x".into(), Cell::Float(spacing[0])),
-                ("voxel_spacing_y".into(), Cell::Float(spacing[1])),
-                ("voxel_spacing_z".into(), Cell::Float(spacing[2])),
-            ];
-            out.rows
-                .push(table::extraction_row(ids, x, &opts.params, opts.naming));
-        }
+    if rois.is_empty() {
+        return;
+    }
+    let results = match crate::pipeline::extract_rois(img, &rois, &opts.params) {
+        Ok(r) => r,
         Err(e) => {
-            let mut f = failure(&case.id, &e, "features");
-            if f.file.is_empty() {
-                f.file = m.path.display().to_string();
+            out.failures.push(failure(&case.id, &e, "image"));
+            return;
+        }
+    };
+    let spacing = img.geometry.spacing;
+    for (m, result) in rois.into_iter().zip(results) {
+        match result {
+            Ok(x) => {
+                let meta = img.meta.as_ref();
+                let text = |f: fn(&series::SeriesMeta) -> &String| {
+                    meta.map_or(Cell::Null, |m| Cell::Text(f(m).clone()))
+                };
+                let ids = vec![
+                    ("study_id".to_string(), Cell::Text(case.id.clone())),
+                    ("phase".into(), Cell::Text(phase.to_string())),
+                    ("roi".into(), Cell::Text(m.roi.clone())),
+                    ("series_instance_uid".into(), Cell::Text(img.series_uid())),
+                    ("series_description".into(), text(|m| &m.series_description)),
+                    (
+                        "segmentation_uid".into(),
+                        Cell::Text(m.segmentation_uid.clone()),
+                    ),
+                    (
+                        "modality".into(),
+                        meta.map_or(Cell::Text("CT".into()), |m| Cell::Text(m.modality.clone())),
+                    ),
+                    ("study_date".into(), text(|m| &m.study_date)),
+                    ("voxel_spacing_x".into(), Cell::Float(spacing[0])),
+                    ("voxel_spacing_y".into(), Cell::Float(spacing[1])),
+                    ("voxel_spacing_z".into(), Cell::Float(spacing[2])),
+                ];
+                out.rows
+                    .push(table::extraction_row(ids, x, &opts.params, opts.naming));
             }
-            f.message = format!("ROI '{}': {}", m.roi, f.message);
-            out.failures.push(f);
+            Err(e) => {
+                let mut f = failure(&case.id, &e, "features");
+                if f.file.is_empty() {
+                    f.file = m.path.display().to_string();
+                }
+                f.message = format!("ROI '{}': {}", m.roi, f.message);
+                out.failures.push(f);
+            }
         }
     }
 }

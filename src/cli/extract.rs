@@ -96,15 +96,19 @@ fn single(
         return Err(Error::Invalid("single-study mode takes one --roi".into()));
     }
     let label = args.label.or(params.effective_label());
-    let image = ctrad::inputs::load_image(&image_path)?;
-    let roi = ctrad::inputs::load_mask(
+    let image = ctrad::inputs::ImageSource::open(&image_path)?;
+    let roi = ctrad::inputs::load_roi_box(
         &mask_path,
         &image,
         args.roi.first().map(String::as_str),
         label,
     )?;
     let series_uid = image.series_uid();
-    let out = ctrad::pipeline::extract(image.volume, roi.mask, &params, &image_path, &mask_path)?;
+    let rois = [roi];
+    let out = ctrad::pipeline::extract_rois(&image, &rois, &params)?
+        .pop()
+        .expect("one result per ROI")?;
+    let [roi] = rois;
     let source = vec![
         ("image".into(), Cell::Text(image_path.display().to_string())),
         ("mask".into(), Cell::Text(mask_path.display().to_string())),

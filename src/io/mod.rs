@@ -16,7 +16,7 @@ pub mod nifti;
 pub mod nrrd;
 
 use crate::error::{Error, Result};
-use crate::volume::Volume;
+use crate::volume::{Geometry, IntensitySummary, Volume};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -109,6 +109,22 @@ impl DataType {
     /// Decode `raw` samples (`big`: big-endian) to `v * slope + inter` as f32.
     pub(crate) fn decode(self, raw: &[u8], big: bool, slope: f64, inter: f64) -> Vec<f32> {
         self.decode_with(raw, big, slope, inter, |v| v)
+    }
+
+    /// [`decode`](Self::decode) into `out` (one value per sample of `raw`).
+    pub(crate) fn decode_into(
+        self,
+        raw: &[u8],
+        big: bool,
+        slope: f64,
+        inter: f64,
+        out: &mut [f32],
+    ) {
+        // In blocks, so the decoded values stay in cache on their way to `out`.
+        let size = self.size();
+        for (raw, out) in raw.chunks(4096 * size).zip(out.chunks_mut(4096)) {
+            out.copy_from_slice(&self.decode(raw, big, slope, inter));
+        }
     }
 
     /// [`DataType::decode`], each f32 then mapped by `f` (e.g. to a mask bit)
@@ -334,6 +350,62 @@ pub fn read_label_mask(path: &Path, label: Option<i64>) -> Result<crate::volume:
     }
 }
 
+/// [`read_label_mask`] as the mask's bounding box: `(mask on
+/// grid.crop(lo, hi), lo, grid)`, a single background voxel at the origin
+/// when the label is absent. A large NIfTI label map is streamed slice by
+/// slice, so memory follows the ROI, not the image.
+pub fn read_label_mask_box(
+    path: &Path,
+    label: Option<i64>,
+) -> Result<(crate::volume::Mask, [usize; 3], Geometry)> {
+    read_label_mask_box_streaming_above(path, label, STREAM_ABOVE)
+}
+
+/// [`read_label_mask_box`], streaming NIfTI samples of more than
+/// `stream_above` bytes (0: always).
+pub fn read_label_mask_box_streaming_above(
+    path: &Path,
+    label: Option<i64>,
+    stream_above: usize,
+) -> Result<(crate::volume::Mask, [usize; 3], Geometry)> {
+    let limits = ReadLimits::from_env()?;
+    if let VolumeFormat::Nifti = volume_format(path)? {
+        let (grid, bytes) = nifti::read_layout(path, &limits)?;
+        if bytes > stream_above {
+            let pick = crate::volume::label_predicate(label);
+            let [nx, ny, _] = grid.dims;
+            // Slices holding the ROI, with their x/y extent.
+            let mut kept: Vec<(usize, Vec<bool>)> = Vec::new();
+            nifti::for_each_slice(path, &limits, |z, slice| {
+                let bits: Vec<bool> = slice.iter().map(|&v| pick(v)).collect();
+                if bits.contains(&true) {
+                    kept.push((z, bits));
+                }
+                true
+            })?;
+            let (Some(first), Some(last)) = (kept.first(), kept.last()) else {
+                let empty = Volume::filled(grid.crop([0; 3], [0; 3]), false);
+                return Ok((empty, [0; 3], grid));
+            };
+            let (z0, z1) = (first.0, last.0);
+            let mut slab = Volume::filled(grid.crop([0, 0, z0], [nx - 1, ny - 1, z1]), false);
+            for (z, bits) in &kept {
+                let k = z - z0;
+                slab.data[k * nx * ny..(k + 1) * nx * ny].copy_from_slice(bits);
+            }
+            let (lo, hi) = slab.bounding_box().expect("kept slices hold voxels");
+            let (lo, hi) = ([lo[0], lo[1], lo[2] + z0], [hi[0], hi[1], hi[2] + z0]);
+            return Ok((slab.reframe(&grid, [0, 0, z0], lo, hi, false), lo, grid));
+        }
+    }
+    let mask = read_label_mask(path, label)?;
+    let grid = mask.geometry.clone();
+    Ok(match mask.bounding_box() {
+        Some((lo, hi)) => (mask.crop(lo, hi), lo, grid),
+        None => (mask.crop([0; 3], [0; 3]), [0; 3], grid),
+    })
+}
+
 /// Write a float volume, choosing the format by extension (`.nii`, `.nii.gz`:
 /// NIfTI-1; `.nrrd`, `.nhdr`: NRRD, gzip-encoded), samples as 32-bit floats.
 /// The write is atomic.
@@ -349,6 +421,108 @@ pub fn read_volume_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>>
     match volume_format(path)? {
         VolumeFormat::Nifti => nifti::read_with(path, limits),
         VolumeFormat::Nrrd => nrrd::read_with(path, limits),
+    }
+}
+
+/// Samples above this many bytes are streamed slice by slice by
+/// [`VolumeFile`] rather than held whole (NIfTI).
+const STREAM_ABOVE: usize = 64 << 20;
+
+/// A volume file opened for reading box by box: small files (and NRRD) are
+/// read whole; a large NIfTI image is streamed slice by slice on each read,
+/// keeping only the box asked for.
+pub enum VolumeFile {
+    InMemory(Volume<f32>),
+    NiftiStream {
+        path: std::path::PathBuf,
+        geometry: Geometry,
+    },
+}
+
+impl VolumeFile {
+    /// Open `path` (format by extension, as [`read_volume`]).
+    pub fn open(path: &Path) -> Result<VolumeFile> {
+        Self::open_streaming_above(path, STREAM_ABOVE)
+    }
+
+    /// [`open`](Self::open), streaming NIfTI samples of more than
+    /// `stream_above` bytes (0: always).
+    pub fn open_streaming_above(path: &Path, stream_above: usize) -> Result<VolumeFile> {
+        let limits = ReadLimits::from_env()?;
+        if let VolumeFormat::Nifti = volume_format(path)? {
+            let (geometry, bytes) = nifti::read_layout(path, &limits)?;
+            if bytes > stream_above {
+                return Ok(VolumeFile::NiftiStream {
+                    path: path.to_path_buf(),
+                    geometry,
+                });
+            }
+        }
+        Ok(VolumeFile::InMemory(read_volume_with(path, &limits)?))
+    }
+
+    /// The image grid.
+    pub fn geometry(&self) -> &Geometry {
+        match self {
+            VolumeFile::InMemory(v) => &v.geometry,
+            VolumeFile::NiftiStream { geometry, .. } => geometry,
+        }
+    }
+
+    /// The voxels of the box `lo..=hi`, on `geometry().crop(lo, hi)`; with
+    /// `summary`, every voxel of the image is added to it (rounded first
+    /// when its flag says so) in storage order.
+    pub fn read_box(
+        &self,
+        lo: [usize; 3],
+        hi: [usize; 3],
+        summary: Option<(&mut IntensitySummary, bool)>,
+    ) -> Result<Volume<f32>> {
+        let g = self.geometry();
+        if (0..3).any(|a| lo[a] > hi[a] || hi[a] >= g.dims[a]) {
+            return Err(Error::Invalid(format!(
+                "box {lo:?}..={hi:?} outside the grid {:?}",
+                g.dims
+            )));
+        }
+        match self {
+            VolumeFile::InMemory(v) => {
+                if let Some((s, round)) = summary {
+                    s.add(&v.data, round);
+                }
+                Ok(v.crop(lo, hi))
+            }
+            VolumeFile::NiftiStream { path, geometry } => {
+                let geometry_box = geometry.crop(lo, hi);
+                let [bx, by, _] = geometry_box.dims;
+                let nx = geometry.dims[0];
+                let mut data = vec![0f32; geometry_box.len()];
+                let mut summary = summary;
+                nifti::for_each_slice(path, &ReadLimits::from_env()?, |z, slice| {
+                    if let Some((s, round)) = summary.as_mut() {
+                        s.add(slice, *round);
+                    }
+                    if (lo[2]..=hi[2]).contains(&z) {
+                        let plane = (z - lo[2]) * bx * by;
+                        for y in 0..by {
+                            let src = (lo[1] + y) * nx + lo[0];
+                            data[plane + y * bx..plane + (y + 1) * bx]
+                                .copy_from_slice(&slice[src..src + bx]);
+                        }
+                    }
+                    summary.is_some() || z < hi[2]
+                })?;
+                Volume::from_vec(geometry_box, data)
+            }
+        }
+    }
+
+    /// The whole image.
+    pub fn into_volume(self) -> Result<Volume<f32>> {
+        match self {
+            VolumeFile::InMemory(v) => Ok(v),
+            VolumeFile::NiftiStream { path, .. } => read_volume(&path),
+        }
     }
 }
 

@@ -88,6 +88,71 @@ impl RawBytes {
     }
 }
 
+/// The grid of a NIfTI image and the byte size of its samples (header only).
+pub fn read_layout(path: &Path, limits: &ReadLimits) -> Result<(Geometry, usize)> {
+    let mut src = open_maybe_gz(path)?;
+    let head = read_head(&mut *src, path)?;
+    let h = Header::parse(&head, path)?;
+    let n = limits.check(path, h.dims)?;
+    Ok((h.geometry(path)?, n.saturating_mul(h.dtype.size())))
+}
+
+/// Decode a NIfTI image slice by slice in storage order, each slice's
+/// values as [`read_with`] gives them, handing `(z, slice)` to `f` until it
+/// returns false: memory for one slice, whatever the image's size (gzip is
+/// inflated as a stream).
+pub fn for_each_slice(
+    path: &Path,
+    limits: &ReadLimits,
+    mut f: impl FnMut(usize, &[f32]) -> bool,
+) -> Result<()> {
+    let (h, mut data) = voxel_stream(path, limits)?;
+    let [nx, ny, nz] = h.dims;
+    let npix = nx * ny;
+    let mut raw = vec![0u8; npix * h.dtype.size()];
+    let mut slice = vec![0f32; npix];
+    for z in 0..nz {
+        data.read_exact(&mut raw).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Error::format(
+                path,
+                format!(
+                    "truncated: voxel data needs {} bytes, ends within slice {z}",
+                    npix * nz * h.dtype.size()
+                ),
+            ),
+            _ => super::read_error(path, e),
+        })?;
+        h.dtype
+            .decode_into(&raw, h.big, h.slope, h.inter, &mut slice);
+        if !f(z, &slice) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The header of a NIfTI file and a reader positioned at its first sample.
+fn voxel_stream(path: &Path, limits: &ReadLimits) -> Result<(Header, Box<dyn Read>)> {
+    let mut src = open_maybe_gz(path)?;
+    let head = read_head(&mut *src, path)?;
+    let h = Header::parse(&head, path)?;
+    limits.check(path, h.dims)?;
+    if h.pair {
+        let img = image_path(path)?;
+        let mut data = open_maybe_gz(&img)?;
+        skip_bytes(&mut *data, h.vox_offset, &img)?;
+        return Ok((h, data));
+    }
+    let offset = h.vox_offset.max(h.header_size as u64 + 4);
+    let prefix = if offset <= head.len() as u64 {
+        head[offset as usize..].to_vec()
+    } else {
+        skip_bytes(&mut *src, offset - head.len() as u64, path)?;
+        Vec::new()
+    };
+    Ok((h, Box::new(std::io::Cursor::new(prefix).chain(src))))
+}
+
 /// The header and the samples of a NIfTI file (single file, or a pair).
 fn read_samples(path: &Path, limits: &ReadLimits) -> Result<(Header, Samples)> {
     if let Some(r) = read_in_one_go(path, limits)? {

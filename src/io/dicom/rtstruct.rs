@@ -258,6 +258,24 @@ pub fn rasterise_with_stats(
     image_frame_of_reference: Option<&str>,
     path: &Path,
 ) -> Result<(Mask, RasterStats)> {
+    let (per_slice, stats) = contours_per_slice(roi, geometry, image_frame_of_reference, path)?;
+    // Fill only the slab of slices with contours; place it in the grid.
+    let (slab, z0) = fill_slab(&per_slice, geometry);
+    let mask = slab.reframe(geometry, [0, 0, z0], [0; 3], geometry.last(), false);
+    Ok((mask, stats))
+}
+
+/// The polygons of one slice, in continuous (x, y) voxel index coordinates.
+type SlicePolygons = Vec<Vec<[f64; 2]>>;
+
+/// Closed planar contours of `roi` per slice of `geometry`, in continuous
+/// (x, y) voxel index coordinates, with the counts of contours used and skipped.
+fn contours_per_slice(
+    roi: &RoiContours,
+    geometry: &Geometry,
+    image_frame_of_reference: Option<&str>,
+    path: &Path,
+) -> Result<(Vec<SlicePolygons>, RasterStats)> {
     if let Some(img_for) = image_frame_of_reference.filter(|s| !s.is_empty()) {
         if !roi.frame_of_reference_uid.is_empty() && roi.frame_of_reference_uid != img_for {
             return Err(Error::GeometryMismatch {
@@ -318,21 +336,57 @@ pub fn rasterise_with_stats(
             ),
         ));
     }
-    let mut mask = Volume::filled(geometry.clone(), false);
-    let mut crossings: Vec<Vec<f64>> = vec![Vec::new(); ny];
-    for (z, polys) in per_slice.iter().enumerate() {
-        if polys.is_empty() {
-            continue;
+    Ok((per_slice, stats))
+}
+
+/// The mask of `roi` on `geometry` as its bounding box: the mask on
+/// `geometry.crop(lo, hi)` and `lo` (a single background voxel at the
+/// origin when no voxel centre is inside a contour). The same voxels as
+/// [`rasterise`], without a whole-grid mask.
+pub fn rasterise_box(
+    roi: &RoiContours,
+    geometry: &Geometry,
+    image_frame_of_reference: Option<&str>,
+    path: &Path,
+) -> Result<(Mask, [usize; 3])> {
+    let per_slice = contours_per_slice(roi, geometry, image_frame_of_reference, path)?.0;
+    let (slab, z0) = fill_slab(&per_slice, geometry);
+    Ok(match slab.bounding_box() {
+        Some((lo, hi)) => {
+            let at = [0, 0, z0];
+            let lo_grid = [lo[0], lo[1], lo[2] + z0];
+            let hi_grid = [hi[0], hi[1], hi[2] + z0];
+            (slab.reframe(geometry, at, lo_grid, hi_grid, false), lo_grid)
         }
+        None => (Volume::filled(geometry.crop([0; 3], [0; 3]), false), [0; 3]),
+    })
+}
+
+/// Fill the slices of `per_slice` that hold contours: the slab from the
+/// first to the last of them (with the first's z index), one empty slice
+/// when there are none.
+fn fill_slab(per_slice: &[SlicePolygons], geometry: &Geometry) -> (Mask, usize) {
+    let [nx, ny, _] = geometry.dims;
+    let used: Vec<usize> = (0..per_slice.len())
+        .filter(|&z| !per_slice[z].is_empty())
+        .collect();
+    let (z0, z1) = match (used.first(), used.last()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ => (0, 0),
+    };
+    let mut slab = Volume::filled(geometry.crop([0, 0, z0], [nx - 1, ny - 1, z1]), false);
+    let mut crossings: Vec<Vec<f64>> = vec![Vec::new(); ny];
+    for &z in &used {
+        let k = z - z0;
         fill_slice(
-            polys,
+            &per_slice[z],
             nx,
             ny,
             &mut crossings,
-            &mut mask.data[z * nx * ny..(z + 1) * nx * ny],
+            &mut slab.data[k * nx * ny..(k + 1) * nx * ny],
         );
     }
-    Ok((mask, stats))
+    (slab, z0)
 }
 
 /// Even-odd scanline fill of one slice: for each row (voxel centre y = j) the

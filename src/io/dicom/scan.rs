@@ -245,6 +245,31 @@ pub(crate) fn read_checked(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// [`read_checked`] into a buffer kept per thread, handed to `f`: reading
+/// many files of the same size (a series' slices) then reuses one buffer
+/// instead of faulting in and zeroing fresh pages for every file.
+pub(crate) fn with_checked_bytes<R>(path: &Path, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+    use std::io::Read;
+    thread_local! {
+        static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    // Taken out while in use, so a nested call gets a buffer of its own.
+    let mut buf = BUFFER.with(|b| b.take());
+    buf.clear();
+    let read = std::fs::File::open(path).and_then(|mut file| {
+        if let Ok(meta) = file.metadata() {
+            buf.reserve(meta.len() as usize);
+        }
+        file.read_to_end(&mut buf)
+    });
+    let result = match read {
+        Err(e) => Err(Error::io(path, e)),
+        Ok(_) => super::validate::validate_bytes(&buf, path, false).and_then(|()| f(&buf)),
+    };
+    BUFFER.with(|b| b.set(buf));
+    result
+}
+
 /// dicom-rs's parse of bytes returned by [`read_checked`].
 pub(crate) fn parse_checked(
     bytes: &[u8],

@@ -21,11 +21,11 @@
 //!   since ctrad does not resample tilted acquisitions.
 
 use super::scan::{self, first_item, float, floats, int, items, text, FileInfo};
-use super::view::{Attributes, View};
+use super::view::{Attributes, PixelDataHeader, View};
 use crate::error::{Error, Result};
 use crate::io::ReadLimits;
 use crate::volume::cross;
-use crate::volume::{Geometry, Volume};
+use crate::volume::{Geometry, IntensitySummary, Volume};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use dicom_pixeldata::PixelDecoder;
@@ -117,7 +117,7 @@ pub struct SeriesMeta {
     pub slices: Vec<SliceRef>,
 }
 
-/// One decoded frame with its plane geometry.
+/// One frame with its plane geometry and where its pixels are.
 struct Frame {
     file: usize,
     frame_number: Option<u32>,
@@ -128,23 +128,17 @@ struct Frame {
     pixel_spacing: [f64; 2],
     rows: usize,
     cols: usize,
-    pixels: Pixels,
+    pixels: Stored,
 }
 
-/// A frame's pixel values.
-enum Pixels {
-    /// In HU, decoded when the file was read (dicom-rs's path).
-    Decoded(Vec<f32>),
-    /// Native pixel data of a file read through a [`View`], converted to HU
-    /// straight into the assembled volume (no per-slice buffer).
-    Native(Stored),
-}
-
-/// Where a native frame lies in its file and how its values map to HU.
+/// Where a frame lies in its file and how its values map to HU.
 #[derive(Clone, Copy)]
 struct Stored {
     /// Frame index in the file (0-based).
     index: usize,
+    /// True when the file's Pixel Data is native (uncompressed) and
+    /// readable in place; else dicom-rs decodes the frame.
+    native: bool,
     bits_alloc: u16,
     bits_stored: u16,
     signed: bool,
@@ -169,9 +163,202 @@ impl Stored {
     }
 }
 
+/// A CT series opened by its headers: the sorted slices, the grid and the
+/// series attributes. Pixel data is read only by [`SeriesLayout::read_box`],
+/// and only for the slices asked for (or all of them, streamed, for a
+/// whole-image [`IntensitySummary`]).
+pub struct SeriesLayout {
+    files: Vec<PathBuf>,
+    /// Frames in volume order (index = grid z).
+    frames: Vec<Frame>,
+    pub geometry: Geometry,
+    pub meta: SeriesMeta,
+}
+
+/// Slices decoded at a time when every slice is streamed through a summary.
+const STREAM_CHUNK: usize = 32;
+
+impl SeriesLayout {
+    /// The voxels of the box `lo..=hi` (inclusive voxel indices) in HU, on
+    /// [`Geometry::crop`] of the series grid. With `summary`, every slice of
+    /// the series is decoded in order and added to it (rounded first when
+    /// `round`), and only the box is kept.
+    pub fn read_box(
+        &self,
+        lo: [usize; 3],
+        hi: [usize; 3],
+        summary: Option<(&mut IntensitySummary, bool)>,
+    ) -> Result<Volume<f32>> {
+        let g = &self.geometry;
+        if (0..3).any(|a| lo[a] > hi[a] || hi[a] >= g.dims[a]) {
+            return Err(Error::Invalid(format!(
+                "series {}: box {lo:?}..={hi:?} outside the grid {:?}",
+                self.meta.series_instance_uid, g.dims
+            )));
+        }
+        let geometry = g.crop(lo, hi);
+        let [bx, by, _] = geometry.dims;
+        let [nx, _, _] = g.dims;
+        let mut data = vec![0f32; geometry.len()];
+        let mut keep = |z: usize, slice: &[f32]| {
+            if (lo[2]..=hi[2]).contains(&z) {
+                let plane = (z - lo[2]) * bx * by;
+                for y in 0..by {
+                    let src = (lo[1] + y) * nx + lo[0];
+                    let dst = plane + y * bx;
+                    data[dst..dst + bx].copy_from_slice(&slice[src..src + bx]);
+                }
+            }
+        };
+        // Slice buffers are reused: fresh ones would each cost page faults
+        // and zeroing.
+        let npix = nx * g.dims[1];
+        match summary {
+            Some((summary, round)) => {
+                let all: Vec<usize> = (0..self.frames.len()).collect();
+                let mut bufs = vec![vec![0f32; npix]; STREAM_CHUNK.min(all.len())];
+                for chunk in all.chunks(STREAM_CHUNK) {
+                    let bufs = &mut bufs[..chunk.len()];
+                    self.decode(chunk, bufs)?;
+                    for (z, slice) in chunk.iter().zip(bufs.iter()) {
+                        summary.add(slice, round);
+                        keep(*z, slice);
+                    }
+                }
+            }
+            None => {
+                let wanted: Vec<usize> = (lo[2]..=hi[2]).collect();
+                let mut bufs = vec![vec![0f32; npix]; STREAM_CHUNK.min(wanted.len())];
+                for chunk in wanted.chunks(STREAM_CHUNK) {
+                    let bufs = &mut bufs[..chunk.len()];
+                    self.decode(chunk, bufs)?;
+                    for (z, slice) in chunk.iter().zip(bufs.iter()) {
+                        keep(*z, slice);
+                    }
+                }
+            }
+        }
+        Volume::from_vec(geometry, data)
+    }
+
+    /// The whole series in HU.
+    pub fn read_all(&self) -> Result<Volume<f32>> {
+        self.read_box([0; 3], self.geometry.last(), None)
+    }
+
+    /// HU of the slices `zs` (grid z indices) into `out` (one buffer of a
+    /// slice each, in that order): each file is read once, files in parallel.
+    fn decode(&self, zs: &[usize], out: &mut [Vec<f32>]) -> Result<()> {
+        let mut per_file: BTreeMap<usize, Vec<(Stored, &mut Vec<f32>)>> = BTreeMap::new();
+        for (&z, buf) in zs.iter().zip(out.iter_mut()) {
+            let f = &self.frames[z];
+            per_file.entry(f.file).or_default().push((f.pixels, buf));
+        }
+        let uid = &self.meta.series_instance_uid;
+        per_file
+            .into_par_iter()
+            .try_for_each(|(file, mut frames)| decode_frames(&self.files[file], uid, &mut frames))
+    }
+}
+
+/// HU of `frames` of one file into their buffers: native data converted in
+/// place from a [`View`], anything else decoded by dicom-rs.
+fn decode_frames(
+    path: &Path,
+    series_uid: &str,
+    frames: &mut [(Stored, &mut Vec<f32>)],
+) -> Result<()> {
+    scan::with_checked_bytes(path, |bytes| {
+        decode_frames_of(bytes, path, series_uid, frames)
+    })
+}
+
+/// [`decode_frames`] from the file's checked `bytes`.
+fn decode_frames_of(
+    bytes: &[u8],
+    path: &Path,
+    series_uid: &str,
+    frames: &mut [(Stored, &mut Vec<f32>)],
+) -> Result<()> {
+    let ferr = |what: String| Error::format(path, format!("CT series {series_uid}: {what}"));
+    let changed = || ferr("the file changed while the series was read".into());
+    if frames.iter().all(|(s, _)| s.native) {
+        if let Some(view) = View::parse(bytes) {
+            for (stored, hu) in frames.iter_mut() {
+                let native = view
+                    .data
+                    .native_pixels(stored.bits_alloc)
+                    .ok_or_else(changed)?;
+                stored.convert(native, hu).ok_or_else(changed)?;
+            }
+            return Ok(());
+        }
+    }
+    let obj = scan::parse_checked(bytes).map_err(|e| {
+        ferr(format!(
+            "cannot read DICOM file (truncated or corrupt?): {e}"
+        ))
+    })?;
+    for (stored, hu) in frames.iter_mut() {
+        let npix = hu.len();
+        if let Some(native) = native_pixels(&obj, stored.bits_alloc) {
+            stored.convert(&native, hu).ok_or_else(|| {
+                ferr(format!("truncated pixel data (frame {})", stored.index + 1))
+            })?;
+            continue;
+        }
+        let decoded = obj
+            .decode_pixel_data_frame(stored.index as u32)
+            .map_err(|e| {
+                ferr(format!(
+                    "cannot decode pixel data (frame {}): {e}",
+                    stored.index + 1
+                ))
+            })?;
+        let bits_alloc = decoded.bits_allocated();
+        let bits_stored = decoded.bits_stored().clamp(1, bits_alloc.max(1));
+        let signed = decoded.pixel_representation() == dicom_pixeldata::PixelRepresentation::Signed;
+        let bytes = decoded.frame_data(0).map_err(|e| {
+            ferr(format!(
+                "truncated or invalid pixel data (frame {}): {e}",
+                stored.index + 1
+            ))
+        })?;
+        let bpp = (bits_alloc as usize).div_ceil(8);
+        if bytes.len() < npix * bpp {
+            return Err(ferr(format!(
+                "truncated pixel data: frame {} has {} bytes, expected {}",
+                stored.index + 1,
+                bytes.len(),
+                npix * bpp
+            )));
+        }
+        to_hu(
+            &bytes[..npix * bpp],
+            bits_alloc,
+            bits_stored,
+            signed,
+            stored.slope,
+            stored.intercept,
+            hu,
+        )
+        .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_alloc}")))?;
+    }
+    Ok(())
+}
+
 /// Assemble a CT series from its files (classic or Enhanced CT). All files must
 /// belong to one series.
 pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, SeriesMeta)> {
+    let layout = open_series(files)?;
+    let volume = layout.read_all()?;
+    Ok((volume, layout.meta))
+}
+
+/// Read the headers of a CT series (classic or Enhanced CT), check it and
+/// sort its slices; no pixel data is decoded. All files must belong to one
+/// series.
+pub fn open_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<SeriesLayout> {
     if files.is_empty() {
         return Err(Error::Invalid("load_series: no files given".into()));
     }
@@ -268,7 +455,7 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
         origin: frames[0].ipp,
         direction: [[r[0], c[0], n[0]], [r[1], c[1], n[1]], [r[2], c[2], n[2]]],
     };
-    let data = assemble(files, &mut frames, voxels, rows * cols, &series_err)?;
+    debug_assert_eq!(voxels, geometry.len());
     let mut slices = Vec::with_capacity(nz);
     for f in &frames {
         slices.push(SliceRef {
@@ -281,51 +468,12 @@ pub fn load_series<P: AsRef<Path> + Sync>(files: &[P]) -> Result<(Volume<f32>, S
     }
     let mut meta = metas.swap_remove(frames[0].file).0;
     meta.slices = slices;
-    Ok((Volume::from_vec(geometry, data)?, meta))
-}
-
-/// The voxels of the sorted `frames`: decoded frames are copied, native
-/// ones converted from their file, read again (in parallel, once per file).
-fn assemble<P: AsRef<Path> + Sync>(
-    files: &[P],
-    frames: &mut [Frame],
-    voxels: usize,
-    npix: usize,
-    series_err: &(dyn Fn(&Path, String) -> Error + Sync),
-) -> Result<Vec<f32>> {
-    // Zeroed lazily by the kernel; every voxel is written below.
-    let mut data = vec![0f32; voxels];
-    let mut per_file: BTreeMap<usize, Vec<(Pixels, &mut [f32])>> = BTreeMap::new();
-    for (f, out) in frames.iter_mut().zip(data.chunks_mut(npix)) {
-        let pixels = std::mem::replace(&mut f.pixels, Pixels::Decoded(Vec::new()));
-        per_file.entry(f.file).or_default().push((pixels, out));
-    }
-    per_file
-        .into_par_iter()
-        .try_for_each(|(file, slices)| -> Result<()> {
-            let path = files[file].as_ref();
-            let changed = || series_err(path, "the file changed while the series was read".into());
-            let bytes = if slices.iter().any(|(p, _)| matches!(p, Pixels::Native(_))) {
-                std::fs::read(path).map_err(|e| Error::io(path, e))?
-            } else {
-                Vec::new()
-            };
-            let view = View::parse(&bytes);
-            for (pixels, out) in slices {
-                match pixels {
-                    Pixels::Decoded(hu) => out.copy_from_slice(&hu),
-                    Pixels::Native(stored) => {
-                        let native = view
-                            .as_ref()
-                            .and_then(|v| v.data.native_pixels(stored.bits_alloc))
-                            .ok_or_else(changed)?;
-                        stored.convert(native, out).ok_or_else(changed)?;
-                    }
-                }
-            }
-            Ok(())
-        })?;
-    Ok(data)
+    Ok(SeriesLayout {
+        files: files.iter().map(|p| p.as_ref().to_path_buf()).collect(),
+        frames,
+        geometry,
+        meta,
+    })
 }
 
 /// Check slice distances and the progression direction; return the uniform distance.
@@ -406,17 +554,72 @@ struct FileFrames {
     frames: Vec<Frame>,
 }
 
-/// Open one file, validate it and decode its frames to HU: from a
-/// zero-copy [`View`] when the file is little endian with native pixel data
-/// (nearly every CT file), else from dicom-rs's object and decoders.
+/// Open one file, validate it and describe its frames (no pixel data is
+/// decoded): from a zero-copy [`View`] when the file is little endian
+/// (nearly every CT file), else from dicom-rs's object.
 fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
-    let bytes = scan::read_checked(path)?;
-    if let Some(view) = View::parse(&bytes) {
-        if let Some(frames) = frames_of(&view.data, view.transfer_syntax, file, path, None, true)? {
-            return Ok(frames);
-        }
+    if let Some(frames) = header_frames(file, path)? {
+        return Ok(frames);
     }
-    let obj = scan::parse_checked(&bytes).map_err(|e| {
+    scan::with_checked_bytes(path, |bytes| frames_of_file(bytes, file, path))
+}
+
+/// [`read_frames`] from the first bytes of the file only, when they hold
+/// its whole header up to the Pixel Data element's (nearly every CT slice:
+/// the pixel data is read once, later, and only where needed). `None` when
+/// the file must be read whole.
+fn header_frames(file: usize, path: &Path) -> Result<Option<FileFrames>> {
+    use std::io::Read;
+    const PREFIX: u64 = 64 << 10;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len <= PREFIX {
+        return Ok(None);
+    }
+    let mut buf = Vec::with_capacity(PREFIX as usize);
+    (&mut f)
+        .take(PREFIX)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
+    if super::validate::validate_bytes(&buf, path, true).is_err() {
+        return Ok(None);
+    }
+    let Some(view) = View::parse_header(&buf, false) else {
+        return Ok(None);
+    };
+    let Some(header) = view.pixel_data else {
+        return Ok(None);
+    };
+    // The value must lie within the file (a truncated file is read whole,
+    // where the validator names the problem).
+    if header
+        .len
+        .is_some_and(|l| header.value_offset as u64 + u64::from(l) > len)
+    {
+        return Ok(None);
+    }
+    frames_of(
+        &view.data,
+        PixelInfo::of_header(&header),
+        view.transfer_syntax,
+        file,
+        path,
+    )
+    .map(Some)
+}
+
+/// [`read_frames`] from the file's checked `bytes`.
+fn frames_of_file(bytes: &[u8], file: usize, path: &Path) -> Result<FileFrames> {
+    if let Some(view) = View::parse(bytes) {
+        return frames_of(
+            &view.data,
+            PixelInfo::of_view(&view.data),
+            view.transfer_syntax,
+            file,
+            path,
+        );
+    }
+    let obj = scan::parse_checked(bytes).map_err(|e| {
         Error::format(
             path,
             format!("cannot read DICOM file (truncated or corrupt?): {e}"),
@@ -427,62 +630,67 @@ fn read_frames(file: usize, path: &Path) -> Result<FileFrames> {
         .transfer_syntax()
         .trim_end_matches('\0')
         .to_string();
-    let frames = frames_of(&*obj, ts, file, path, Some(&obj), false)?;
-    Ok(frames.expect("frames are decoded when a decoder is given"))
+    frames_of(&*obj, PixelInfo::of_object(&obj), ts, file, path)
 }
 
-/// Pixel Data access shared by dicom-rs objects and [`View`]s.
-trait PixelData: Attributes {
-    /// True when the data set has a Pixel Data element.
-    fn has_pixel_data(&self) -> bool;
-    /// Byte length of native Pixel Data; `None` when absent or encapsulated.
-    fn native_len(&self) -> Option<usize>;
-    /// Native Pixel Data bytes when held as values of `bits` bits (see
-    /// [`native_pixels`]).
-    fn native(&self, bits: u16) -> Option<std::borrow::Cow<'_, [u8]>>;
+/// What a file's Pixel Data element is, from a full parse or a header.
+#[derive(Debug, Clone, Copy)]
+struct PixelInfo {
+    present: bool,
+    /// Byte length of native data; `None` when absent or encapsulated.
+    native_len: Option<usize>,
+    /// Whether native samples of 8, 16 and 32 bits are readable in place.
+    in_place: [bool; 3],
 }
 
-impl PixelData for InMemDicomObject {
-    fn has_pixel_data(&self) -> bool {
-        self.get(tags::PIXEL_DATA).is_some()
+impl PixelInfo {
+    fn of_object(obj: &InMemDicomObject) -> PixelInfo {
+        let native_len = obj
+            .get(tags::PIXEL_DATA)
+            .and_then(|e| e.value().primitive())
+            .map(|v| v.calculate_byte_len());
+        PixelInfo {
+            present: obj.get(tags::PIXEL_DATA).is_some(),
+            native_len,
+            in_place: [8, 16, 32].map(|b| native_pixels(obj, b).is_some()),
+        }
     }
 
-    fn native_len(&self) -> Option<usize> {
-        let value = self.get(tags::PIXEL_DATA)?.value().primitive()?;
-        Some(value.calculate_byte_len())
+    fn of_view(view: &View) -> PixelInfo {
+        PixelInfo {
+            present: view.has_pixel_data(),
+            native_len: view.pixel_data_len(),
+            in_place: [8, 16, 32].map(|b| view.native_pixels(b).is_some()),
+        }
     }
 
-    fn native(&self, bits: u16) -> Option<std::borrow::Cow<'_, [u8]>> {
-        native_pixels(self, bits)
+    fn of_header(header: &PixelDataHeader) -> PixelInfo {
+        PixelInfo {
+            present: true,
+            native_len: header.len.map(|l| l as usize),
+            in_place: [8, 16, 32].map(|b| header.native_in_place(b)),
+        }
+    }
+
+    fn native(&self, bits: u16) -> bool {
+        match bits {
+            8 => self.in_place[0],
+            16 => self.in_place[1],
+            32 => self.in_place[2],
+            _ => false,
+        }
     }
 }
 
-impl PixelData for View<'_> {
-    fn has_pixel_data(&self) -> bool {
-        self.has_pixel_data()
-    }
-
-    fn native_len(&self) -> Option<usize> {
-        self.pixel_data_len()
-    }
-
-    fn native(&self, bits: u16) -> Option<std::borrow::Cow<'_, [u8]>> {
-        self.native_pixels(bits).map(std::borrow::Cow::Borrowed)
-    }
-}
-
-/// The frames of data set `obj` (transfer syntax `ts`). Pixel data that is
-/// not native is decoded with `decoder` (the same file as a dicom-rs object);
-/// without one the result is `None`. With `defer_native`, native frames are
-/// described ([`Pixels::Native`]) rather than converted.
-fn frames_of<O: PixelData>(
+/// The frames of data set `obj` (transfer syntax `ts`), described for
+/// [`decode_frames`].
+fn frames_of<O: Attributes>(
     obj: &O,
+    pixel: PixelInfo,
     ts: String,
     file: usize,
     path: &Path,
-    decoder: Option<&dicom_object::DefaultDicomObject>,
-    defer_native: bool,
-) -> Result<Option<FileFrames>> {
+) -> Result<FileFrames> {
     let series = text(obj, tags::SERIES_INSTANCE_UID);
     let ferr = |what: String| Error::format(path, format!("CT series {series}: {what}"));
     if !SUPPORTED_TRANSFER_SYNTAXES
@@ -498,7 +706,7 @@ fn frames_of<O: PixelData>(
             supported.join(", ")
         )));
     }
-    if !obj.has_pixel_data() {
+    if !pixel.present {
         return Err(ferr("missing pixel data (no Pixel Data element)".into()));
     }
     let rows = int(obj, tags::ROWS)
@@ -522,7 +730,12 @@ fn frames_of<O: PixelData>(
             "unsupported Bits Allocated {bits_header} (expected 8, 16 or 32)"
         )));
     }
-    check_native_length(obj, path, rows * cols * n_frames, bits_header as usize / 8)?;
+    check_native_length(
+        pixel,
+        path,
+        rows * cols * n_frames,
+        bits_header as usize / 8,
+    )?;
     let sop_instance_uid = text(obj, tags::SOP_INSTANCE_UID);
     let sop_class_uid = text(obj, tags::SOP_CLASS_UID);
 
@@ -586,9 +799,8 @@ fn frames_of<O: PixelData>(
         ));
     }
 
-    let npix = rows * cols;
     let mut frames = Vec::with_capacity(n_frames);
-    let mut push = |f: usize, pixels: Pixels, (ipp, iop, ps): ([f64; 3], [f64; 6], [f64; 2])| {
+    let mut push = |f: usize, pixels: Stored, (ipp, iop, ps): ([f64; 3], [f64; 6], [f64; 2])| {
         frames.push(Frame {
             file,
             frame_number: (n_frames > 1 || enhanced).then_some(f as u32 + 1),
@@ -602,91 +814,36 @@ fn frames_of<O: PixelData>(
             pixels,
         });
     };
-    if let Some(native) = obj.native(bits_header as u16) {
-        // Uncompressed pixel data whose values dicom-rs already holds in
-        // native byte order: convert directly (dicom-pixeldata's decoder
-        // would copy them once more and look up optional attributes in a way
-        // that builds an error value, with a stack trace, per file).
-        let bits_stored =
-            int(obj, tags::BITS_STORED).map_or(bits_header, |b| b.clamp(1, bits_header)) as u16;
-        let signed = int(obj, tags::PIXEL_REPRESENTATION) == Some(1);
-        for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
-            let stored = Stored {
-                index: f,
-                bits_alloc: bits_header as u16,
-                bits_stored,
-                signed,
-                slope,
-                intercept,
-            };
-            let pixels = if defer_native {
-                Pixels::Native(stored)
-            } else {
-                let mut hu = vec![0f32; npix];
-                stored
-                    .convert(&native, &mut hu)
-                    .ok_or_else(|| ferr(format!("truncated pixel data (frame {})", f + 1)))?;
-                Pixels::Decoded(hu)
-            };
-            push(f, pixels, (ipp, iop, ps));
-        }
-    } else {
-        let Some(decoder) = decoder else {
-            return Ok(None);
+    // Native data readable in place is converted from the file's bytes
+    // (dicom-pixeldata's decoder would copy the values once more and look up
+    // optional attributes in a way that builds an error value, with a stack
+    // trace, per file); anything else goes through dicom-rs's decoders.
+    let native = pixel.native(bits_header as u16);
+    let bits_stored =
+        int(obj, tags::BITS_STORED).map_or(bits_header, |b| b.clamp(1, bits_header)) as u16;
+    let signed = int(obj, tags::PIXEL_REPRESENTATION) == Some(1);
+    for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
+        let stored = Stored {
+            index: f,
+            native,
+            bits_alloc: bits_header as u16,
+            bits_stored,
+            signed,
+            slope,
+            intercept,
         };
-        let decoded = decoder
-            .decode_pixel_data()
-            .map_err(|e| ferr(format!("cannot decode pixel data: {e}")))?;
-        let bits_alloc = decoded.bits_allocated();
-        let bits_stored = decoded.bits_stored().clamp(1, bits_alloc.max(1));
-        let signed = decoded.pixel_representation() == dicom_pixeldata::PixelRepresentation::Signed;
-        if decoded.number_of_frames() as usize != n_frames {
-            return Err(ferr(format!(
-                "pixel data has {} frames, Number of Frames says {n_frames}",
-                decoded.number_of_frames()
-            )));
-        }
-        for (f, (ipp, iop, ps, slope, intercept)) in geo.into_iter().enumerate() {
-            let bytes = decoded.frame_data(f as u32).map_err(|e| {
-                ferr(format!(
-                    "truncated or invalid pixel data (frame {}): {e}",
-                    f + 1
-                ))
-            })?;
-            let bpp = (bits_alloc as usize).div_ceil(8);
-            if bytes.len() < npix * bpp {
-                return Err(ferr(format!(
-                    "truncated pixel data: frame {} has {} bytes, expected {}",
-                    f + 1,
-                    bytes.len(),
-                    npix * bpp
-                )));
-            }
-            let mut hu = vec![0f32; npix];
-            to_hu(
-                &bytes[..npix * bpp],
-                bits_alloc,
-                bits_stored,
-                signed,
-                slope,
-                intercept,
-                &mut hu,
-            )
-            .ok_or_else(|| ferr(format!("unsupported Bits Allocated {bits_alloc}")))?;
-            push(f, Pixels::Decoded(hu), (ipp, iop, ps));
-        }
-        drop(decoded);
+        push(f, stored, (ipp, iop, ps));
     }
     let mut meta = series_meta(obj);
     meta.transfer_syntax_uid = ts;
     let spacing_hint = float(obj, tags::SPACING_BETWEEN_SLICES)
         .or(meta.slice_thickness)
         .filter(|v| *v > 0.0);
-    Ok(Some(FileFrames {
+    Ok(FileFrames {
         meta,
         spacing_hint,
         frames,
-    }))
+    })
 }
 
 /// The Pixel Data bytes of native (uncompressed) data, in native byte order,
@@ -706,13 +863,13 @@ fn native_pixels(obj: &InMemDicomObject, bits: u16) -> Option<std::borrow::Cow<'
 /// For native (uncompressed) pixel data, the Pixel Data element must hold at
 /// least `voxels × bytes_per_voxel` bytes: a tiny file declaring huge
 /// dimensions is a format error before decoding allocates for it.
-fn check_native_length<O: PixelData>(
-    obj: &O,
+fn check_native_length(
+    pixel: PixelInfo,
     path: &Path,
     voxels: usize,
     bytes_per_voxel: usize,
 ) -> Result<()> {
-    let Some(have) = obj.native_len() else {
+    let Some(have) = pixel.native_len else {
         return Ok(()); // absent, or encapsulated: the decoder checks each frame
     };
     let need = voxels.saturating_mul(bytes_per_voxel);
@@ -870,6 +1027,13 @@ fn series_meta<O: Attributes>(obj: &O) -> SeriesMeta {
 /// Scan `dir` (recursively) and load its CT series: the one with `series_uid`,
 /// or the only one when `series_uid` is `None` (several -> error listing them).
 pub fn read_series_dir(dir: &Path, series_uid: Option<&str>) -> Result<(Volume<f32>, SeriesMeta)> {
+    let layout = open_series_dir(dir, series_uid)?;
+    let volume = layout.read_all()?;
+    Ok((volume, layout.meta))
+}
+
+/// [`read_series_dir`] up to the headers: the series' [`SeriesLayout`].
+pub fn open_series_dir(dir: &Path, series_uid: Option<&str>) -> Result<SeriesLayout> {
     let (infos, errors) = scan::scan_dir(dir)?;
     if let Some(e) = errors.into_iter().next() {
         return Err(e);
@@ -934,7 +1098,7 @@ pub fn read_series_dir(dir: &Path, series_uid: Option<&str>) -> Result<(Volume<f
             }
         },
     };
-    load_series(files)
+    open_series(files)
 }
 
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {

@@ -65,6 +65,29 @@ pub struct FileView<'a> {
     pub transfer_syntax: String,
     pub meta: View<'a>,
     pub data: View<'a>,
+    /// Header-only parses ([`View::parse_header`]): the Pixel Data
+    /// element's header where the data set stopped at it.
+    pub pixel_data: Option<PixelDataHeader>,
+}
+
+/// VR and length of a Pixel Data element whose value was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelDataHeader {
+    pub vr: [u8; 2],
+    /// Value length; `None` for undefined length (encapsulated data).
+    pub len: Option<u32>,
+    /// Offset of the value in the file.
+    pub value_offset: usize,
+}
+
+impl PixelDataHeader {
+    /// True when [`View::native_pixels`] of the whole file would give the
+    /// value for `bits`-bit samples (native data readable in place).
+    pub fn native_in_place(&self, bits: u16) -> bool {
+        self.len.is_some()
+            && cfg!(target_endian = "little")
+            && matches!((bits, &self.vr), (8, b"OB") | (16, b"OW"))
+    }
 }
 
 impl<'a> View<'a> {
@@ -97,6 +120,7 @@ impl<'a> View<'a> {
             signed: Cell::new(None),
             header_only: false,
             at_pixel_data: Cell::new(false),
+            stop: Cell::new(None),
         };
         // File meta group: explicit VR little endian, length from (0002,0000).
         if p.tag(start)? != (0x0002, 0x0000) {
@@ -133,10 +157,15 @@ impl<'a> View<'a> {
         if !data.plain_text() {
             return None;
         }
+        let pixel_data = match p.stop.get() {
+            Some(at) if header.is_some() => p.pixel_data_header(at, explicit),
+            _ => None,
+        };
         Some(FileView {
             transfer_syntax,
             meta,
             data,
+            pixel_data,
         })
     }
 
@@ -253,8 +282,10 @@ struct Parser<'a> {
     signed: Cell<Option<bool>>,
     /// Stop the data set at Pixel Data (header-only reading) ...
     header_only: bool,
-    /// ... and whether it was reached.
+    /// ... and whether it was reached ...
     at_pixel_data: Cell<bool>,
+    /// ... at which position.
+    stop: Cell<Option<usize>>,
 }
 
 impl<'a> Parser<'a> {
@@ -268,6 +299,32 @@ impl<'a> Parser<'a> {
 
     fn tag(&self, p: usize) -> Option<(u16, u16)> {
         Some((self.u16(p)?, self.u16(p + 2)?))
+    }
+
+    /// The header of the Pixel Data element at `pos` (`None` when the
+    /// element there is another one or its header is not in the bytes).
+    fn pixel_data_header(&self, pos: usize, explicit: bool) -> Option<PixelDataHeader> {
+        if self.tag(pos)? != PIXEL_DATA {
+            return None;
+        }
+        let (vr, len, header) = if explicit {
+            let vr: [u8; 2] = self.b.get(pos + 4..pos + 6)?.try_into().ok()?;
+            if !super::validate::is_long_vr(vr) {
+                return None;
+            }
+            (vr, self.u32(pos + 8)?, 12)
+        } else {
+            (
+                super::validate::implicit_vr(PIXEL_DATA),
+                self.u32(pos + 4)?,
+                8,
+            )
+        };
+        Some(PixelDataHeader {
+            vr,
+            len: (len != UNDEFINED).then_some(len),
+            value_offset: pos + header,
+        })
     }
 
     /// Elements from `pos` up to `end`, or up to an item delimiter (which
@@ -294,6 +351,7 @@ impl<'a> Parser<'a> {
             }
             if depth == 0 && self.header_only && tag >= PIXEL_DATA {
                 self.at_pixel_data.set(true);
+                self.stop.set(Some(pos));
                 return Some((View { elements }, pos, false));
             }
             let (vr, len, header) = if explicit {
