@@ -7,7 +7,7 @@ use ctrad::model::data::{read_dataframe, read_table};
 use ctrad::model::logistic::Penalty;
 use ctrad::model::nomogram::{self, AxisRange};
 use ctrad::model::preset::{self, FitChoices, Preset};
-use ctrad::model::{evaluate, svg, LogisticModel};
+use ctrad::model::{dca, evaluate, svg, LogisticModel};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand, Debug)]
@@ -18,6 +18,8 @@ pub enum ModelCommand {
     Predict(PredictArgs),
     /// Discrimination and calibration (AUC with DeLong and bootstrap CIs, optimism, calibration, HL).
     Evaluate(EvaluateArgs),
+    /// Decision curve analysis: net benefit per threshold of each model, treat-all and treat-none.
+    Dca(DcaArgs),
     /// Per-study enhancement measures from a long feature table, optionally joined with clinical data.
     Enhancement(EnhancementArgs),
 }
@@ -104,6 +106,41 @@ pub struct EvaluateArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DcaArgs {
+    /// A fitted model (repeatable); its curve is named after the file (without .json).
+    #[arg(long)]
+    pub model: Vec<PathBuf>,
+    /// A column of the table that already holds a predicted probability (repeatable).
+    #[arg(long)]
+    pub probability: Vec<String>,
+    #[arg(long)]
+    pub table: PathBuf,
+    /// Outcome column (default: the first model's outcome).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Outcome value that is the event (only without --model; models carry their coding).
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Threshold probabilities FROM:TO:STEP.
+    #[arg(long, default_value = "0.01:0.99:0.01")]
+    pub thresholds: String,
+    /// Population prevalence for case-control data (default: the table's event rate).
+    #[arg(long)]
+    pub prevalence: Option<f64>,
+    /// Bootstrap resamples for 95 % percentile CIs of the net benefit (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Also draw the curves.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Output table (.csv or .parquet): threshold, model, net_benefit, …
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct EnhancementArgs {
     /// Long feature table (study_id, phase, roi, roi_mean_hu or stat_mean).
     #[arg(long)]
@@ -136,7 +173,7 @@ pub struct NomogramArgs {
 
 /// A model preset (pipelines/models/*.yaml). `name`, `description` and `notes` document the preset.
 /// Tables derived from feature tables carry the ctrad version that made them.
-fn version_metadata() -> Vec<(String, String)> {
+pub fn version_metadata() -> Vec<(String, String)> {
     vec![("ctrad_version".to_string(), ctrad::VERSION.to_string())]
 }
 
@@ -150,6 +187,7 @@ pub fn run(args: ModelArgs) -> Result<i32> {
         ModelCommand::Predict(a) => predict(a),
         ModelCommand::Evaluate(a) => evaluate_cmd(a),
         ModelCommand::Enhancement(a) => enhancement_cmd(a),
+        ModelCommand::Dca(a) => dca_cmd(a),
     }
 }
 
@@ -247,6 +285,61 @@ fn evaluate_cmd(a: EvaluateArgs) -> Result<i32> {
             .optimism_corrected_auc
             .map(|o| format!(", optimism-corrected {o:.3}"))
             .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+fn dca_cmd(a: DcaArgs) -> Result<i32> {
+    let models: Vec<(String, LogisticModel)> = a
+        .model
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string());
+            LogisticModel::load(p).map(|m| (name, m))
+        })
+        .collect::<Result<_>>()?;
+    let table = read_table(&a.table)?;
+    let thresholds = dca::parse_thresholds(&a.thresholds)?;
+    let inputs = dca::dca_inputs(
+        &table,
+        &models,
+        &a.probability,
+        a.outcome.as_deref(),
+        a.event.as_deref(),
+    )?;
+    if inputs.dropped > 0 {
+        eprintln!(
+            "excluded {} rows with a missing outcome, predictor or probability",
+            inputs.dropped
+        );
+    }
+    let d = dca::dca(
+        &inputs.models,
+        &inputs.y,
+        &thresholds,
+        a.prevalence,
+        a.bootstrap,
+        a.seed,
+    )?;
+    if d.bootstrap_skipped > 0 {
+        eprintln!(
+            "{} of {} bootstrap resamples had a single outcome class and were skipped",
+            d.bootstrap_skipped, a.bootstrap
+        );
+    }
+    let mut df = dca::dca_output(&d).to_dataframe()?;
+    ctrad::table::write_table(&mut df, &a.output, &version_metadata())?;
+    if let Some(p) = &a.svg {
+        write_text(p, &dca::dca_svg(&d))?;
+    }
+    eprintln!(
+        "decision curves of {} strategies on n = {} ({} events)",
+        d.curves.len(),
+        d.n,
+        d.events
     );
     Ok(0)
 }

@@ -122,6 +122,17 @@ impl Table {
         }
         Ok(t)
     }
+    /// Convert to a Polars DataFrame with the numeric columns `ints` as
+    /// 64-bit integers (counts, degrees of freedom); missing stays missing.
+    pub fn to_dataframe_with_ints(&self, ints: &[&str]) -> Result<DataFrame> {
+        let mut df = self.to_dataframe()?;
+        for name in ints {
+            df.try_apply(name, |c| c.cast(&DataType::Int64))
+                .map_err(|e| Error::Invalid(format!("column '{name}': {e}")))?;
+        }
+        Ok(df)
+    }
+
     /// Convert to a Polars DataFrame.
     pub fn to_dataframe(&self) -> Result<DataFrame> {
         let cols: Vec<Column> = self

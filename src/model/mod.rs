@@ -8,7 +8,9 @@
 //! validated: a model is fitted to the user's own cohort.
 
 pub mod data;
+pub mod dca;
 pub mod evaluate;
+pub mod icc;
 pub mod logistic;
 pub mod nomogram;
 pub mod preset;
