@@ -165,3 +165,96 @@ fn net_benefit_equals_dcurves() {
         "net benefit differs from dcurves by {max_diff:e}"
     );
 }
+
+fn select_data() -> (Table, Vec<String>, Vec<bool>) {
+    let t = read_table(&dir().join("select.csv")).unwrap();
+    let names: Vec<String> = (1..=12).map(|j| format!("x{j}")).collect();
+    let y: Vec<bool> = numeric(&t, "y").iter().map(|&v| v > 0.5).collect();
+    (t, names, y)
+}
+
+#[test]
+fn mann_whitney_and_bh_equal_scipy() {
+    let r = reference();
+    let (t, names, y) = select_data();
+    let p: Vec<f64> = names
+        .iter()
+        .map(|n| ctrad::model::select::mann_whitney_p(&numeric(&t, n), &y))
+        .collect();
+    let q = ctrad::model::select::benjamini_hochberg(&p);
+    let rel = |a: f64, b: &Value| (a - f(b)).abs() / f(b).max(1e-300);
+    let mut max = 0.0f64;
+    for j in 0..names.len() {
+        max = max
+            .max(rel(p[j], &r["mann_whitney"]["p"][j]))
+            .max(rel(q[j], &r["mann_whitney"]["q_bh"][j]));
+    }
+    eprintln!("Mann–Whitney p and BH q vs scipy: max relative Δ {max:e}");
+    assert!(max < 1e-9, "{max:e}");
+}
+
+#[test]
+fn mrmr_ranking_equals_mrmr_selection() {
+    let r = reference();
+    let (t, names, y) = select_data();
+    let x: Vec<Vec<f64>> = names.iter().map(|n| numeric(&t, n)).collect();
+    let k = r["mrmr"]["K"].as_u64().unwrap() as usize;
+    let ours: Vec<&str> = ctrad::model::select::mrmr(&x, &y, k)
+        .iter()
+        .map(|(j, _)| names[*j].as_str())
+        .collect();
+    let want: Vec<&str> = r["mrmr"]["selected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    eprintln!("mRMR: ctrad {ours:?}, mrmr-selection {want:?}");
+    assert_eq!(ours, want);
+}
+
+#[test]
+fn lasso_path_equals_scikit_learn() {
+    use ctrad::model::logistic::{fit, FitOptions, Penalty};
+    let r = reference();
+    let (t, names, y) = select_data();
+    let yv: Vec<f64> = y.iter().map(|&e| e as u8 as f64).collect();
+    let cols: Vec<Vec<f64>> = names.iter().map(|n| numeric(&t, n)).collect();
+    let n = yv.len();
+    let x = nalgebra::DMatrix::from_fn(n, names.len(), |i, j| cols[j][i]);
+    let stats: Vec<(f64, f64)> = cols
+        .iter()
+        .map(|c| {
+            let (m, v) = ctrad::model::stats::mean_var(c);
+            (m, v.sqrt())
+        })
+        .collect();
+    let mut max = 0.0f64;
+    for p in r["lasso_path"]["path"].as_array().unwrap() {
+        let opt = FitOptions {
+            penalty: Penalty::L1,
+            lambda: f(&p["lambda"]),
+            standardize: true,
+            max_iter: 200,
+        };
+        let ft = fit(&x, &yv, None, &opt).unwrap();
+        assert!(ft.converged);
+        // Coefficients of the z-scored features and the intercept at their means.
+        let mut b0 = ft.beta[0];
+        for (j, (m, sd)) in stats.iter().enumerate() {
+            let bz = ft.beta[j + 1] * sd;
+            b0 += ft.beta[j + 1] * m;
+            max = max.max((bz - f(&p["coef_z"][j])).abs());
+            assert_eq!(
+                bz == 0.0,
+                f(&p["coef_z"][j]) == 0.0,
+                "λ {}: {} zero in one fit only",
+                opt.lambda,
+                names[j]
+            );
+        }
+        max = max.max((b0 - f(&p["intercept"])).abs());
+    }
+    eprintln!("LASSO path vs scikit-learn: max |Δβ| {max:e}");
+    assert!(max < 1e-6, "{max:e}");
+}

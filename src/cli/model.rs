@@ -47,6 +47,9 @@ pub struct FitArgs {
     /// Predictor columns, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub predictors: Vec<String>,
+    /// Also use the `selected` features of a selection.json from `ctrad stats select`.
+    #[arg(long)]
+    pub predictors_from: Option<PathBuf>,
     /// Numeric columns to treat as categorical (text columns always are).
     #[arg(long, value_delimiter = ',')]
     pub categorical: Vec<String>,
@@ -79,6 +82,16 @@ pub struct PredictArgs {
     pub model: PathBuf,
     #[arg(long)]
     pub table: PathBuf,
+    /// Write the whole input table with the prediction columns added (e.g. a rad-score
+    /// for a combined model) instead of the id and the predictions only.
+    #[arg(long)]
+    pub append: bool,
+    /// Name of the linear-predictor column (e.g. `radscore`).
+    #[arg(long, default_value = "linear_predictor")]
+    pub lp_column: String,
+    /// Name of the probability column; `none` leaves it out (with --append).
+    #[arg(long, default_value = "probability")]
+    pub probability_column: String,
     #[arg(short, long)]
     pub output: PathBuf,
 }
@@ -191,7 +204,10 @@ pub fn run(args: ModelArgs) -> Result<i32> {
     }
 }
 
-fn fit(a: FitArgs) -> Result<i32> {
+fn fit(mut a: FitArgs) -> Result<i32> {
+    if let Some(p) = &a.predictors_from {
+        a.predictors.extend(ctrad::model::select::read_selected(p)?);
+    }
     let preset = a.preset.as_deref().map(Preset::read).transpose()?;
     let spec = preset::fit_spec(
         preset,
@@ -232,7 +248,20 @@ fn fit(a: FitArgs) -> Result<i32> {
 fn predict(a: PredictArgs) -> Result<i32> {
     let model = LogisticModel::load(&a.model)?;
     let table = read_table(&a.table)?;
-    let (out, missing) = model.prediction_table(&table)?;
+    let (out, missing) = if a.append {
+        let prob = (a.probability_column != "none").then_some(a.probability_column.as_str());
+        model.append_predictions(&table, &a.lp_column, prob)?
+    } else {
+        let (mut out, missing) = model.prediction_table(&table)?;
+        let k = out.names.len();
+        out.names[k - 2] = a.lp_column.clone();
+        out.names[k - 1] = a.probability_column.clone();
+        if a.probability_column == "none" {
+            out.names.pop();
+            out.columns.pop();
+        }
+        (out, missing)
+    };
     if missing > 0 {
         eprintln!("{missing} rows have missing predictors: their prediction is empty");
     }
