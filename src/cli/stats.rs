@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use ctrad::error::{Error, Result};
-use ctrad::model::data::read_table;
+use ctrad::model::data::{read_dataframe, read_table};
 use ctrad::model::icc::{icc_output, icc_table, read_icc_values, IccSpec};
 use ctrad::model::select::SelectSpec;
 use std::path::PathBuf;
@@ -93,6 +93,12 @@ pub struct SelectArgs {
 pub struct SplitArgs {
     #[arg(long)]
     pub table: PathBuf,
+    /// Keep only rows where COL equals VALUE (repeatable), e.g. `roi=Tumour_R1`.
+    #[arg(long = "where", value_name = "COL=VALUE")]
+    pub conditions: Vec<String>,
+    /// Per-study clinical table (CSV/Parquet with study_id) joined onto the rows first.
+    #[arg(long)]
+    pub clinical: Option<PathBuf>,
     /// Outcome column to stratify by.
     #[arg(long)]
     pub outcome: String,
@@ -147,7 +153,26 @@ fn select(a: SelectArgs) -> Result<i32> {
 }
 
 fn split(a: SplitArgs) -> Result<i32> {
-    let table = read_table(&a.table)?;
+    let conditions: Vec<(String, String)> = a
+        .conditions
+        .iter()
+        .map(|c| {
+            c.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| Error::Invalid(format!("--where '{c}': expected COL=VALUE")))
+        })
+        .collect::<Result<_>>()?;
+    let mut table = read_table(&a.table)?.filter_eq(&conditions)?;
+    if let Some(c) = &a.clinical {
+        let j = ctrad::enhancement::join_clinical(&table.to_dataframe()?, &read_dataframe(c)?)?;
+        if !j.unmatched_features.is_empty() {
+            eprintln!(
+                "studies without clinical data (no outcome, left out): {}",
+                j.unmatched_features.join(", ")
+            );
+        }
+        table = ctrad::model::data::Table::from_dataframe(&j.table)?;
+    }
     let (train, test) = ctrad::model::select::split(&table, &a.outcome, a.test_fraction, a.seed)?;
     let meta = super::model::version_metadata();
     ctrad::table::write_table(&mut table.take(&train).to_dataframe()?, &a.train, &meta)?;

@@ -47,7 +47,8 @@ use std::collections::BTreeMap;
 /// The six Shrout–Fleiss forms, in output order.
 pub const ICC_TYPES: [&str; 6] = ["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"];
 
-/// One ICC form of one feature.
+/// One ICC form of one feature (non-finite values, e.g. F when the residual
+/// variance is zero, are NaN and the result's note says why).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IccValue {
     /// One of [`ICC_TYPES`].
@@ -193,10 +194,10 @@ pub fn icc(x: &[Vec<f64>]) -> IccResult {
             icc: fin(icc),
             ci_low: fin(lo),
             ci_high: fin(hi),
-            f,
+            f: fin(f),
             df1,
             df2,
-            p_value: p,
+            p_value: if f.is_finite() { p } else { f64::NAN },
         })
         .collect();
     let note = if ssw == 0.0 {

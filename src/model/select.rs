@@ -521,6 +521,21 @@ pub fn split(
     }
     let ycol = table.column(outcome)?;
     let rows: Vec<usize> = (0..table.nrows).filter(|&i| !ycol.is_missing(i)).collect();
+    // One row per subject: a repeated id means the table is still long (phases, ROIs).
+    if let Some(id) = ID_COLUMNS.iter().find(|c| table.has(c)) {
+        let idc = table.column(id)?;
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = rows
+            .iter()
+            .filter_map(|&i| idc.label(i))
+            .find(|l| !seen.insert(l.clone()))
+        {
+            return Err(Error::Invalid(format!(
+                "{id} '{dup}' occurs in more than one row: a split needs one row per subject \
+                 (choose one phase and ROI, e.g. --where phase=portal_venous --where roi=Tumour_R1)"
+            )));
+        }
+    }
     let mut levels: Vec<String> = rows.iter().filter_map(|&i| ycol.label(i)).collect();
     levels.sort();
     levels.dedup();
