@@ -539,6 +539,12 @@ pub fn split(
     let mut levels: Vec<String> = rows.iter().filter_map(|&i| ycol.label(i)).collect();
     levels.sort();
     levels.dedup();
+    if levels.len() != 2 {
+        return Err(Error::Invalid(format!(
+            "the split is stratified by a binary outcome; '{outcome}' has {} values",
+            levels.len()
+        )));
+    }
     let mut rng = SplitMix64::new(seed);
     let mut test = Vec::new();
     for l in &levels {
