@@ -534,6 +534,90 @@ pub fn write_cohort(dir: &Path, n: usize, seed: u64) -> Result<Vec<PathBuf>> {
         .collect()
 }
 
+/// One patient of a two-reader cohort ([`write_reader_cohort`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReaderCase {
+    pub study_id: String,
+    /// The outcome (1 = G2/G3 stand-in).
+    pub grade_g2g3: u8,
+    /// Portal-venous tumour HU: the truly informative quantity, the same for both readers.
+    pub tumour_hu: f32,
+    /// Tumour radius (mm) as reader 1 contours it (the truth) and as reader 2 does.
+    pub radius_r1_mm: f64,
+    pub radius_r2_mm: f64,
+}
+
+/// A cohort for reproducibility and selection examples: `n` portal-venous CT
+/// studies in `dir/studies/<id>/`, each with an RTSTRUCT holding two readers'
+/// tumour contours `Tumour_R1` and `Tumour_R2`, and `dir/clinical.csv`
+/// (`study_id,grade_g2g3`).
+///
+/// * The outcome is Bernoulli(0.4).
+/// * Informative and reproducible: the tumour HU is 115 + 35·outcome + U(−30, 30);
+///   both readers' contours lie inside the tumour, so intensity features agree.
+/// * Informative but unreliable: the true radius is 3.5 + 1.5·outcome + U(0, 1.5) mm
+///   (reader 1), while reader 2 draws a sphere of U(0.6, 1)× that radius, so
+///   volume-like features differ between readers.
+pub fn write_reader_cohort(dir: &Path, n: usize, seed: u64) -> Result<Vec<ReaderCase>> {
+    let mut rng = SplitMix(seed ^ 0x0005_eed0_f2ea_de25);
+    let mut cases = Vec::with_capacity(n);
+    let mut clinical = String::from("study_id,grade_g2g3\n");
+    for i in 0..n {
+        let mut spec = SynthSpec::cohort_member(seed, i);
+        spec.name = format!("READERS_{seed}_{i:03}");
+        spec.phases.retain(|p| p.phase == Phase::PortalVenous);
+        let y = (rng.below(1000) < 400) as u8;
+        let hu = (115.0 + 35.0 * y as f64 + rng.range(-30.0, 30.0)).round() as f32;
+        let r1 = 3.5 + 1.5 * y as f64 + rng.range(0.0, 1.5);
+        let r2 = r1 * rng.range(0.6, 1.0);
+        for p in &mut spec.phases {
+            p.description = "ABD PV 2.5mm".into();
+            p.hu.tumour = hu;
+        }
+        spec.tumour_radius_mm = r1;
+        let study = generate(&spec);
+        let mut reader2 = spec.clone();
+        reader2.tumour_radius_mm = r2;
+        let tumour_r2 = generate(&reader2).tumour;
+        let sdir = dir.join("studies").join(&spec.name);
+        let p = &spec.phases[0];
+        write_ct_series(
+            &sdir.join(format!("ct_{}", p.series_number)),
+            &study.images[0],
+            &spec.series_spec(p),
+        )?;
+        write_rtstruct(
+            &sdir.join("RS.dcm"),
+            &spec.series_spec(p),
+            &spec.geometry(),
+            &[
+                RtRoi {
+                    name: "Tumour_R1",
+                    mask: &study.tumour,
+                    interpreted_type: "GTV",
+                    color: [255, 0, 0],
+                },
+                RtRoi {
+                    name: "Tumour_R2",
+                    mask: &tumour_r2,
+                    interpreted_type: "GTV",
+                    color: [255, 160, 0],
+                },
+            ],
+        )?;
+        let _ = writeln!(clinical, "{},{y}", spec.name);
+        cases.push(ReaderCase {
+            study_id: spec.name.clone(),
+            grade_g2g3: y,
+            tumour_hu: hu,
+            radius_r1_mm: r1,
+            radius_r2_mm: r2,
+        });
+    }
+    write_bytes_atomic(&dir.join("clinical.csv"), clinical.as_bytes())?;
+    Ok(cases)
+}
+
 /// Write the committed example data: `root/studies/SYNTH_PANNET_001/`,
 /// `root/phantom/` and `root/README.md`.
 pub fn write_testdata(root: &Path) -> Result<WrittenStudy> {
@@ -633,8 +717,11 @@ fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
         "## Cohorts\n\n\
          `ctrad::synth::write_cohort(dir, n, seed)` writes `n` varied patients (grid 32–48\n\
          voxels square, 10–14 slices, jittered shapes and HU; every fourth patient has\n\
-         descriptions without phase keywords) for model tests. Cohorts are generated in\n\
-         tests, not committed.\n"
+         descriptions without phase keywords) for model tests;\n\
+         `ctrad::synth::write_reader_cohort(dir, n, seed)` writes portal-venous studies with two\n\
+         readers' tumour contours (`Tumour_R1`, `Tumour_R2`) and `clinical.csv`, with one\n\
+         reproducible informative quantity (tumour HU) and one unreliable one (reader 2's\n\
+         radius). Cohorts are generated in tests, not committed.\n"
     );
     let _ = writeln!(
         r,
@@ -644,6 +731,17 @@ fn testdata_readme(spec: &SynthSpec, study: &SynthStudy) -> String {
          written by the same generator (`synth::write_phantom`) for\n\
          single-image examples: `ctrad extract --image testdata/phantom/image.nii.gz\n\
          --mask testdata/phantom/mask.nii.gz --label 1 --params … -o out.csv`."
+    );
+    let _ = writeln!(
+        r,
+        "\n## stats_reference/\n\n\
+         Not synthetic studies: small data sets and the reference values of pingouin\n\
+         (`intraclass_corr`), dcurves (`dca`), scipy (Mann–Whitney U, Benjamini–Hochberg),\n\
+         mrmr-selection (`mrmr_classif`) and scikit-learn (L1 logistic path), written by\n\
+         `scripts/stats_reference.py testdata/stats_reference` in a virtual environment\n\
+         (`pip install pingouin dcurves mrmr-selection scikit-learn`; the versions are in\n\
+         `reference.json`). `tests/stats_reference.rs` compares ctrad against them without\n\
+         Python. Rerun the script and commit its outputs to change a reference."
     );
     r
 }

@@ -22,11 +22,11 @@ fn files(root: &Path) -> Vec<PathBuf> {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
-                // Files made by other tools (the highdicom SEG, PyRadiomics reference values)
-                // are not made by the synthetic generator.
-                if p.file_name()
-                    .is_some_and(|n| n == "seg_highdicom" || n == "pyradiomics_reference")
-                {
+                // Files made by other tools (the highdicom SEG, PyRadiomics reference values
+                // and the statistics references) are not made by the synthetic generator.
+                if p.file_name().is_some_and(|n| {
+                    n == "seg_highdicom" || n == "pyradiomics_reference" || n == "stats_reference"
+                }) {
                     continue;
                 }
                 stack.push(p);

@@ -5,6 +5,7 @@ mod filter;
 mod inspect;
 mod merge;
 mod model;
+mod stats;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,8 @@ pub enum Command {
     Model(model::ModelArgs),
     /// Draw a nomogram (SVG) of a fitted model.
     Nomogram(model::NomogramArgs),
+    /// Reproducibility (ICC) and feature selection on feature tables.
+    Stats(stats::StatsArgs),
     /// Merge partial tables (e.g. `extract --shard` outputs) into one table.
     Merge(merge::MergeArgs),
 }
@@ -45,6 +48,7 @@ pub fn run() -> i32 {
         Command::Model(args) => model::run(args),
         Command::Nomogram(args) => model::run_nomogram(args),
         Command::Merge(args) => merge::run(args),
+        Command::Stats(args) => stats::run(args),
     };
     match result {
         Ok(code) => code,

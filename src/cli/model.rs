@@ -7,7 +7,7 @@ use ctrad::model::data::{read_dataframe, read_table};
 use ctrad::model::logistic::Penalty;
 use ctrad::model::nomogram::{self, AxisRange};
 use ctrad::model::preset::{self, FitChoices, Preset};
-use ctrad::model::{evaluate, svg, LogisticModel};
+use ctrad::model::{dca, evaluate, svg, LogisticModel};
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand, Debug)]
@@ -18,6 +18,8 @@ pub enum ModelCommand {
     Predict(PredictArgs),
     /// Discrimination and calibration (AUC with DeLong and bootstrap CIs, optimism, calibration, HL).
     Evaluate(EvaluateArgs),
+    /// Decision curve analysis: net benefit per threshold of each model, treat-all and treat-none.
+    Dca(DcaArgs),
     /// Per-study enhancement measures from a long feature table, optionally joined with clinical data.
     Enhancement(EnhancementArgs),
 }
@@ -45,6 +47,9 @@ pub struct FitArgs {
     /// Predictor columns, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub predictors: Vec<String>,
+    /// Also use the `selected` features of a selection.json from `ctrad stats select`.
+    #[arg(long)]
+    pub predictors_from: Option<PathBuf>,
     /// Numeric columns to treat as categorical (text columns always are).
     #[arg(long, value_delimiter = ',')]
     pub categorical: Vec<String>,
@@ -77,6 +82,16 @@ pub struct PredictArgs {
     pub model: PathBuf,
     #[arg(long)]
     pub table: PathBuf,
+    /// Write the whole input table with the prediction columns added (e.g. a rad-score
+    /// for a combined model) instead of the id and the predictions only.
+    #[arg(long)]
+    pub append: bool,
+    /// Name of the linear-predictor column (e.g. `radscore`).
+    #[arg(long, default_value = "linear_predictor")]
+    pub lp_column: String,
+    /// Name of the probability column; `none` leaves it out (with --append).
+    #[arg(long, default_value = "probability")]
+    pub probability_column: String,
     #[arg(short, long)]
     pub output: PathBuf,
 }
@@ -99,6 +114,41 @@ pub struct EvaluateArgs {
     pub roc_svg: Option<PathBuf>,
     #[arg(long)]
     pub calibration_svg: Option<PathBuf>,
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DcaArgs {
+    /// A fitted model (repeatable); its curve is named after the file (without .json).
+    #[arg(long)]
+    pub model: Vec<PathBuf>,
+    /// A column of the table that already holds a predicted probability (repeatable).
+    #[arg(long)]
+    pub probability: Vec<String>,
+    #[arg(long)]
+    pub table: PathBuf,
+    /// Outcome column (default: the first model's outcome).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Outcome value that is the event (only without --model; models carry their coding).
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Threshold probabilities FROM:TO:STEP.
+    #[arg(long, default_value = "0.01:0.99:0.01")]
+    pub thresholds: String,
+    /// Population prevalence for case-control data (default: the table's event rate).
+    #[arg(long)]
+    pub prevalence: Option<f64>,
+    /// Bootstrap resamples for 95 % percentile CIs of the net benefit (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Also draw the curves.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Output table (.csv or .parquet): threshold, model, net_benefit, …
     #[arg(short, long)]
     pub output: PathBuf,
 }
@@ -136,7 +186,7 @@ pub struct NomogramArgs {
 
 /// A model preset (pipelines/models/*.yaml). `name`, `description` and `notes` document the preset.
 /// Tables derived from feature tables carry the ctrad version that made them.
-fn version_metadata() -> Vec<(String, String)> {
+pub fn version_metadata() -> Vec<(String, String)> {
     vec![("ctrad_version".to_string(), ctrad::VERSION.to_string())]
 }
 
@@ -150,10 +200,14 @@ pub fn run(args: ModelArgs) -> Result<i32> {
         ModelCommand::Predict(a) => predict(a),
         ModelCommand::Evaluate(a) => evaluate_cmd(a),
         ModelCommand::Enhancement(a) => enhancement_cmd(a),
+        ModelCommand::Dca(a) => dca_cmd(a),
     }
 }
 
-fn fit(a: FitArgs) -> Result<i32> {
+fn fit(mut a: FitArgs) -> Result<i32> {
+    if let Some(p) = &a.predictors_from {
+        a.predictors.extend(ctrad::model::select::read_selected(p)?);
+    }
     let preset = a.preset.as_deref().map(Preset::read).transpose()?;
     let spec = preset::fit_spec(
         preset,
@@ -194,7 +248,20 @@ fn fit(a: FitArgs) -> Result<i32> {
 fn predict(a: PredictArgs) -> Result<i32> {
     let model = LogisticModel::load(&a.model)?;
     let table = read_table(&a.table)?;
-    let (out, missing) = model.prediction_table(&table)?;
+    let (out, missing) = if a.append {
+        let prob = (a.probability_column != "none").then_some(a.probability_column.as_str());
+        model.append_predictions(&table, &a.lp_column, prob)?
+    } else {
+        let (mut out, missing) = model.prediction_table(&table)?;
+        let k = out.names.len();
+        out.names[k - 2] = a.lp_column.clone();
+        out.names[k - 1] = a.probability_column.clone();
+        if a.probability_column == "none" {
+            out.names.pop();
+            out.columns.pop();
+        }
+        (out, missing)
+    };
     if missing > 0 {
         eprintln!("{missing} rows have missing predictors: their prediction is empty");
     }
@@ -247,6 +314,61 @@ fn evaluate_cmd(a: EvaluateArgs) -> Result<i32> {
             .optimism_corrected_auc
             .map(|o| format!(", optimism-corrected {o:.3}"))
             .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+fn dca_cmd(a: DcaArgs) -> Result<i32> {
+    let models: Vec<(String, LogisticModel)> = a
+        .model
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string());
+            LogisticModel::load(p).map(|m| (name, m))
+        })
+        .collect::<Result<_>>()?;
+    let table = read_table(&a.table)?;
+    let thresholds = dca::parse_thresholds(&a.thresholds)?;
+    let inputs = dca::dca_inputs(
+        &table,
+        &models,
+        &a.probability,
+        a.outcome.as_deref(),
+        a.event.as_deref(),
+    )?;
+    if inputs.dropped > 0 {
+        eprintln!(
+            "excluded {} rows with a missing outcome, predictor or probability",
+            inputs.dropped
+        );
+    }
+    let d = dca::dca(
+        &inputs.models,
+        &inputs.y,
+        &thresholds,
+        a.prevalence,
+        a.bootstrap,
+        a.seed,
+    )?;
+    if d.bootstrap_skipped > 0 {
+        eprintln!(
+            "{} of {} bootstrap resamples had a single outcome class and were skipped",
+            d.bootstrap_skipped, a.bootstrap
+        );
+    }
+    let mut df = dca::dca_output(&d).to_dataframe()?;
+    ctrad::table::write_table(&mut df, &a.output, &version_metadata())?;
+    if let Some(p) = &a.svg {
+        write_text(p, &dca::dca_svg(&d))?;
+    }
+    eprintln!(
+        "decision curves of {} strategies on n = {} ({} events)",
+        d.curves.len(),
+        d.n,
+        d.events
     );
     Ok(0)
 }

@@ -94,6 +94,33 @@ impl Table {
             nrows: idx.len(),
         }
     }
+    /// The rows where every `(column, value)` condition holds (values compared
+    /// as level labels, so `phase=portal_venous` and `grade=1` both work).
+    pub fn filter_eq(&self, conditions: &[(String, String)]) -> Result<Table> {
+        let cols: Vec<&ColumnData> = conditions
+            .iter()
+            .map(|(c, _)| self.column(c))
+            .collect::<Result<_>>()?;
+        let rows: Vec<usize> = (0..self.nrows)
+            .filter(|&i| {
+                cols.iter()
+                    .zip(conditions)
+                    .all(|(c, (_, v))| c.label(i).as_deref() == Some(v.as_str()))
+            })
+            .collect();
+        if rows.is_empty() && !conditions.is_empty() {
+            return Err(Error::Invalid(format!(
+                "no row has {}",
+                conditions
+                    .iter()
+                    .map(|(c, v)| format!("{c} = {v}"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )));
+        }
+        Ok(self.take(&rows))
+    }
+
     /// Convert from a Polars DataFrame. Numeric and boolean columns become
     /// [`ColumnData::Numeric`]; everything else is cast to text.
     pub fn from_dataframe(df: &DataFrame) -> Result<Table> {
@@ -122,6 +149,17 @@ impl Table {
         }
         Ok(t)
     }
+    /// Convert to a Polars DataFrame with the numeric columns `ints` as
+    /// 64-bit integers (counts, degrees of freedom); missing stays missing.
+    pub fn to_dataframe_with_ints(&self, ints: &[&str]) -> Result<DataFrame> {
+        let mut df = self.to_dataframe()?;
+        for name in ints {
+            df.try_apply(name, |c| c.cast(&DataType::Int64))
+                .map_err(|e| Error::Invalid(format!("column '{name}': {e}")))?;
+        }
+        Ok(df)
+    }
+
     /// Convert to a Polars DataFrame.
     pub fn to_dataframe(&self) -> Result<DataFrame> {
         let cols: Vec<Column> = self

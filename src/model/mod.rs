@@ -8,10 +8,13 @@
 //! validated: a model is fitted to the user's own cohort.
 
 pub mod data;
+pub mod dca;
 pub mod evaluate;
+pub mod icc;
 pub mod logistic;
 pub mod nomogram;
 pub mod preset;
+pub mod select;
 pub mod stats;
 pub mod svg;
 
@@ -367,6 +370,33 @@ impl LogisticModel {
         ));
         let missing = lp.iter().filter(|v| v.is_nan()).count();
         Ok((out, missing))
+    }
+
+    /// `table` with the linear predictor (the rad-score, for a signature
+    /// model) as column `lp_name` and, if `probability_name` is given, the
+    /// probability; rows with a missing predictor get empty values. Also
+    /// returns how many rows those are.
+    pub fn append_predictions(
+        &self,
+        table: &Table,
+        lp_name: &str,
+        probability_name: Option<&str>,
+    ) -> Result<(Table, usize)> {
+        let lp = self.linear_predictor(table)?;
+        let mut out = table.clone();
+        let ok = |v: f64| v.is_finite().then_some(v);
+        for (name, values) in std::iter::once((lp_name, lp.iter().map(|&v| ok(v)).collect())).chain(
+            probability_name.map(|p| (p, lp.iter().map(|&v| ok(v).map(stats::expit)).collect())),
+        ) {
+            if out.has(name) {
+                return Err(Error::Invalid(format!(
+                    "the table already has a column '{name}'; choose another name"
+                )));
+            }
+            out.names.push(name.to_string());
+            out.columns.push(ColumnData::Numeric(values));
+        }
+        Ok((out, lp.iter().filter(|v| v.is_nan()).count()))
     }
 
     /// Coefficient vector, intercept first, in term order.
