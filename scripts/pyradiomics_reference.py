@@ -86,7 +86,7 @@ def main():
     for case in args.cases.split(","):
         d = os.path.join(args.testdata, "sts_ct", case, "nifti")
         result = extractor.execute(os.path.join(d, "CT_image.nii.gz"), os.path.join(d, "CT_mask.nii.gz"))
-        feats = [(k, float(v)) for k, v in result.items() if k.startswith("original_")]
+        feats = [(k, float(v)) for k, v in result.items() if not k.startswith("diagnostics_")]
         names = [k for k, _ in feats]
         if header is None:
             header = names

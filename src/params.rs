@@ -34,6 +34,7 @@
 use crate::error::{Error, Result};
 use crate::features::ivh::IvhDiscretisation;
 use crate::features::{Dimensionality, TextureSettings};
+use crate::filters::image_types::{ImageTypeKind, ImageTypeSettings, Sigma};
 use crate::preprocess::discretise::Discretisation;
 use crate::preprocess::resample::Interpolator;
 use serde_norway::Value;
@@ -74,6 +75,16 @@ pub struct PyRadiomicsSettings {
     pub voxel_array_shift: f64,
     /// `minimumROIDimensions`: the ROI must span at least this many axes (1–3).
     pub minimum_roi_dimensions: usize,
+    /// The settings of PyRadiomics' image types (`sigma`, `wavelet`, …).
+    pub image: ImageTypeSettings,
+    /// The enabled image types in the file's order, each with the settings
+    /// it runs with: the file's `setting:` overridden by the image type's
+    /// own mapping (`LoG: {binWidth: 5}`), as PyRadiomics merges them.
+    /// Empty: `Original` only, with the file's settings.
+    pub image_types: Vec<(ImageTypeKind, Params)>,
+    /// The feature families in the order of the file's `featureClass:`
+    /// (PyRadiomics' column order); empty when the file has none.
+    pub class_order: Vec<String>,
 }
 
 impl Default for PyRadiomicsSettings {
@@ -81,6 +92,9 @@ impl Default for PyRadiomicsSettings {
         PyRadiomicsSettings {
             voxel_array_shift: 0.0,
             minimum_roi_dimensions: 2,
+            image: ImageTypeSettings::default(),
+            image_types: Vec::new(),
+            class_order: Vec::new(),
         }
     }
 }
@@ -129,6 +143,8 @@ impl Params {
         let mut families: Option<BTreeSet<String>> = None;
         let mut compat = Compat::Ibsi;
         let mut filters = Vec::new();
+        let mut image_types: Option<&Value> = None;
+        let mut class_order = Vec::new();
         for (k, v) in &root {
             let key = key_str(k, path)?;
             match key {
@@ -139,8 +155,12 @@ impl Params {
                         return Err(err("'setting' must be a mapping".into()));
                     }
                 }
-                "imageType" => check_image_types(v, path)?,
-                "featureClass" => families = Some(parse_feature_classes(v, path)?),
+                "imageType" => image_types = Some(v),
+                "featureClass" => {
+                    let (set, order) = parse_feature_classes(v, path)?;
+                    families = Some(set);
+                    class_order = order;
+                }
                 "filters" => filters = crate::filters::parse_filters(v, path)?,
                 "compat" => {
                     compat = match v.as_str() {
@@ -154,7 +174,7 @@ impl Params {
             }
         }
 
-        let mut p = Params {
+        let skeleton = Params {
             source_text: text.to_string(),
             source_path: path.to_path_buf(),
             compat,
@@ -173,6 +193,25 @@ impl Params {
             filters,
             pyradiomics: PyRadiomicsSettings::default(),
         };
+        let mut p = skeleton.clone();
+        apply_settings(&mut p, &setting, path)?;
+        p.pyradiomics.class_order = class_order;
+        match compat {
+            Compat::Ibsi => check_image_types(image_types.unwrap_or(&Value::Null), path)?,
+            Compat::PyRadiomics => {
+                p.pyradiomics.image_types =
+                    parse_image_types(image_types, &skeleton, &setting, path)?;
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// Parse the `setting:` mapping into `p` (which holds the defaults).
+fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) -> Result<()> {
+    let err = |reason: String| Error::params(path, reason);
+    let compat = p.compat;
+    {
         let mut bin_width: Option<f64> = None;
         let mut bin_count: Option<u32> = None;
         let mut spacing: Option<[Option<f64>; 3]> = None;
@@ -186,8 +225,13 @@ impl Params {
         let mut dims: Option<Vec<Dimensionality>> = None;
         let mut binning_pyradiomics = compat == Compat::PyRadiomics;
 
-        for (k, v) in &setting {
+        for (k, v) in setting {
             let key = key_str(k, path)?;
+            if IMAGE_TYPE_KEYS.contains(&key) && compat != Compat::PyRadiomics {
+                return Err(err(format!(
+                    "'{key}' is a setting of PyRadiomics' image types: it needs 'compat: pyradiomics'"
+                )));
+            }
             let num = |v: &Value| -> Result<f64> {
                 v.as_f64()
                     .filter(|x| x.is_finite())
@@ -365,6 +409,54 @@ impl Params {
                         as usize;
                 }
                 "preCrop" => pre_crop = bool_value(v, key, path)?,
+                "sigma" => {
+                    let seq = v
+                        .as_sequence()
+                        .ok_or_else(|| err("'sigma' must be a list of widths in mm".into()))?;
+                    p.pyradiomics.image.sigma = seq
+                        .iter()
+                        .map(|x| {
+                            sigma_value(x)
+                                .ok_or_else(|| err(format!("'sigma' must hold numbers, got {x:?}")))
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                "wavelet" => {
+                    let name = v
+                        .as_str()
+                        .ok_or_else(|| err("'wavelet' must be a wavelet name".into()))?;
+                    crate::filters::image_types::wavelet_filters(name)
+                        .map_err(|e| err(e.to_string()))?;
+                    p.pyradiomics.image.wavelet = name.to_string();
+                }
+                "start_level" | "level" => {
+                    let n = v.as_u64().filter(|&n| n <= 12).ok_or_else(|| {
+                        err(format!("'{key}' must be a whole number from 0 to 12"))
+                    })? as usize;
+                    if key == "level" {
+                        if n == 0 {
+                            return Err(err("'level' must be at least 1".into()));
+                        }
+                        p.pyradiomics.image.level = n;
+                    } else {
+                        p.pyradiomics.image.start_level = n;
+                    }
+                }
+                "gradientUseSpacing" => {
+                    p.pyradiomics.image.gradient_use_spacing = bool_value(v, key, path)?
+                }
+                // Settings of the LBP image types (refused where enabled) and
+                // of voxel-based extraction: no effect on the others.
+                "lbp2DRadius"
+                | "lbp2DSamples"
+                | "lbp2DMethod"
+                | "lbp3DLevels"
+                | "lbp3DIcosphereRadius"
+                | "lbp3DIcosphereSubdivision"
+                | "kernelRadius"
+                | "maskedKernel"
+                | "initValue"
+                | "voxelBatch" => {}
                 // PyRadiomics keys accepted as they are: they change neither
                 // mode's results (ctrad always crops to the ROI box, checks
                 // geometry with its own tolerance and never normalises).
@@ -448,9 +540,11 @@ impl Params {
             None if force_2d => vec![Dimensionality::D2],
             None => vec![Dimensionality::D3],
         };
-        Ok(p)
     }
+    Ok(())
+}
 
+impl Params {
     /// The IVH discretisation to use: explicit, else calibrated discrete
     /// intensities over the re-segmentation range (or the ROI range).
     pub fn ivh_discretisation(&self) -> IvhDiscretisation {
@@ -477,6 +571,142 @@ impl Params {
             .hex()
     }
 }
+
+/// Settings only PyRadiomics' image types read.
+const IMAGE_TYPE_KEYS: [&str; 11] = [
+    "sigma",
+    "wavelet",
+    "start_level",
+    "level",
+    "gradientUseSpacing",
+    "lbp2DRadius",
+    "lbp2DSamples",
+    "lbp2DMethod",
+    "lbp3DLevels",
+    "lbp3DIcosphereRadius",
+    "lbp3DIcosphereSubdivision",
+];
+
+/// A LoG σ and its text as Python's `str` writes it.
+fn sigma_value(x: &Value) -> Option<Sigma> {
+    if let Some(i) = x.as_i64().filter(|_| !x.is_f64()) {
+        return Some(Sigma {
+            mm: i as f64,
+            text: i.to_string(),
+        });
+    }
+    let f = x.as_f64().filter(|f| f.is_finite())?;
+    Some(Sigma {
+        mm: f,
+        text: python_float_str(f),
+    })
+}
+
+/// Python's `str(float)`: the shortest repr, with at least one decimal, and
+/// exponents written `e-05` / `e+16`.
+fn python_float_str(f: f64) -> String {
+    let s = format!("{f:?}");
+    match s.split_once('e') {
+        Some((m, e)) => {
+            let (sign, digits) = match e.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', e),
+            };
+            format!("{m}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+/// The image types of a `compat: pyradiomics` file, each with the settings
+/// it runs with (`setting:` overridden by its own mapping). No `imageType:`
+/// (or an empty one) means `Original`, as in PyRadiomics.
+fn parse_image_types(
+    v: Option<&Value>,
+    skeleton: &Params,
+    setting: &serde_norway::Mapping,
+    path: &Path,
+) -> Result<Vec<(ImageTypeKind, Params)>> {
+    let err = |r: String| Error::params(path, r);
+    let empty = serde_norway::Mapping::new();
+    let entries: Vec<(&Value, &Value)> = match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Mapping(m)) => m.iter().collect(),
+        Some(_) => return Err(err("'imageType' must be a mapping".into())),
+    };
+    let original = Value::String("Original".into());
+    let entries = if entries.is_empty() {
+        vec![(&original, &Value::Null)]
+    } else {
+        entries
+    };
+    let mut out = Vec::new();
+    for (k, custom) in entries {
+        let name = key_str(k, path)?;
+        let kind = match ImageTypeKind::parse(name) {
+            Some(kind) => kind,
+            None if name == "LBP2D" || name == "LBP3D" => {
+                return Err(err(format!(
+                    "imageType '{name}' (local binary patterns) is not supported yet in 'compat: pyradiomics' mode"
+                )))
+            }
+            None => {
+                return Err(err(format!(
+                    "unknown imageType '{name}' (Original, LoG, Wavelet, Square, SquareRoot, Logarithm, Exponential, Gradient)"
+                )))
+            }
+        };
+        let custom = match custom {
+            Value::Null => &empty,
+            Value::Mapping(m) => m,
+            _ => {
+                return Err(err(format!(
+                    "imageType '{name}': its settings must be a mapping"
+                )))
+            }
+        };
+        let mut merged = setting.clone();
+        for (ck, cv) in custom {
+            let key = key_str(ck, path)?;
+            // PyRadiomics reads these once, before any image type.
+            if GLOBAL_ONLY.contains(&key) {
+                return Err(err(format!(
+                    "imageType '{name}': '{key}' cannot be set per image type (PyRadiomics applies it before the image types); move it to 'setting'"
+                )));
+            }
+            merged.insert(ck.clone(), cv.clone());
+        }
+        let mut q = skeleton.clone();
+        apply_settings(&mut q, &merged, path)
+            .map_err(|e| err(format!("imageType '{name}': {e}")))?;
+        if kind == ImageTypeKind::LoG && q.pyradiomics.image.sigma.is_empty() {
+            return Err(err(
+                "imageType 'LoG' needs 'sigma' (a list of widths in mm); PyRadiomics computes no LoG image without it".into(),
+            ));
+        }
+        out.push((kind, q));
+    }
+    Ok(out)
+}
+
+/// Settings PyRadiomics applies once, before the image types: an image
+/// type's own value would be ignored there.
+const GLOBAL_ONLY: [&str; 14] = [
+    "resampledPixelSpacing",
+    "interpolator",
+    "padDistance",
+    "preCrop",
+    "label",
+    "label_channel",
+    "resegmentRange",
+    "resegmentMode",
+    "resegmentShape",
+    "normalize",
+    "normalizeScale",
+    "removeOutliers",
+    "correctMask",
+    "geometryTolerance",
+];
 
 fn key_str<'a>(k: &'a Value, path: &Path) -> Result<&'a str> {
     k.as_str()
@@ -600,11 +830,12 @@ fn check_image_types(v: &Value, path: &Path) -> Result<()> {
 }
 
 /// Map PyRadiomics class names and IBSI family codes to IBSI family codes.
-fn parse_feature_classes(v: &Value, path: &Path) -> Result<BTreeSet<String>> {
+fn parse_feature_classes(v: &Value, path: &Path) -> Result<(BTreeSet<String>, Vec<String>)> {
     let m = v
         .as_mapping()
         .ok_or_else(|| Error::params(path, "'featureClass' must be a mapping"))?;
     let mut out = BTreeSet::new();
+    let mut order = Vec::new();
     for (k, val) in m {
         let k = key_str(k, path)?;
         let codes: &[&str] = match k {
@@ -634,8 +865,9 @@ fn parse_feature_classes(v: &Value, path: &Path) -> Result<BTreeSet<String>> {
             }
         }
         out.extend(codes.iter().map(|s| s.to_string()));
+        order.extend(codes.iter().map(|s| s.to_string()));
     }
-    Ok(out)
+    Ok((out, order))
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ pub fn responses(
     lo: [usize; 3],
     hi: [usize; 3],
 ) -> Result<Vec<(String, Vec<f64>)>> {
-    let in_box = |v: &Volume<f32>| -> Vec<f64> { box_values(v, lo, hi, |x| f64::from(x)) };
+    let in_box = |v: &Volume<f32>| -> Vec<f64> { box_values(v, lo, hi, f64::from) };
     let dims = image.geometry.dims;
     let spacing = image.geometry.spacing;
     Ok(match kind {

@@ -114,8 +114,8 @@ fn pass(input: &Block, a: usize, f: &[f32]) -> Block {
                 for j in (0..=wrapped).rev() {
                     sum += f[j] * at(j);
                 }
-                for j in wrapped + 1..flen {
-                    sum += f[j] * at(j);
+                for (j, &fj) in f.iter().enumerate().skip(wrapped + 1) {
+                    sum += fj * at(j);
                 }
             }
             data[os + o * out_stride] = sum;
