@@ -36,6 +36,7 @@ use crate::features::ivh::IvhDiscretisation;
 use crate::features::{Dimensionality, TextureSettings};
 use crate::filters::image_types::{ImageTypeKind, ImageTypeSettings, Sigma};
 use crate::preprocess::discretise::Discretisation;
+use crate::preprocess::itk_resample::ItkInterpolator;
 use crate::preprocess::resample::Interpolator;
 use serde_norway::Value;
 use std::collections::BTreeSet;
@@ -77,6 +78,11 @@ pub struct PyRadiomicsSettings {
     pub minimum_roi_dimensions: usize,
     /// The settings of PyRadiomics' image types (`sigma`, `wavelet`, …).
     pub image: ImageTypeSettings,
+    /// `interpolator` as SimpleITK names it (resampling; default sitkBSpline).
+    pub interpolator: ItkInterpolator,
+    /// `padDistance`: voxels of the new grid kept around the ROI box when
+    /// resampling (default 5).
+    pub pad_distance: usize,
     /// The enabled image types in the file's order, each with the settings
     /// it runs with: the file's `setting:` overridden by the image type's
     /// own mapping (`LoG: {binWidth: 5}`), as PyRadiomics merges them.
@@ -93,6 +99,8 @@ impl Default for PyRadiomicsSettings {
             voxel_array_shift: 0.0,
             minimum_roi_dimensions: 2,
             image: ImageTypeSettings::default(),
+            interpolator: ItkInterpolator::BSpline,
+            pad_distance: 5,
             image_types: Vec::new(),
             class_order: Vec::new(),
         }
@@ -290,7 +298,21 @@ fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) 
                     }
                     spacing = Some(s);
                 }
+                "interpolator" if compat == Compat::PyRadiomics => {
+                    let name = v.as_str().unwrap_or_default();
+                    p.pyradiomics.interpolator = ItkInterpolator::parse(name).ok_or_else(|| {
+                        err(format!(
+                            "'interpolator: {v:?}' is not supported in 'compat: pyradiomics' mode (sitkBSpline, sitkLinear, sitkNearestNeighbor)"
+                        ))
+                    })?;
+                }
                 "interpolator" => interpolator = parse_interpolator(v, key, path)?,
+                "padDistance" => {
+                    p.pyradiomics.pad_distance =
+                        v.as_u64().filter(|&d| d <= 1000).ok_or_else(|| {
+                            err("'padDistance' must be a whole number of voxels".into())
+                        })? as usize;
+                }
                 "maskInterpolator" => mask_interpolator = parse_interpolator(v, key, path)?,
                 "maskPartialVolumeThreshold" => {
                     mask_threshold = num(v)?;
@@ -460,8 +482,8 @@ fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) 
                 // PyRadiomics keys accepted as they are: they change neither
                 // mode's results (ctrad always crops to the ROI box, checks
                 // geometry with its own tolerance and never normalises).
-                "additionalInfo" | "enableCExtensions" | "padDistance" | "geometryTolerance"
-                | "correctMask" | "minimumROISize" | "removeOutliers" | "normalizeScale" => {}
+                "additionalInfo" | "enableCExtensions" | "geometryTolerance" | "correctMask"
+                | "minimumROISize" | "removeOutliers" | "normalizeScale" => {}
                 other => return Err(err(format!("unknown setting '{other}'"))),
             }
         }
@@ -745,7 +767,7 @@ fn parse_interpolator(v: &Value, key: &str, path: &Path) -> Result<Interpolator>
     Ok(match s.to_ascii_lowercase().as_str() {
         "sitknearestneighbor" | "nearest" | "nearestneighbor" => Interpolator::Nearest,
         "sitklinear" | "linear" | "trilinear" | "bilinear" => Interpolator::Linear,
-        "sitkbspline" | "bspline" | "cubic" | "tricubic" | "cubicspline" | "tricubicspline" => Interpolator::CubicSpline,
+        "sitkbspline" | "sitkbspline3" | "bspline" | "cubic" | "tricubic" | "cubicspline" | "tricubicspline" => Interpolator::CubicSpline,
         _ => {
             return Err(Error::params(
                 path,

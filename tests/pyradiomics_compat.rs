@@ -225,6 +225,12 @@ fn filters_on_the_native_grid_match_pyradiomics() {
     check_set("filters_native");
 }
 
+/// Set (b): PyRadiomics' CT example (1 mm B-spline resampling, LoG, wavelet).
+#[test]
+fn ct_example_with_resampling_matches_pyradiomics() {
+    check_set("ct_example");
+}
+
 #[test]
 fn naming_round_trips_on_the_reference_columns() {
     let (columns, _) = reference("default");

@@ -21,6 +21,7 @@ use crate::features::Features;
 use crate::filters::image_types::{self, ImageTypeKind};
 use crate::params::{Params, FAMILIES};
 use crate::preprocess::discretise::Discretisation;
+use crate::preprocess::itk_resample;
 use crate::volume::{check_same_grid, Mask, Volume};
 use std::path::Path;
 
@@ -109,14 +110,33 @@ pub fn extract(
     image_path: &Path,
     mask_path: &Path,
 ) -> Result<Features> {
-    let perr = |r: String| Error::params(&params.source_path, r);
-    if params.resampling.is_some() {
-        return Err(perr(
-            "'resampledPixelSpacing' is not supported in 'compat: pyradiomics' mode yet (ITK's resampling is not reproduced); \
-             resample the images beforehand or use the IBSI mode"
-                .into(),
-        ));
+    if let Some(r) = &params.resampling {
+        // PyRadiomics resamples (and crops to the ROI box plus padDistance)
+        // first; every later step sees only the resampled crop.
+        check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
+        let extra = &params.pyradiomics;
+        let (image, mask) = itk_resample::resample(
+            image,
+            mask,
+            r.spacing,
+            extra.interpolator,
+            extra.pad_distance,
+        )?;
+        return extract_on_grid(&image, &mask, params, image_path, mask_path);
     }
+    extract_on_grid(image, mask, params, image_path, mask_path)
+}
+
+/// [`extract`] once the image is the one PyRadiomics filters (resampled
+/// or not).
+fn extract_on_grid(
+    image: &Volume<f32>,
+    mask: &Mask,
+    params: &Params,
+    image_path: &Path,
+    mask_path: &Path,
+) -> Result<Features> {
+    let perr = |r: String| Error::params(&params.source_path, r);
     if params.round_intensities {
         return Err(perr("'roundIntensities' has no PyRadiomics equivalent; remove it in 'compat: pyradiomics' mode".into()));
     }
