@@ -80,6 +80,8 @@ pub struct PyRadiomicsSettings {
     pub image: ImageTypeSettings,
     /// `interpolator` as SimpleITK names it (resampling; default sitkBSpline).
     pub interpolator: ItkInterpolator,
+    /// `minimumROISize`: PyRadiomics refuses an ROI of at most this many voxels.
+    pub minimum_roi_size: Option<usize>,
     /// `padDistance`: voxels of the new grid kept around the ROI box when
     /// resampling (default 5).
     pub pad_distance: usize,
@@ -101,6 +103,7 @@ impl Default for PyRadiomicsSettings {
             image: ImageTypeSettings::default(),
             interpolator: ItkInterpolator::BSpline,
             pad_distance: 5,
+            minimum_roi_size: None,
             image_types: Vec::new(),
             class_order: Vec::new(),
         }
@@ -519,6 +522,11 @@ fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) 
                 _ => {
                     // PyRadiomics 'sigma' mode: resegmentRange [-k, k] in SDs.
                     let k = vals.iter().flatten().fold(0.0f64, |a, b| a.max(b.abs()));
+                    if compat == Compat::PyRadiomics && vals[..] != [Some(-k), Some(k)] {
+                        return Err(err(format!(
+                            "'resegmentRange' {vals:?} in sigma mode: only a symmetric [-k, k] is supported in 'compat: pyradiomics' mode"
+                        )));
+                    }
                     if k <= 0.0 {
                         return Err(err(
                             "'resegmentRange' in sigma mode needs a positive multiple".into(),
@@ -953,5 +961,65 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("wavelet"));
+    }
+
+    #[test]
+    fn pyradiomics_image_types_keep_their_order_and_overrides() {
+        let p = parse(
+            "compat: pyradiomics\nsetting:\n  binWidth: 25\n  sigma: [2]\nimageType:\n  Wavelet: {wavelet: db2, start_level: 1}\n  LoG: {sigma: [1, 2.5], binWidth: 5}\n  Original: {}\nfeatureClass:\n  glcm:\n  firstorder:\n",
+        )
+        .unwrap();
+        let t = &p.pyradiomics.image_types;
+        let kinds: Vec<_> = t.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            kinds,
+            [
+                ImageTypeKind::Wavelet,
+                ImageTypeKind::LoG,
+                ImageTypeKind::Original
+            ]
+        );
+        assert_eq!(t[0].1.pyradiomics.image.wavelet, "db2");
+        assert_eq!(t[0].1.pyradiomics.image.start_level, 1);
+        let sigma: Vec<&str> = t[1]
+            .1
+            .pyradiomics
+            .image
+            .sigma
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(sigma, ["1", "2.5"]);
+        assert_eq!(
+            t[1].1.discretisation,
+            Discretisation::FixedBinSize {
+                width: 5.0,
+                min: None
+            }
+        );
+        assert_eq!(
+            t[2].1.discretisation,
+            Discretisation::FixedBinSize {
+                width: 25.0,
+                min: None
+            }
+        );
+        assert_eq!(p.pyradiomics.class_order, ["cm", "stat"]);
+    }
+
+    #[test]
+    fn unsupported_pyradiomics_settings_are_named() {
+        for (yaml, word) in [
+            ("compat: pyradiomics\nimageType:\n  LBP3D: {}\n", "LBP3D"),
+            ("compat: pyradiomics\nsetting:\n  interpolator: sitkGaussian\n", "sitkGaussian"),
+            ("compat: pyradiomics\nsetting:\n  wavelet: bior1.3\n", "bior1.3"),
+            ("compat: pyradiomics\nimageType:\n  LoG: {}\n", "sigma"),
+            ("compat: pyradiomics\nimageType:\n  Original: {interpolator: sitkLinear}\n", "interpolator"),
+            ("compat: pyradiomics\nsetting:\n  resegmentMode: sigma\n  resegmentRange: [-2, 3]\n", "resegmentRange"),
+            ("setting:\n  sigma: [1]\n", "sigma"),
+        ] {
+            let e = parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(word), "{yaml}: {e}");
+        }
     }
 }

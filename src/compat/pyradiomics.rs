@@ -140,6 +140,7 @@ fn extract_on_grid(
     if params.round_intensities {
         return Err(perr("'roundIntensities' has no PyRadiomics equivalent; remove it in 'compat: pyradiomics' mode".into()));
     }
+
     let all: Vec<String> = FAMILIES.iter().map(|s| s.to_string()).collect();
     let explicit = params.families.iter().cloned().collect::<Vec<_>>() != all;
     if explicit {
@@ -191,6 +192,14 @@ fn extract_on_grid(
     // the first one runs only then).
     if !values.iter().fold(true, |ok, v| ok & v.is_finite()) {
         crate::preprocess::check_finite_in_box(image, mask, lo, hi, image_path)?;
+    }
+    if let Some(min) = extra.minimum_roi_size {
+        if kept <= min {
+            return Err(Error::Invalid(format!(
+                "mask {}: the ROI has {kept} voxels, PyRadiomics requires more than minimumROISize = {min}",
+                mask_path.display()
+            )));
+        }
     }
     let roi_dims = dims.iter().filter(|&&d| d > 1).count();
     if roi_dims < extra.minimum_roi_dimensions {
@@ -318,6 +327,12 @@ fn image_classes(
     params: &Params,
     wanted: &[&str],
 ) -> Result<Vec<(&'static str, &'static str, f64)>> {
+    if params.texture.glcm_distance != 1 {
+        return Err(Error::params(
+            &params.source_path,
+            "'distances' other than [1] are not supported in 'compat: pyradiomics' mode",
+        ));
+    }
     let roi_values: Vec<f64> = match keep {
         Some(k) => values
             .iter()
