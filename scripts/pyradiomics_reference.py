@@ -147,8 +147,21 @@ def write_filter_fixture(out):
     ]:
         for im, type_name, _ in gen:
             maps.append(dict(key=name + ":" + type_name, **flat(im)))
+    # PyRadiomics' resampling of the volume with a box-shaped ROI.
+    roi = numpy.zeros(arr.shape, dtype=numpy.uint8)
+    roi[2:5, 2:6, 2:7] = 1
+    roi_img = sitk.GetImageFromArray(roi)
+    roi_img.CopyInformation(img)
+    resampled = []
+    for interp in ["sitkBSpline", "sitkLinear", "sitkNearestNeighbor"]:
+        im, ma = io.resampleImage(img, roi_img, resampledPixelSpacing=[0.5, 0.7, 1.3],
+                                  interpolator=interp, padDistance=2)
+        resampled.append(dict(interpolator=interp, dims=list(im.GetSize()),
+                              mask=[int(v) for v in sitk.GetArrayFromImage(ma).ravel()], **flat(im)))
     data = {
         "dims": [nx, ny, nz],
+        "roi": [[2, 2, 2], [6, 5, 4]],
+        "resampled": resampled,
         "spacing": list(img.GetSpacing()),
         "image": [float(v) for v in arr.ravel()],
         "maps": maps,

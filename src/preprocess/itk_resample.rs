@@ -169,11 +169,12 @@ pub fn resample(
 fn linear(image: &Volume<f32>, dims: [usize; 3], start: [f64; 3], step: [f64; 3]) -> Vec<f32> {
     let n = image.geometry.dims;
     let mut out = Vec::with_capacity(dims.iter().product());
+    // The two neighbours (clamped to the image) and the distance to the first.
     let split = |a: usize, c: f64| -> (usize, usize, f64) {
         let b = c.floor();
-        let d = c - b;
-        let b = b.max(0.0) as usize;
-        (b.min(n[a] - 1), (b + 1).min(n[a] - 1), d)
+        let last = n[a] as isize - 1;
+        let clamp = |i: isize| i.clamp(0, last) as usize;
+        (clamp(b as isize), clamp(b as isize + 1), c - b)
     };
     for z in 0..dims[2] {
         let cz = start[2] + z as f64 * step[2];
