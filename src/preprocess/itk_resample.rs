@@ -104,9 +104,11 @@ pub fn resample(
         step[a] = new_spacing[a] / g.spacing[a];
     }
     let n = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    if n.is_none_or(|n| n > 1 << 31) {
+    let limit = crate::io::ReadLimits::from_env()?.max_voxels;
+    if n.is_none_or(|n| n > limit) {
         return Err(Error::Invalid(format!(
-            "resampling to {new_spacing:?} mm gives a {dims:?} grid: too large"
+            "resampling to {new_spacing:?} mm gives a {dims:?} grid, more than the limit of {limit} voxels \
+             (set CTRAD_MAX_VOXELS to raise it)"
         )));
     }
     let origin = g.index_to_world(start);
