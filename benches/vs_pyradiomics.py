@@ -36,6 +36,12 @@ and, for the DICOM mode, ``rt-utils``) at ``--venv`` (default
 ``~/.cache/ctrad-bench/venv``, outside the repository); pass an existing venv to
 reuse it.
 
+``--set NAME`` (NIfTI mode): both tools run the parameter set
+``pipelines/pyradiomics/NAME.yaml`` of the compatibility tests (``ct_example``:
+PyRadiomics' CT example with 1 mm B-spline resampling, LoG and wavelet;
+``filters_native``: every image type but LBP on the native grid); PyRadiomics
+gets the file without ctrad's ``compat:`` line.
+
 Example::
 
     cargo build --release
@@ -43,6 +49,7 @@ Example::
     python3 benches/vs_pyradiomics.py --venv /work/venv-pyrad --mode nifti --reps 5
     python3 benches/vs_pyradiomics.py --mode nifti --ibsi
     python3 benches/vs_pyradiomics.py --mode nifti --uncompressed
+    python3 benches/vs_pyradiomics.py --mode nifti --set ct_example --reps 3
 """
 
 import argparse
@@ -236,6 +243,7 @@ def main():
     ap.add_argument("--params", type=Path, default=IBSI_PARAMS,
                     help="ctrad parameter file (default: the PyRadiomics-equivalent settings; "
                          "pipelines/bench/pyradiomics_compat.yaml unless --ibsi)")
+    ap.add_argument("--set", help="parameter set of pipelines/pyradiomics/ for both tools (NIfTI mode)")
     args = ap.parse_args()
 
     if not args.ctrad.exists():
@@ -248,6 +256,12 @@ def main():
     if not args.ibsi and args.params == IBSI_PARAMS:
         params = COMPAT_PARAMS
     pyparams = REPO / "benches/pyradiomics_params.yaml"
+    if args.set:
+        params = REPO / "pipelines/pyradiomics" / f"{args.set}.yaml"
+        pyparams = tmp / f"{args.set}_pyradiomics.yaml"
+        # PyRadiomics validates its schema strictly: drop ctrad's own key.
+        pyparams.write_text("".join(l for l in params.read_text().splitlines(True)
+                                    if not l.startswith("compat:")))
     py = None
     if "nifti" in modes or "dicom" in modes:
         py = ensure_venv(args.venv, "dicom" in modes)

@@ -16,6 +16,10 @@ at DIR (if missing), install ``pyradiomics-bhklab==3.1.4`` there and re-run
 this script with it. The ctrad ``compat:`` key is stripped from the parameter
 file before it is handed to PyRadiomics.
 
+``--filters FILE``: instead of features, write PyRadiomics' image types
+(LoG, Wavelet, Gradient, Square, SquareRoot, Logarithm, Exponential) of a
+small synthetic volume as JSON, for ctrad's filter unit tests.
+
 Defaults: --params pipelines/pyradiomics/default.yaml,
 --testdata $CTRAD_TESTDATA or ../shared/testdata, cases STS_001..STS_005,
 --out testdata/pyradiomics_reference/<params stem>.csv.
@@ -55,8 +59,12 @@ def main():
     ap.add_argument("--testdata", default=os.environ.get("CTRAD_TESTDATA", os.path.join(ROOT, "../shared/testdata")))
     ap.add_argument("--cases", default="STS_001,STS_002,STS_003,STS_004,STS_005")
     ap.add_argument("--out")
+    ap.add_argument("--filters")
     args = ap.parse_args()
     ensure_radiomics(args.venv)
+    if args.filters:
+        write_filter_fixture(args.filters)
+        return
 
     import logging
     import radiomics
@@ -78,7 +86,7 @@ def main():
     for case in args.cases.split(","):
         d = os.path.join(args.testdata, "sts_ct", case, "nifti")
         result = extractor.execute(os.path.join(d, "CT_image.nii.gz"), os.path.join(d, "CT_mask.nii.gz"))
-        feats = [(k, float(v)) for k, v in result.items() if k.startswith("original_")]
+        feats = [(k, float(v)) for k, v in result.items() if not k.startswith("diagnostics_")]
         names = [k for k, _ in feats]
         if header is None:
             header = names
@@ -92,6 +100,75 @@ def main():
         w.writerow(["case"] + header)
         w.writerows(rows)
     print("wrote", out, "(PyRadiomics", radiomics.__version__ + ")", file=sys.stderr)
+
+
+def write_filter_fixture(out):
+    """PyRadiomics' image types of a small synthetic volume (odd sizes, to
+    exercise the wavelet padding; anisotropic spacing), every value as the
+    float64 repr of the image's pixel."""
+    import json
+    import numpy
+    import SimpleITK as sitk
+    from radiomics import imageoperations as io
+
+    nx, ny, nz = 9, 8, 7
+    z, y, x = numpy.mgrid[0:nz, 0:ny, 0:nx]
+    # Deterministic integers in about [-1000, 1500]: a smooth part plus a hash.
+    noise = (x * 7919 + y * 104729 + z * 1299709) % 977
+    arr = (400 * numpy.sin(x / 2.0) + 300 * numpy.cos(y / 3.0) * z + noise - 300).round().astype(numpy.float32)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((0.8, 1.1, 2.5))
+    mask = sitk.GetImageFromArray(numpy.ones(arr.shape, dtype=numpy.uint8))
+    mask.CopyInformation(img)
+
+    def flat(im):
+        a = sitk.GetArrayFromImage(im)
+        if a.dtype == numpy.float32:
+            # The shortest decimal that reads back as this float32.
+            values = [float(numpy.format_float_positional(v, unique=True)) for v in a.ravel()]
+        else:
+            values = [float(v) for v in a.ravel()]
+        return {"dtype": str(a.dtype), "values": values}
+
+    # A list, in PyRadiomics' order of the derived images.
+
+    maps = []
+    for name, gen in [
+        ("log", io.getLoGImage(img, mask, sigma=[1.0, 2.5])),
+        ("wavelet_coif1", io.getWaveletImage(img, mask)),
+        ("wavelet_db2_start1", io.getWaveletImage(img, mask, wavelet="db2", start_level=1)),
+        ("wavelet_haar_level2", io.getWaveletImage(img, mask, wavelet="haar", level=2)),
+        ("gradient", io.getGradientImage(img, mask)),
+        ("gradient_voxels", io.getGradientImage(img, mask, gradientUseSpacing=False)),
+        ("square", io.getSquareImage(img, mask)),
+        ("squareroot", io.getSquareRootImage(img, mask)),
+        ("logarithm", io.getLogarithmImage(img, mask)),
+        ("exponential", io.getExponentialImage(img, mask)),
+    ]:
+        for im, type_name, _ in gen:
+            maps.append(dict(key=name + ":" + type_name, **flat(im)))
+    # PyRadiomics' resampling of the volume with a box-shaped ROI.
+    roi = numpy.zeros(arr.shape, dtype=numpy.uint8)
+    roi[2:5, 2:6, 2:7] = 1
+    roi_img = sitk.GetImageFromArray(roi)
+    roi_img.CopyInformation(img)
+    resampled = []
+    for interp in ["sitkBSpline", "sitkLinear", "sitkNearestNeighbor"]:
+        im, ma = io.resampleImage(img, roi_img, resampledPixelSpacing=[0.5, 0.7, 1.3],
+                                  interpolator=interp, padDistance=2)
+        resampled.append(dict(interpolator=interp, dims=list(im.GetSize()),
+                              mask=[int(v) for v in sitk.GetArrayFromImage(ma).ravel()], **flat(im)))
+    data = {
+        "dims": [nx, ny, nz],
+        "roi": [[2, 2, 2], [6, 5, 4]],
+        "resampled": resampled,
+        "spacing": list(img.GetSpacing()),
+        "image": [float(v) for v in arr.ravel()],
+        "maps": maps,
+    }
+    with open(out, "w") as f:
+        json.dump(data, f)
+    print("wrote", out, len(maps), "maps", file=sys.stderr)
 
 
 if __name__ == "__main__":

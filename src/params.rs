@@ -36,7 +36,9 @@
 use crate::error::{Error, Result};
 use crate::features::ivh::IvhDiscretisation;
 use crate::features::{Dimensionality, TextureSettings};
+use crate::filters::image_types::{ImageTypeKind, ImageTypeSettings, Sigma};
 use crate::preprocess::discretise::Discretisation;
+use crate::preprocess::itk_resample::ItkInterpolator;
 use crate::preprocess::resample::Interpolator;
 use serde_norway::Value;
 use std::collections::BTreeSet;
@@ -76,6 +78,23 @@ pub struct PyRadiomicsSettings {
     pub voxel_array_shift: f64,
     /// `minimumROIDimensions`: the ROI must span at least this many axes (1–3).
     pub minimum_roi_dimensions: usize,
+    /// The settings of PyRadiomics' image types (`sigma`, `wavelet`, …).
+    pub image: ImageTypeSettings,
+    /// `interpolator` as SimpleITK names it (resampling; default sitkBSpline).
+    pub interpolator: ItkInterpolator,
+    /// `minimumROISize`: PyRadiomics refuses an ROI of at most this many voxels.
+    pub minimum_roi_size: Option<usize>,
+    /// `padDistance`: voxels of the new grid kept around the ROI box when
+    /// resampling (default 5).
+    pub pad_distance: usize,
+    /// The enabled image types in the file's order, each with the settings
+    /// it runs with: the file's `setting:` overridden by the image type's
+    /// own mapping (`LoG: {binWidth: 5}`), as PyRadiomics merges them.
+    /// Empty: `Original` only, with the file's settings.
+    pub image_types: Vec<(ImageTypeKind, Params)>,
+    /// The feature families in the order of the file's `featureClass:`
+    /// (PyRadiomics' column order); empty when the file has none.
+    pub class_order: Vec<String>,
 }
 
 impl Default for PyRadiomicsSettings {
@@ -83,6 +102,12 @@ impl Default for PyRadiomicsSettings {
         PyRadiomicsSettings {
             voxel_array_shift: 0.0,
             minimum_roi_dimensions: 2,
+            image: ImageTypeSettings::default(),
+            interpolator: ItkInterpolator::BSpline,
+            pad_distance: 5,
+            minimum_roi_size: None,
+            image_types: Vec::new(),
+            class_order: Vec::new(),
         }
     }
 }
@@ -134,6 +159,8 @@ impl Params {
         let mut families: Option<BTreeSet<String>> = None;
         let mut compat = Compat::Ibsi;
         let mut filters = Vec::new();
+        let mut image_types: Option<&Value> = None;
+        let mut class_order = Vec::new();
         for (k, v) in &root {
             let key = key_str(k, path)?;
             match key {
@@ -144,8 +171,12 @@ impl Params {
                         return Err(err("'setting' must be a mapping".into()));
                     }
                 }
-                "imageType" => check_image_types(v, path)?,
-                "featureClass" => families = Some(parse_feature_classes(v, path)?),
+                "imageType" => image_types = Some(v),
+                "featureClass" => {
+                    let (set, order) = parse_feature_classes(v, path)?;
+                    families = Some(set);
+                    class_order = order;
+                }
                 "filters" => filters = crate::filters::parse_filters(v, path)?,
                 "compat" => {
                     compat = match v.as_str() {
@@ -159,7 +190,7 @@ impl Params {
             }
         }
 
-        let mut p = Params {
+        let skeleton = Params {
             source_text: text.to_string(),
             source_path: path.to_path_buf(),
             compat,
@@ -179,6 +210,25 @@ impl Params {
             filters,
             pyradiomics: PyRadiomicsSettings::default(),
         };
+        let mut p = skeleton.clone();
+        apply_settings(&mut p, &setting, path)?;
+        p.pyradiomics.class_order = class_order;
+        match compat {
+            Compat::Ibsi => check_image_types(image_types.unwrap_or(&Value::Null), path)?,
+            Compat::PyRadiomics => {
+                p.pyradiomics.image_types =
+                    parse_image_types(image_types, &skeleton, &setting, path)?;
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// Parse the `setting:` mapping into `p` (which holds the defaults).
+fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) -> Result<()> {
+    let err = |reason: String| Error::params(path, reason);
+    let compat = p.compat;
+    {
         let mut bin_width: Option<f64> = None;
         let mut bin_count: Option<u32> = None;
         let mut spacing: Option<[Option<f64>; 3]> = None;
@@ -192,8 +242,13 @@ impl Params {
         let mut dims: Option<Vec<Dimensionality>> = None;
         let mut binning_pyradiomics = compat == Compat::PyRadiomics;
 
-        for (k, v) in &setting {
+        for (k, v) in setting {
             let key = key_str(k, path)?;
+            if IMAGE_TYPE_KEYS.contains(&key) && compat != Compat::PyRadiomics {
+                return Err(err(format!(
+                    "'{key}' is a setting of PyRadiomics' image types: it needs 'compat: pyradiomics'"
+                )));
+            }
             let num = |v: &Value| -> Result<f64> {
                 v.as_f64()
                     .filter(|x| x.is_finite())
@@ -252,7 +307,21 @@ impl Params {
                     }
                     spacing = Some(s);
                 }
+                "interpolator" if compat == Compat::PyRadiomics => {
+                    let name = v.as_str().unwrap_or_default();
+                    p.pyradiomics.interpolator = ItkInterpolator::parse(name).ok_or_else(|| {
+                        err(format!(
+                            "'interpolator: {v:?}' is not supported in 'compat: pyradiomics' mode (sitkBSpline, sitkLinear, sitkNearestNeighbor)"
+                        ))
+                    })?;
+                }
                 "interpolator" => interpolator = parse_interpolator(v, key, path)?,
+                "padDistance" => {
+                    p.pyradiomics.pad_distance =
+                        v.as_u64().filter(|&d| d <= 1000).ok_or_else(|| {
+                            err("'padDistance' must be a whole number of voxels".into())
+                        })? as usize;
+                }
                 "maskInterpolator" => mask_interpolator = parse_interpolator(v, key, path)?,
                 "maskPartialVolumeThreshold" => {
                     mask_threshold = num(v)?;
@@ -372,11 +441,59 @@ impl Params {
                         as usize;
                 }
                 "preCrop" => pre_crop = bool_value(v, key, path)?,
+                "sigma" => {
+                    let seq = v
+                        .as_sequence()
+                        .ok_or_else(|| err("'sigma' must be a list of widths in mm".into()))?;
+                    p.pyradiomics.image.sigma = seq
+                        .iter()
+                        .map(|x| {
+                            sigma_value(x)
+                                .ok_or_else(|| err(format!("'sigma' must hold numbers, got {x:?}")))
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                "wavelet" => {
+                    let name = v
+                        .as_str()
+                        .ok_or_else(|| err("'wavelet' must be a wavelet name".into()))?;
+                    crate::filters::image_types::wavelet_filters(name)
+                        .map_err(|e| err(e.to_string()))?;
+                    p.pyradiomics.image.wavelet = name.to_string();
+                }
+                "start_level" | "level" => {
+                    let n = v.as_u64().filter(|&n| n <= 12).ok_or_else(|| {
+                        err(format!("'{key}' must be a whole number from 0 to 12"))
+                    })? as usize;
+                    if key == "level" {
+                        if n == 0 {
+                            return Err(err("'level' must be at least 1".into()));
+                        }
+                        p.pyradiomics.image.level = n;
+                    } else {
+                        p.pyradiomics.image.start_level = n;
+                    }
+                }
+                "gradientUseSpacing" => {
+                    p.pyradiomics.image.gradient_use_spacing = bool_value(v, key, path)?
+                }
+                // Settings of the LBP image types (refused where enabled) and
+                // of voxel-based extraction: no effect on the others.
+                "lbp2DRadius"
+                | "lbp2DSamples"
+                | "lbp2DMethod"
+                | "lbp3DLevels"
+                | "lbp3DIcosphereRadius"
+                | "lbp3DIcosphereSubdivision"
+                | "kernelRadius"
+                | "maskedKernel"
+                | "initValue"
+                | "voxelBatch" => {}
                 // PyRadiomics keys accepted as they are: they change neither
                 // mode's results (ctrad always crops to the ROI box, checks
                 // geometry with its own tolerance and never normalises).
-                "additionalInfo" | "enableCExtensions" | "padDistance" | "geometryTolerance"
-                | "correctMask" | "minimumROISize" | "removeOutliers" | "normalizeScale" => {}
+                "additionalInfo" | "enableCExtensions" | "geometryTolerance" | "correctMask"
+                | "minimumROISize" | "removeOutliers" | "normalizeScale" => {}
                 other => return Err(err(format!("unknown setting '{other}'"))),
             }
         }
@@ -412,6 +529,11 @@ impl Params {
                 _ => {
                     // PyRadiomics 'sigma' mode: resegmentRange [-k, k] in SDs.
                     let k = vals.iter().flatten().fold(0.0f64, |a, b| a.max(b.abs()));
+                    if compat == Compat::PyRadiomics && vals[..] != [Some(-k), Some(k)] {
+                        return Err(err(format!(
+                            "'resegmentRange' {vals:?} in sigma mode: only a symmetric [-k, k] is supported in 'compat: pyradiomics' mode"
+                        )));
+                    }
                     if k <= 0.0 {
                         return Err(err(
                             "'resegmentRange' in sigma mode needs a positive multiple".into(),
@@ -455,9 +577,11 @@ impl Params {
             None if force_2d => vec![Dimensionality::D2],
             None => vec![Dimensionality::D3],
         };
-        Ok(p)
     }
+    Ok(())
+}
 
+impl Params {
     /// The IVH discretisation to use: explicit, else calibrated discrete
     /// intensities over the re-segmentation range (or the ROI range).
     pub fn ivh_discretisation(&self) -> IvhDiscretisation {
@@ -484,6 +608,142 @@ impl Params {
             .hex()
     }
 }
+
+/// Settings only PyRadiomics' image types read.
+const IMAGE_TYPE_KEYS: [&str; 11] = [
+    "sigma",
+    "wavelet",
+    "start_level",
+    "level",
+    "gradientUseSpacing",
+    "lbp2DRadius",
+    "lbp2DSamples",
+    "lbp2DMethod",
+    "lbp3DLevels",
+    "lbp3DIcosphereRadius",
+    "lbp3DIcosphereSubdivision",
+];
+
+/// A LoG σ and its text as Python's `str` writes it.
+fn sigma_value(x: &Value) -> Option<Sigma> {
+    if let Some(i) = x.as_i64().filter(|_| !x.is_f64()) {
+        return Some(Sigma {
+            mm: i as f64,
+            text: i.to_string(),
+        });
+    }
+    let f = x.as_f64().filter(|f| f.is_finite())?;
+    Some(Sigma {
+        mm: f,
+        text: python_float_str(f),
+    })
+}
+
+/// Python's `str(float)`: the shortest repr, with at least one decimal, and
+/// exponents written `e-05` / `e+16`.
+fn python_float_str(f: f64) -> String {
+    let s = format!("{f:?}");
+    match s.split_once('e') {
+        Some((m, e)) => {
+            let (sign, digits) = match e.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', e),
+            };
+            format!("{m}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+/// The image types of a `compat: pyradiomics` file, each with the settings
+/// it runs with (`setting:` overridden by its own mapping). No `imageType:`
+/// (or an empty one) means `Original`, as in PyRadiomics.
+fn parse_image_types(
+    v: Option<&Value>,
+    skeleton: &Params,
+    setting: &serde_norway::Mapping,
+    path: &Path,
+) -> Result<Vec<(ImageTypeKind, Params)>> {
+    let err = |r: String| Error::params(path, r);
+    let empty = serde_norway::Mapping::new();
+    let entries: Vec<(&Value, &Value)> = match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Mapping(m)) => m.iter().collect(),
+        Some(_) => return Err(err("'imageType' must be a mapping".into())),
+    };
+    let original = Value::String("Original".into());
+    let entries = if entries.is_empty() {
+        vec![(&original, &Value::Null)]
+    } else {
+        entries
+    };
+    let mut out = Vec::new();
+    for (k, custom) in entries {
+        let name = key_str(k, path)?;
+        let kind = match ImageTypeKind::parse(name) {
+            Some(kind) => kind,
+            None if name == "LBP2D" || name == "LBP3D" => {
+                return Err(err(format!(
+                    "imageType '{name}' (local binary patterns) is not supported yet in 'compat: pyradiomics' mode"
+                )))
+            }
+            None => {
+                return Err(err(format!(
+                    "unknown imageType '{name}' (Original, LoG, Wavelet, Square, SquareRoot, Logarithm, Exponential, Gradient)"
+                )))
+            }
+        };
+        let custom = match custom {
+            Value::Null => &empty,
+            Value::Mapping(m) => m,
+            _ => {
+                return Err(err(format!(
+                    "imageType '{name}': its settings must be a mapping"
+                )))
+            }
+        };
+        let mut merged = setting.clone();
+        for (ck, cv) in custom {
+            let key = key_str(ck, path)?;
+            // PyRadiomics reads these once, before any image type.
+            if GLOBAL_ONLY.contains(&key) {
+                return Err(err(format!(
+                    "imageType '{name}': '{key}' cannot be set per image type (PyRadiomics applies it before the image types); move it to 'setting'"
+                )));
+            }
+            merged.insert(ck.clone(), cv.clone());
+        }
+        let mut q = skeleton.clone();
+        apply_settings(&mut q, &merged, path)
+            .map_err(|e| err(format!("imageType '{name}': {e}")))?;
+        if kind == ImageTypeKind::LoG && q.pyradiomics.image.sigma.is_empty() {
+            return Err(err(
+                "imageType 'LoG' needs 'sigma' (a list of widths in mm); PyRadiomics computes no LoG image without it".into(),
+            ));
+        }
+        out.push((kind, q));
+    }
+    Ok(out)
+}
+
+/// Settings PyRadiomics applies once, before the image types: an image
+/// type's own value would be ignored there.
+const GLOBAL_ONLY: [&str; 14] = [
+    "resampledPixelSpacing",
+    "interpolator",
+    "padDistance",
+    "preCrop",
+    "label",
+    "label_channel",
+    "resegmentRange",
+    "resegmentMode",
+    "resegmentShape",
+    "normalize",
+    "normalizeScale",
+    "removeOutliers",
+    "correctMask",
+    "geometryTolerance",
+];
 
 fn key_str<'a>(k: &'a Value, path: &Path) -> Result<&'a str> {
     k.as_str()
@@ -522,7 +782,7 @@ fn parse_interpolator(v: &Value, key: &str, path: &Path) -> Result<Interpolator>
     Ok(match s.to_ascii_lowercase().as_str() {
         "sitknearestneighbor" | "nearest" | "nearestneighbor" => Interpolator::Nearest,
         "sitklinear" | "linear" | "trilinear" | "bilinear" => Interpolator::Linear,
-        "sitkbspline" | "bspline" | "cubic" | "tricubic" | "cubicspline" | "tricubicspline" => Interpolator::CubicSpline,
+        "sitkbspline" | "sitkbspline3" | "bspline" | "cubic" | "tricubic" | "cubicspline" | "tricubicspline" => Interpolator::CubicSpline,
         _ => {
             return Err(Error::params(
                 path,
@@ -607,11 +867,12 @@ fn check_image_types(v: &Value, path: &Path) -> Result<()> {
 }
 
 /// Map PyRadiomics class names and IBSI family codes to IBSI family codes.
-fn parse_feature_classes(v: &Value, path: &Path) -> Result<BTreeSet<String>> {
+fn parse_feature_classes(v: &Value, path: &Path) -> Result<(BTreeSet<String>, Vec<String>)> {
     let m = v
         .as_mapping()
         .ok_or_else(|| Error::params(path, "'featureClass' must be a mapping"))?;
     let mut out = BTreeSet::new();
+    let mut order = Vec::new();
     for (k, val) in m {
         let k = key_str(k, path)?;
         let codes: &[&str] = match k {
@@ -641,8 +902,9 @@ fn parse_feature_classes(v: &Value, path: &Path) -> Result<BTreeSet<String>> {
             }
         }
         out.extend(codes.iter().map(|s| s.to_string()));
+        order.extend(codes.iter().map(|s| s.to_string()));
     }
-    Ok(out)
+    Ok((out, order))
 }
 
 #[cfg(test)]
@@ -706,5 +968,65 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("wavelet"));
+    }
+
+    #[test]
+    fn pyradiomics_image_types_keep_their_order_and_overrides() {
+        let p = parse(
+            "compat: pyradiomics\nsetting:\n  binWidth: 25\n  sigma: [2]\nimageType:\n  Wavelet: {wavelet: db2, start_level: 1}\n  LoG: {sigma: [1, 2.5], binWidth: 5}\n  Original: {}\nfeatureClass:\n  glcm:\n  firstorder:\n",
+        )
+        .unwrap();
+        let t = &p.pyradiomics.image_types;
+        let kinds: Vec<_> = t.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            kinds,
+            [
+                ImageTypeKind::Wavelet,
+                ImageTypeKind::LoG,
+                ImageTypeKind::Original
+            ]
+        );
+        assert_eq!(t[0].1.pyradiomics.image.wavelet, "db2");
+        assert_eq!(t[0].1.pyradiomics.image.start_level, 1);
+        let sigma: Vec<&str> = t[1]
+            .1
+            .pyradiomics
+            .image
+            .sigma
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(sigma, ["1", "2.5"]);
+        assert_eq!(
+            t[1].1.discretisation,
+            Discretisation::FixedBinSize {
+                width: 5.0,
+                min: None
+            }
+        );
+        assert_eq!(
+            t[2].1.discretisation,
+            Discretisation::FixedBinSize {
+                width: 25.0,
+                min: None
+            }
+        );
+        assert_eq!(p.pyradiomics.class_order, ["cm", "stat"]);
+    }
+
+    #[test]
+    fn unsupported_pyradiomics_settings_are_named() {
+        for (yaml, word) in [
+            ("compat: pyradiomics\nimageType:\n  LBP3D: {}\n", "LBP3D"),
+            ("compat: pyradiomics\nsetting:\n  interpolator: sitkGaussian\n", "sitkGaussian"),
+            ("compat: pyradiomics\nsetting:\n  wavelet: bior1.3\n", "bior1.3"),
+            ("compat: pyradiomics\nimageType:\n  LoG: {}\n", "sigma"),
+            ("compat: pyradiomics\nimageType:\n  Original: {interpolator: sitkLinear}\n", "interpolator"),
+            ("compat: pyradiomics\nsetting:\n  resegmentMode: sigma\n  resegmentRange: [-2, 3]\n", "resegmentRange"),
+            ("setting:\n  sigma: [1]\n", "sigma"),
+        ] {
+            let e = parse(yaml).unwrap_err().to_string();
+            assert!(e.contains(word), "{yaml}: {e}");
+        }
     }
 }

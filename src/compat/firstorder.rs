@@ -34,12 +34,12 @@ impl IntegerCounts {
     const MAX_RANGE: usize = 1 << 16;
 
     /// `range`: the lowest and highest of `x`.
-    fn new(x: &[f32], (lo, hi): (f64, f64)) -> Option<Self> {
+    fn new(x: &[f64], (lo, hi): (f64, f64)) -> Option<Self> {
         let fits = lo > -16_777_216.0 && hi < 16_777_216.0 && hi - lo < Self::MAX_RANGE as f64;
         // A vectorised check first: counting is wasted on other images.
         if !fits
             || !x.iter().fold(true, |ok, &v| {
-                ok & ((v as i32 as f32).to_bits() == v.to_bits())
+                ok & ((v as i32 as f64).to_bits() == v.to_bits())
             })
         {
             return None;
@@ -100,7 +100,7 @@ impl OrderStats {
         }
     }
 
-    fn select(x: &[f32]) -> Self {
+    fn select(x: &[f64]) -> Self {
         let n = x.len();
         let mut ranks: Vec<usize> = PERCENTILES
             .iter()
@@ -113,7 +113,7 @@ impl OrderStats {
         ranks.sort_unstable();
         ranks.dedup();
         // Ascending ranks, each selected in what lies above the previous one.
-        let mut rest: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let mut rest: Vec<f64> = x.to_vec();
         let mut rest = &mut rest[..];
         let mut base = 0;
         let mut found = Vec::with_capacity(ranks.len());
@@ -173,7 +173,6 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
     let (sum, energy) = exact.unwrap_or_else(|| {
         let (mut sum, mut energy) = (-0.0, -0.0);
         for &v in x {
-            let v = v as f64;
             sum += v;
             energy += (v + shift).powi(2);
         }
@@ -220,7 +219,6 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
         Some((rsum, rn)) => {
             let rmean = if rn == 0 { f64::NAN } else { rsum / rn as f64 };
             for &v in x {
-                let v = v as f64;
                 moments(v, &mut m2, &mut m3, &mut m4, &mut mad);
                 rdev += if robust(v) { (v - rmean).abs() } else { -0.0 };
             }
@@ -229,14 +227,12 @@ pub(crate) fn compute(crop: &Crop, shift: f64) -> Vec<(&'static str, f64)> {
         None => {
             let (mut rsum, mut rn) = (0.0, 0usize);
             for &v in x {
-                let v = v as f64;
                 moments(v, &mut m2, &mut m3, &mut m4, &mut mad);
                 rsum += if robust(v) { v } else { -0.0 };
                 rn += usize::from(robust(v));
             }
             let rmean = if rn == 0 { f64::NAN } else { rsum / rn as f64 };
             for &v in x {
-                let v = v as f64;
                 rdev += if robust(v) { (v - rmean).abs() } else { -0.0 };
             }
             rn
@@ -296,10 +292,10 @@ mod tests {
     #[test]
     fn counted_and_selected_order_statistics_agree_with_a_sort() {
         // Integer intensities with repeats, in no particular order.
-        let x: Vec<f32> = (0..1001)
-            .map(|i| ((i * 7919) % 613) as f32 - 300.0)
+        let x: Vec<f64> = (0..1001)
+            .map(|i| ((i * 7919) % 613) as f64 - 300.0)
             .collect();
-        let mut sorted: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let mut sorted: Vec<f64> = x.clone();
         sorted.sort_by(f64::total_cmp);
         let mut counts = vec![0u32; 613];
         for &v in &x {
@@ -327,13 +323,13 @@ mod tests {
 
     #[test]
     fn sums_from_counts_equal_the_sequential_sums() {
-        let x: Vec<f32> = (0..5003)
-            .map(|i| ((i * 7919) % 1301) as f32 - 1000.0)
+        let x: Vec<f64> = (0..5003)
+            .map(|i| ((i * 7919) % 1301) as f64 - 1000.0)
             .collect();
         let ints = IntegerCounts::new(&x, (-1000.0, 300.0)).expect("integers");
         let seq = |f: &dyn Fn(f64) -> f64, keep: &dyn Fn(f64) -> bool| {
             x.iter()
-                .map(|&v| v as f64)
+                .copied()
                 .filter(|&v| keep(v))
                 .fold(-0.0, |s, v| s + f(v))
         };

@@ -18,8 +18,10 @@ use super::{firstorder, glcm, gldm, glrlm, glszm, ngtdm, shape};
 use crate::error::{Error, Result};
 use crate::features::padded::{Level, PaddedLevels};
 use crate::features::Features;
+use crate::filters::image_types::{self, ImageTypeKind};
 use crate::params::{Params, FAMILIES};
 use crate::preprocess::discretise::Discretisation;
+use crate::preprocess::itk_resample;
 use crate::volume::{check_same_grid, Mask, Volume};
 use std::path::Path;
 
@@ -46,8 +48,8 @@ pub(crate) struct Crop {
     /// [`PaddedLevels`] with every axis padded.
     pub shape_mask: Vec<bool>,
     /// Intensities inside the (re-segmented) intensity mask, storage order
-    /// (`f32` as in the image; widening to `f64` is exact).
-    pub roi_values: Vec<f32>,
+    /// (f32 images widened exactly; the float64 image types as they are).
+    pub roi_values: Vec<f64>,
     /// Lowest and highest of `roi_values`.
     pub value_range: (f64, f64),
     /// Number of intensity-mask voxels per grey level (index = level).
@@ -108,17 +110,37 @@ pub fn extract(
     image_path: &Path,
     mask_path: &Path,
 ) -> Result<Features> {
-    let perr = |r: String| Error::params(&params.source_path, r);
-    if params.resampling.is_some() {
-        return Err(perr(
-            "'resampledPixelSpacing' is not supported in 'compat: pyradiomics' mode (ITK's resampling is not reproduced); \
-             resample the images beforehand or use the IBSI mode"
-                .into(),
-        ));
+    if let Some(r) = &params.resampling {
+        // PyRadiomics resamples (and crops to the ROI box plus padDistance)
+        // first; every later step sees only the resampled crop.
+        check_same_grid(&image.geometry, image_path, &mask.geometry, mask_path)?;
+        let extra = &params.pyradiomics;
+        let (image, mask) = itk_resample::resample(
+            image,
+            mask,
+            r.spacing,
+            extra.interpolator,
+            extra.pad_distance,
+        )?;
+        return extract_on_grid(&image, &mask, params, image_path, mask_path);
     }
+    extract_on_grid(image, mask, params, image_path, mask_path)
+}
+
+/// [`extract`] once the image is the one PyRadiomics filters (resampled
+/// or not).
+fn extract_on_grid(
+    image: &Volume<f32>,
+    mask: &Mask,
+    params: &Params,
+    image_path: &Path,
+    mask_path: &Path,
+) -> Result<Features> {
+    let perr = |r: String| Error::params(&params.source_path, r);
     if params.round_intensities {
         return Err(perr("'roundIntensities' has no PyRadiomics equivalent; remove it in 'compat: pyradiomics' mode".into()));
     }
+
     let all: Vec<String> = FAMILIES.iter().map(|s| s.to_string()).collect();
     let explicit = params.families.iter().cloned().collect::<Vec<_>>() != all;
     if explicit {
@@ -171,6 +193,14 @@ pub fn extract(
     if !values.iter().fold(true, |ok, v| ok & v.is_finite()) {
         crate::preprocess::check_finite_in_box(image, mask, lo, hi, image_path)?;
     }
+    if let Some(min) = extra.minimum_roi_size {
+        if kept <= min {
+            return Err(Error::Invalid(format!(
+                "mask {}: the ROI has {kept} voxels, PyRadiomics requires more than minimumROISize = {min}",
+                mask_path.display()
+            )));
+        }
+    }
     let roi_dims = dims.iter().filter(|&&d| d > 1).count();
     if roi_dims < extra.minimum_roi_dimensions {
         return Err(Error::Invalid(format!(
@@ -180,7 +210,8 @@ pub fn extract(
         )));
     }
 
-    // Re-segmentation of the intensity mask (PyRadiomics resegmentMask).
+    // Re-segmentation of the intensity mask (PyRadiomics resegmentMask), on
+    // the original intensities; every image type uses the same voxels.
     let range = match (params.resegment_range, params.outlier_sigma) {
         (Some(r), _) => Some(r),
         (None, Some(k)) => {
@@ -196,26 +227,126 @@ pub fn extract(
         }
         (None, None) => None,
     };
-    let in_range = |v: f32| range.is_none_or(|(a, b)| v as f64 >= a && v as f64 <= b);
-    let roi_values: Vec<f32> = if range.is_some() {
-        values.iter().copied().filter(|&v| in_range(v)).collect()
-    } else {
-        std::mem::take(&mut values)
-    };
-    if roi_values.is_empty() {
+    let keep: Option<Vec<bool>> = range.map(|(a, b)| {
+        values
+            .iter()
+            .map(|&v| v as f64 >= a && v as f64 <= b)
+            .collect()
+    });
+    if keep.as_ref().is_some_and(|k| !k.contains(&true)) {
         return Err(Error::EmptyRoi(format!(
             "no voxel of mask {} lies in the re-segmentation range",
             mask_path.display()
         )));
     }
+    drop(values);
+    let base = Crop {
+        dims,
+        spacing: image.geometry.spacing,
+        shape_mask,
+        roi_values: Vec::new(),
+        value_range: (0.0, 0.0),
+        level_counts: Vec::new(),
+        grey_levels: Vec::new(),
+        row_spans,
+    };
 
-    // In f32 (vectorised); widening to f64 is exact and keeps the order.
+    // Column order: shape first (PyRadiomics computes it before the image
+    // types), then per derived image the classes in the file's order.
+    let order: Vec<&str> = if extra.class_order.is_empty() {
+        // PyRadiomics' own order of its classes (alphabetical).
+        let mut c: Vec<(&str, &str)> = CLASSES.to_vec();
+        c.sort_by_key(|&(_, name)| name);
+        c.into_iter().map(|(code, _)| code).collect()
+    } else {
+        extra.class_order.iter().map(String::as_str).collect()
+    };
+    let wanted: Vec<&str> = order
+        .into_iter()
+        .filter(|c| params.families.contains(*c) && *c != "morph")
+        .collect();
+    let mut out = Features::new();
+    if params.families.contains("morph") {
+        out.extend(
+            shape::compute(&base)
+                .into_iter()
+                .map(|(name, v)| (format!("original_shape_{name}"), v)),
+        );
+    }
+    let original = [(ImageTypeKind::Original, params.clone())];
+    let types: &[(ImageTypeKind, Params)] = if extra.image_types.is_empty() {
+        &original
+    } else {
+        &extra.image_types
+    };
+    for (kind, tparams) in types {
+        let maps = image_types::responses(*kind, &tparams.pyradiomics.image, image, lo, hi)
+            .map_err(|e| match e {
+                Error::Invalid(r) => perr(r),
+                e => e,
+            })?;
+        for (name, map) in maps {
+            // The derived image's values on the label-mask voxels, storage order.
+            let mut values = Vec::with_capacity(kept);
+            for (row, &(first, end)) in base.row_spans.iter().enumerate() {
+                let (y, z) = (row % ny, row / ny);
+                let o = base_index(pdims, first, y, z);
+                let m = &base.shape_mask[o..o + (end - first)];
+                let v = &map[nx * row + first..nx * row + end];
+                values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
+            }
+            if !values.iter().all(|v| v.is_finite()) {
+                return Err(Error::Invalid(format!(
+                    "{}: the '{name}' image has non-finite values in the ROI",
+                    image_path.display()
+                )));
+            }
+            let feats = image_classes(&base, values, keep.as_deref(), tparams, &wanted)?;
+            out.extend(
+                feats
+                    .into_iter()
+                    .map(|(class, f, v)| (format!("{name}_{class}_{f}"), v)),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Index in the padded label mask of block voxel (x, y, z).
+fn base_index(pdims: [usize; 3], x: usize, y: usize, z: usize) -> usize {
+    x + 1 + pdims[0] * (y + 1 + pdims[1] * (z + 1))
+}
+
+/// The intensity classes `wanted` (IBSI codes, in column order) of one
+/// derived image: `values` are its intensities on the label-mask voxels in
+/// storage order, `keep` tells those of the re-segmented mask.
+fn image_classes(
+    base: &Crop,
+    values: Vec<f64>,
+    keep: Option<&[bool]>,
+    params: &Params,
+    wanted: &[&str],
+) -> Result<Vec<(&'static str, &'static str, f64)>> {
+    if params.texture.glcm_distance != 1 {
+        return Err(Error::params(
+            &params.source_path,
+            "'distances' other than [1] are not supported in 'compat: pyradiomics' mode",
+        ));
+    }
+    let roi_values: Vec<f64> = match keep {
+        Some(k) => values
+            .iter()
+            .zip(k)
+            .filter(|(_, &k)| k)
+            .map(|(&v, _)| v)
+            .collect(),
+        None => values.clone(),
+    };
     let (min, max) = roi_values
         .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
-    let (min, max) = (f64::from(min), f64::from(max));
     let bins = Bins::new(min, max, &params.discretisation);
     // Levels grow with the intensity: the maximum has the highest one.
     let top = bins.level(max);
@@ -229,42 +360,32 @@ pub fn extract(
         )));
     }
     let crop = Crop {
-        dims,
-        spacing: image.geometry.spacing,
-        shape_mask,
         roi_values,
         value_range: (min, max),
-        level_counts: Vec::new(),
-        grey_levels: Vec::new(),
-        row_spans,
+        ..base.clone()
     };
     // The narrowest level type: the texture passes stream less memory.
     if top <= u8::MAX as u32 {
-        classes::<u8>(crop, &values, in_range, &bins, params, extra)
+        classes::<u8>(crop, &values, keep, &bins, params, wanted)
     } else {
-        classes::<u16>(crop, &values, in_range, &bins, params, extra)
+        classes::<u16>(crop, &values, keep, &bins, params, wanted)
     }
 }
 
 /// Bin the intensity mask into a padded level grid of type `L`, then compute
-/// the requested classes. `values` are the intensities of the label-mask
-/// voxels in storage order when re-segmentation dropped some of them (empty
-/// otherwise: they are `crop.roi_values`); `in_range` tells the kept ones.
+/// the `wanted` classes. `values` are the intensities of the label-mask
+/// voxels in storage order; `keep` tells those of the intensity mask.
 fn classes<L: Level>(
     mut crop: Crop,
-    values: &[f32],
-    in_range: impl Fn(f32) -> bool,
+    values: &[f64],
+    keep: Option<&[bool]>,
     bins: &Bins,
     params: &Params,
-    extra: &crate::params::PyRadiomicsSettings,
-) -> Result<Features> {
+    wanted: &[&str],
+) -> Result<Vec<(&'static str, &'static str, f64)>> {
+    let extra = &params.pyradiomics;
     let mut padded = PaddedLevels::<L>::zeros(crop.dims, [true; 3]);
     let mut counts = vec![0u64; bins.edges.len() + 1];
-    let values = if values.is_empty() {
-        &crop.roi_values[..]
-    } else {
-        values
-    };
     // Integer intensities in a modest range (CT in HU): the level of every
     // integer of the ROI's range in a table, one lookup per voxel instead
     // of the bin search.
@@ -273,18 +394,21 @@ fn classes<L: Level>(
         && hi < 16_777_216.0
         && hi - lo < 65_536.0
         && values.iter().fold(true, |ok, &v| {
-            ok & ((v as i32 as f32).to_bits() == v.to_bits())
+            ok & ((v as i32 as f64).to_bits() == v.to_bits())
         });
     let counted = if integral {
         let first = lo as i32;
         let table: Vec<u16> = (first..=hi as i32)
             .map(|v| bins.level(v as f64) as u16)
             .collect();
-        let level = |v: f32| u32::from(table[(v as i32 - first) as usize]);
-        bin_into(&mut padded, &crop, values, &in_range, level, &mut counts)
+        // Re-segmented-out voxels may lie outside the ROI range: clamp (their
+        // level is never used).
+        let last = table.len() - 1;
+        let level = |v: f64| u32::from(table[((v as i32 - first).max(0) as usize).min(last)]);
+        bin_into(&mut padded, &crop, values, keep, level, &mut counts)
     } else {
-        let level = |v: f32| bins.level(v as f64);
-        bin_into(&mut padded, &crop, values, &in_range, level, &mut counts)
+        let level = |v: f64| bins.level(v);
+        bin_into(&mut padded, &crop, values, keep, level, &mut counts)
     };
     debug_assert_eq!(counted, values.len());
     crop.grey_levels = (1..counts.len() as u32)
@@ -293,34 +417,27 @@ fn classes<L: Level>(
     counts.truncate(crop.n_g() as usize + 1);
     crop.level_counts = counts;
 
-    let wanted = |code: &str| params.families.contains(code);
     let (crop, padded) = (&crop, &padded);
-    let mut jobs: Vec<(&str, Job<'_>)> = Vec::new();
-    if wanted("morph") {
-        jobs.push(("shape", Box::new(move || shape::compute(crop))));
-    }
-    if wanted("stat") {
-        let shift = extra.voxel_array_shift;
-        jobs.push((
-            "firstorder",
-            Box::new(move || firstorder::compute(crop, shift)),
-        ));
-    }
-    if wanted("cm") {
-        jobs.push(("glcm", Box::new(move || glcm::compute(crop, padded))));
-    }
-    if wanted("rlm") {
-        jobs.push(("glrlm", Box::new(move || glrlm::compute(crop, padded))));
-    }
-    if wanted("szm") {
-        jobs.push(("glszm", Box::new(move || glszm::compute(padded))));
-    }
-    if wanted("ngl") {
-        let alpha = params.texture.ngldm_alpha;
-        jobs.push(("gldm", Box::new(move || gldm::compute(crop, padded, alpha))));
-    }
-    if wanted("ngt") {
-        jobs.push(("ngtdm", Box::new(move || ngtdm::compute(crop, padded))));
+    let mut jobs: Vec<(&'static str, Job<'_>)> = Vec::new();
+    for &code in wanted {
+        match code {
+            "stat" => {
+                let shift = extra.voxel_array_shift;
+                jobs.push((
+                    "firstorder",
+                    Box::new(move || firstorder::compute(crop, shift)),
+                ));
+            }
+            "cm" => jobs.push(("glcm", Box::new(move || glcm::compute(crop, padded)))),
+            "rlm" => jobs.push(("glrlm", Box::new(move || glrlm::compute(crop, padded)))),
+            "szm" => jobs.push(("glszm", Box::new(move || glszm::compute(padded)))),
+            "ngl" => {
+                let alpha = params.texture.ngldm_alpha;
+                jobs.push(("gldm", Box::new(move || gldm::compute(crop, padded, alpha))));
+            }
+            "ngt" => jobs.push(("ngtdm", Box::new(move || ngtdm::compute(crop, padded)))),
+            _ => {}
+        }
     }
     // One thread: run the classes here rather than hand them to the pool's
     // single worker (no hand-off, no pool to start, and memory freed here is
@@ -331,31 +448,27 @@ fn classes<L: Level>(
     } else {
         jobs.iter().map(|(_, f)| f()).collect()
     };
-    let mut out = Features::new();
+    let mut out = Vec::new();
     for ((class, _), feats) in jobs.iter().zip(results) {
-        out.extend(
-            feats
-                .into_iter()
-                .map(|(name, v)| (format!("original_{class}_{name}"), v)),
-        );
+        out.extend(feats.into_iter().map(|(name, v)| (*class, name, v)));
     }
     Ok(out)
 }
 
 /// Write the level of every intensity-mask voxel into `padded` (all zero)
 /// and count the voxels per level. `values` are the intensities of the
-/// label-mask voxels in storage order, `in_range` tells those of the
-/// intensity mask; returns the number of values read.
+/// label-mask voxels in storage order, `keep` tells those of the intensity
+/// mask; returns the number of values read.
 fn bin_into<L: Level>(
     padded: &mut PaddedLevels<L>,
     crop: &Crop,
-    values: &[f32],
-    in_range: impl Fn(f32) -> bool,
-    level: impl Fn(f32) -> u32,
+    values: &[f64],
+    keep: Option<&[bool]>,
+    level: impl Fn(f64) -> u32,
     counts: &mut [u64],
 ) -> usize {
     let [_, ny, nz] = crop.dims;
-    let mut next = values.iter();
+    let mut next = 0;
     for z in 0..nz {
         for y in 0..ny {
             // Same layout: the level row is also the label-mask row; only
@@ -366,9 +479,10 @@ fn bin_into<L: Level>(
             let mask = &crop.shape_mask[o..o + row.len()];
             for (l, &m) in row.iter_mut().zip(mask) {
                 if m {
-                    let v = *next.next().expect("one value per label-mask voxel");
-                    if in_range(v) {
-                        let level = level(v);
+                    let i = next;
+                    next += 1;
+                    if keep.is_none_or(|k| k[i]) {
+                        let level = level(values[i]);
                         counts[level as usize] += 1;
                         *l = L::from_u32(level);
                     }
@@ -376,7 +490,7 @@ fn bin_into<L: Level>(
             }
         }
     }
-    values.len() - next.len()
+    next
 }
 
 /// PyRadiomics' bin edges (`imageoperations.getBinEdges`) and `numpy.digitize`

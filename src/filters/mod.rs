@@ -16,6 +16,10 @@
 //! | Simoncelli wavelet | [`simoncelli`] | 2.6 |
 //! | Riesz transforms | [`riesz`] | 2.7 |
 //!
+//! PyRadiomics' image types (`compat: pyradiomics`) are in [`image_types`],
+//! with ITK's recursive-Gaussian LoG in [`recursive_gaussian`] and
+//! PyWavelets' stationary transform in [`swt`].
+//!
 //! Filters work on `x, y, z` grid axes; *2D* filters act in each axial (x–y)
 //! slice on its own. Lengths (σ, λ) are given in mm and converted with the
 //! voxel spacing. A parameter file lists filters under `filters:`:
@@ -32,12 +36,15 @@
 
 pub mod boundary;
 pub mod gabor;
+pub mod image_types;
 pub mod laws;
 pub mod log;
 pub mod mean;
+pub mod recursive_gaussian;
 pub mod riesz;
 pub mod rotation;
 pub mod simoncelli;
+pub mod swt;
 pub mod wavelet;
 
 pub use boundary::Boundary;

@@ -2,6 +2,7 @@
 //! discretisation.
 
 pub mod discretise;
+pub mod itk_resample;
 pub mod resample;
 pub mod resegment;
 

@@ -12,6 +12,30 @@ use std::f64::consts::FRAC_1_SQRT_2;
 /// The scaling filter (PyWavelets `rec_lo`) of `name`: `haar`, `db1`–`db20`,
 /// `sym2`–`sym20` or `coif1`–`coif5`.
 pub(super) fn scaling_filter(name: &str) -> Option<Vec<f64>> {
+    let (table, scale) = table(name)?;
+    Some(table.iter().map(|&v| v * scale).collect())
+}
+
+/// The float32 scaling filter PyWavelets uses for float32 data: each table
+/// value rounded to f32, then (coiflets) multiplied by √2 in f32.
+pub(super) fn scaling_filter_f32(name: &str) -> Option<Vec<f32>> {
+    let (table, scale) = table(name)?;
+    Some(
+        table
+            .iter()
+            .map(|&v| {
+                if scale == 1.0 {
+                    v as f32
+                } else {
+                    v as f32 * scale as f32
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A wavelet's stored table and the factor it is read with.
+fn table(name: &str) -> Option<(&'static [f64], f64)> {
     let (table, scale): (&[f64], f64) = match name {
         "haar" | "db1" => (DB1, 1.0),
         "db2" => (DB2, 1.0),
@@ -59,7 +83,7 @@ pub(super) fn scaling_filter(name: &str) -> Option<Vec<f64>> {
         "coif5" => (COIF5, std::f64::consts::SQRT_2),
         _ => return None,
     };
-    Some(table.iter().map(|&v| v * scale).collect())
+    Some((table, scale))
 }
 
 /// Every wavelet name [`scaling_filter`] knows (`haar` is `db1`).

@@ -98,8 +98,20 @@ pub struct Config {
 }
 
 /// The decomposition filters (`dec_lo`, `dec_hi`) of a wavelet.
-fn decomposition_filters(name: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+pub(crate) fn decomposition_filters(name: &str) -> Option<(Vec<f64>, Vec<f64>)> {
     let h = coefficients::scaling_filter(name)?;
+    let l = h.len();
+    let lo = (0..l).map(|k| h[l - 1 - k]).collect();
+    let hi = (0..l)
+        .map(|k| if (l - 1 - k) % 2 == 1 { -h[k] } else { h[k] })
+        .collect();
+    Some((lo, hi))
+}
+
+/// The float32 decomposition filters PyWavelets applies to float32 data
+/// (its `dec_lo_float`, `dec_hi_float`).
+pub(crate) fn decomposition_filters_f32(name: &str) -> Option<(Vec<f32>, Vec<f32>)> {
+    let h = coefficients::scaling_filter_f32(name)?;
     let l = h.len();
     let lo = (0..l).map(|k| h[l - 1 - k]).collect();
     let hi = (0..l)
