@@ -56,7 +56,20 @@ pub enum Context {
 /// grid of `spacing`.
 pub fn context(params: &Params, spacing: [f64; 3]) -> Context {
     if params.compat == Compat::PyRadiomics {
-        return Context::Margin([0; 3]);
+        // PyRadiomics crops the original image to the ROI box. Its derived
+        // images depend on more (wavelets and intensity transforms on the
+        // whole image, LoG through a recursive filter, resampling through
+        // B-spline coefficients of the whole image): for now, the whole image.
+        let original_only = params
+            .pyradiomics
+            .image_types
+            .iter()
+            .all(|(kind, _)| *kind == crate::filters::image_types::ImageTypeKind::Original);
+        return if original_only && params.resampling.is_none() {
+            Context::Margin([0; 3])
+        } else {
+            Context::Whole
+        };
     }
     if params.resampling.is_some() {
         return Context::Whole;
