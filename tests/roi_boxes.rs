@@ -42,6 +42,14 @@ fn parameter_sets() -> Vec<(&'static str, Params)> {
             params("setting: {binWidth: 25, wholeImageDiagnostics: false}\n"),
         ),
         (
+            "pyradiomics",
+            params(include_str!("../pipelines/pyradiomics/default.yaml")),
+        ),
+        (
+            "pyradiomics filters",
+            params(include_str!("../pipelines/pyradiomics/filters_native.yaml")),
+        ),
+        (
             "interpolated",
             params("setting: {binWidth: 25, resampledPixelSpacing: [2, 2, 2], interpolator: sitkLinear}\n"),
         ),
