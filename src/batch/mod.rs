@@ -462,6 +462,9 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
     // with their own segmentations first, so their grids are known when
     // other phases borrow their segmentations.
     let mut images: Vec<Option<ImageSource>> = (0..study.series.len()).map(|_| None).collect();
+    // ROI masks made so far: (segmentation file, ROI), grid, frame of reference, mask.
+    type MaskKey = (PathBuf, String);
+    let mut masks: Vec<(MaskKey, crate::volume::Geometry, Option<String>, RoiBox)> = Vec::new();
     for &i in &selected {
         let s = &study.series[i];
         let own: Vec<_> = study.segmentations_of(i);
@@ -508,9 +511,23 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
                     SegmentationKind::MaskFile => None,
                     _ => Some(name.as_str()),
                 };
+                // Phases on the very same grid share the ROI's mask.
+                let key = (seg.path.clone(), name.clone());
+                if let Some(m) = masks
+                    .iter()
+                    .find(|(k, g, f, _)| {
+                        *k == key && *g == img.geometry && f.as_deref() == img.frame_of_reference()
+                    })
+                    .map(|(_, _, _, m)| m.clone())
+                {
+                    rois.push(m);
+                    continue;
+                }
                 match inputs::load_roi_box(&seg.path, img, roi_arg, opts.params.effective_label()) {
                     Ok(mut m) => {
                         m.roi = name.clone();
+                        let frame = img.frame_of_reference().map(str::to_string);
+                        masks.push((key, img.geometry.clone(), frame, m.clone()));
                         rois.push(m);
                     }
                     Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
