@@ -222,3 +222,21 @@ fn nifti_streamed_boxes_and_label_boxes_equal_whole_reads() {
         assert_eq!((lo, empty.geometry.dims), ([0; 3], [1; 3]));
     }
 }
+
+/// A streamed `.nii.gz` whose compressed data is damaged after the slices
+/// the box needs is an error (the CRC is checked), never a silent value.
+#[test]
+fn a_damaged_gzip_stream_is_an_error_even_for_a_box_of_its_first_slices() {
+    let d = temp_dir("crc");
+    let spec = SynthSpec::pannet();
+    let study = generate(&spec);
+    let path = d.join("image.nii.gz");
+    nifti::write(&path, &study.images[0], DataType::F32).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 6] ^= 0x55; // inside the CRC-32 of the gzip trailer
+    std::fs::write(&path, &bytes).unwrap();
+    let streamed = VolumeFile::open_streaming_above(&path, 0).unwrap();
+    let e = streamed.read_box([0, 0, 0], [3, 3, 0], None).unwrap_err();
+    assert!(e.to_string().contains("image.nii.gz"), "{e}");
+}
