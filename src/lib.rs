@@ -17,6 +17,8 @@
 //!    study folder holds;
 //! 8. [`table`] — feature tables (CSV, Parquet) and the files beside them;
 //! 9. [`batch`], [`merge`] — studies folders, shards, merged tables;
+//!    [`report`] — the HTML report of a studies folder and its table
+//!    (overlays, phases, ROI checks, cohort plots);
 //! 10. the command-line interface (`src/cli/`, not part of the library).
 //!
 //! [`model`] and [`enhancement`] are an island that reads tables. The
@@ -39,6 +41,7 @@ pub mod parallel;
 pub mod params;
 pub mod pipeline;
 pub mod preprocess;
+pub mod report;
 pub mod roi;
 pub mod study;
 #[cfg(feature = "testdata")]

@@ -112,6 +112,13 @@ impl Default for PyRadiomicsSettings {
     }
 }
 
+/// Where the bundled default parameter file lives in the source tree.
+pub const BUNDLED_DEFAULT_NAME: &str = "pipelines/studies/pannet_ct.yaml";
+
+/// The bundled default parameters (contrast-enhanced pancreas CT, native
+/// grid of each phase), compiled in so `ctrad extract` runs without a file.
+pub const BUNDLED_DEFAULT_TEXT: &str = include_str!("../pipelines/studies/pannet_ct.yaml");
+
 /// Everything that controls one extraction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
@@ -599,6 +606,17 @@ impl Params {
     pub fn effective_label(&self) -> Option<i64> {
         self.label
             .or((self.compat == Compat::PyRadiomics).then_some(1))
+    }
+
+    /// The bundled PanNET CT default ([`BUNDLED_DEFAULT_NAME`]), used when
+    /// no parameter file is given.
+    pub fn bundled_default() -> Result<Params> {
+        Params::from_yaml(BUNDLED_DEFAULT_TEXT, Path::new(BUNDLED_DEFAULT_NAME))
+    }
+
+    /// Whether these are the bundled default's settings (the same text).
+    pub fn is_bundled_default(&self) -> bool {
+        self.source_text == BUNDLED_DEFAULT_TEXT
     }
 
     /// A short stable hash (FNV-1a, hex) of the parameter text.

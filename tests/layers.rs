@@ -32,6 +32,7 @@ const ORDER: &[&str] = &[
     "merge",
     "model",
     "enhancement",
+    "report",
     "synth",
 ];
 

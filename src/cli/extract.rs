@@ -52,9 +52,10 @@ pub struct ExtractArgs {
     /// Contrast phases to extract in batch mode (repeatable): unenhanced, arterial, portal_venous, delayed, unknown.
     #[arg(long = "phase")]
     pub phase: Vec<String>,
-    /// Parameter file (PyRadiomics YAML layout).
+    /// Parameter file (PyRadiomics YAML layout); default: the bundled
+    /// PanNET CT settings (pipelines/studies/pannet_ct.yaml).
     #[arg(long)]
-    pub params: PathBuf,
+    pub params: Option<PathBuf>,
     /// Column naming scheme.
     #[arg(long, value_enum, default_value = "ibsi")]
     pub naming: Naming,
@@ -76,10 +77,32 @@ pub struct ExtractArgs {
     /// Process only shard K of N (`K/N`), for cluster runs.
     #[arg(long)]
     pub shard: Option<String>,
+    /// Also write the HTML report of the run (batch mode on a studies folder).
+    #[arg(long, value_name = "HTML")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub report_settings: super::report::ReportSettings,
 }
 
 pub fn run(args: ExtractArgs) -> Result<i32> {
-    let params = Params::from_file(&args.params)?;
+    if args.report.is_some() && args.studies_dir.is_none() {
+        return Err(Error::Invalid(
+            "--report needs a studies folder (not --manifest or --image/--mask)".into(),
+        ));
+    }
+    let params = match &args.params {
+        Some(p) => Params::from_file(p)?,
+        None => {
+            let params = Params::bundled_default()?;
+            if !args.quiet {
+                eprintln!(
+                    "no --params given: using the bundled PanNET CT default ({})",
+                    ctrad::params::BUNDLED_DEFAULT_NAME
+                );
+            }
+            params
+        }
+    };
     match (&args.image, &args.mask) {
         (Some(image), Some(mask)) => single(&args, image.clone(), mask.clone(), params),
         _ => run_batch(&args, params),
@@ -197,6 +220,14 @@ fn run_batch(args: &ExtractArgs, params: Params) -> Result<i32> {
                 String::new()
             }
         );
+    }
+    if let (Some(report), Some(dir)) = (&args.report, &args.studies_dir) {
+        let opts = args.report_settings.options(Some(jobs))?;
+        let started = std::time::Instant::now();
+        let s = ctrad::report::write_report(dir, &args.output, report, &opts)?;
+        if !args.quiet {
+            super::report::print_summary(&s, started);
+        }
     }
     Ok(if summary.failed > 0 { 2 } else { 0 })
 }

@@ -5,6 +5,7 @@ mod filter;
 mod inspect;
 mod merge;
 mod model;
+mod report;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ pub enum Command {
     Nomogram(model::NomogramArgs),
     /// Reproducibility (ICC) and feature selection on feature tables.
     Stats(stats::StatsArgs),
+    /// An HTML report of a studies folder and its table: overlays, phases, ROI checks, cohort plots.
+    Report(report::ReportArgs),
     /// Merge partial tables (e.g. `extract --shard` outputs) into one table.
     Merge(merge::MergeArgs),
 }
@@ -48,6 +51,7 @@ pub fn run() -> i32 {
         Command::Model(args) => model::run(args),
         Command::Nomogram(args) => model::run_nomogram(args),
         Command::Merge(args) => merge::run(args),
+        Command::Report(args) => report::run(args),
         Command::Stats(args) => stats::run(args),
     };
     match result {

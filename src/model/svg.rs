@@ -60,6 +60,21 @@ impl Svg {
             r#"<rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}" fill="{fill}" stroke="{stroke}"/>"#
         );
     }
+    /// Append SVG markup as is (the caller escapes its text).
+    pub fn raw(&mut self, fragment: &str) {
+        self.body.push_str(fragment);
+        self.body.push('\n');
+    }
+    /// The SVG element alone, to embed in an HTML page (no XML prolog; an
+    /// inline `<svg>` needs no namespace).
+    pub fn inline(self) -> String {
+        format!(
+            "<svg width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"Helvetica, Arial, sans-serif\">\n{}</svg>\n",
+            self.body,
+            w = self.width,
+            h = self.height
+        )
+    }
     pub fn finish(self) -> String {
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
