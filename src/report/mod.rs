@@ -708,23 +708,47 @@ fn entry_for(
     e
 }
 
-/// Read the ROI's box with a margin; count, measure and draw it.
-fn measure_and_draw(e: &mut Entry, img: &ImageSource, m: &RoiBox, opts: &ReportOptions) {
+/// An ROI measured and drawn on one series.
+#[derive(Debug, Clone)]
+pub struct RoiDrawing {
+    /// The box read (image grid indices, inclusive); view voxels are
+    /// relative to `lo`.
+    pub lo: [usize; 3],
+    pub hi: [usize; 3],
+    /// ROI voxels and their mean HU.
+    pub voxels: usize,
+    pub mean_hu: Option<f64>,
+    /// Volume edges the ROI touches (`first x voxel`, …).
+    pub touches_edge: Vec<String>,
+    /// Axial, coronal and sagittal views at the slices of largest ROI area
+    /// (none for an empty ROI).
+    pub views: Vec<view::View>,
+}
+
+/// Read the ROI's bounding box with a margin of `opts.context_mm` (at least
+/// half the ROI's extent) from `img`, count the ROI's voxels and their mean
+/// HU, and render the three planes.
+pub fn draw_roi(img: &ImageSource, m: &RoiBox, opts: &ReportOptions) -> Result<RoiDrawing> {
     let g = &img.geometry;
     if m.is_empty() {
-        e.voxels = Some(0);
-        e.volume_ml = Some(0.0);
-        e.view_error = Some("the ROI has no voxel on this series".into());
-        return;
+        return Ok(RoiDrawing {
+            lo: m.lo,
+            hi: m.lo,
+            voxels: 0,
+            mean_hu: None,
+            touches_edge: Vec::new(),
+            views: Vec::new(),
+        });
     }
     let (rlo, rhi) = (m.lo, m.hi());
+    let mut touches_edge = Vec::new();
     for a in 0..3 {
         let axis = ["x", "y", "z"][a];
         if rlo[a] == 0 {
-            e.touches_edge.push(format!("first {axis} voxel"));
+            touches_edge.push(format!("first {axis} voxel"));
         }
         if rhi[a] + 1 == g.dims[a] {
-            e.touches_edge.push(format!("last {axis} voxel"));
+            touches_edge.push(format!("last {axis} voxel"));
         }
     }
     let margin = |a: usize| -> usize {
@@ -733,13 +757,7 @@ fn measure_and_draw(e: &mut Entry, img: &ImageSource, m: &RoiBox, opts: &ReportO
     };
     let lo: [usize; 3] = std::array::from_fn(|a| rlo[a].saturating_sub(margin(a)));
     let hi: [usize; 3] = std::array::from_fn(|a| (rhi[a] + margin(a)).min(g.dims[a] - 1));
-    let image = match img.read_box(lo, hi, None) {
-        Ok(v) => v,
-        Err(err) => {
-            e.view_error = Some(format!("cannot read the image: {err}"));
-            return;
-        }
-    };
+    let image = img.read_box(lo, hi, None)?;
     let mask = m.on_box(g, lo, hi);
     let (mut n, mut sum) = (0usize, 0f64);
     for (&v, &inside) in image.data.iter().zip(&mask.data) {
@@ -748,19 +766,59 @@ fn measure_and_draw(e: &mut Entry, img: &ImageSource, m: &RoiBox, opts: &ReportO
             sum += v as f64;
         }
     }
-    e.voxels = Some(n);
-    e.volume_ml = Some(n as f64 * g.spacing.iter().product::<f64>() / 1000.0);
-    e.mean_hu = (n > 0).then(|| sum / n as f64);
+    let mut views = Vec::new();
     for plane in Plane::ALL {
         let normal = view::layout(plane, &g.direction).normal;
-        let Some(k) = view::largest_slice(&m.mask, normal) else {
-            continue;
-        };
-        let slice = m.lo[normal] + k - lo[normal];
-        let v = view::render(&image, &mask, plane, slice, opts.window, opts.max_pixels);
+        let world = (0..3)
+            .max_by(|&a, &b| {
+                g.direction[a][normal]
+                    .abs()
+                    .total_cmp(&g.direction[b][normal].abs())
+            })
+            .unwrap_or(normal);
+        let ascending = g.direction[world][normal] >= 0.0;
+        if let Some(k) = view::largest_slice(&m.mask, normal, ascending) {
+            let slice = m.lo[normal] + k - lo[normal];
+            views.push(view::render(
+                &image,
+                &mask,
+                plane,
+                slice,
+                opts.window,
+                opts.max_pixels,
+            ));
+        }
+    }
+    Ok(RoiDrawing {
+        lo,
+        hi,
+        voxels: n,
+        mean_hu: (n > 0).then(|| sum / n as f64),
+        touches_edge,
+        views,
+    })
+}
+
+/// Measure and draw an entry's ROI, keeping the views as PNG.
+fn measure_and_draw(e: &mut Entry, img: &ImageSource, m: &RoiBox, opts: &ReportOptions) {
+    let d = match draw_roi(img, m, opts) {
+        Ok(d) => d,
+        Err(err) => {
+            e.view_error = Some(format!("cannot read the image: {err}"));
+            return;
+        }
+    };
+    e.voxels = Some(d.voxels);
+    e.volume_ml = Some(d.voxels as f64 * img.geometry.spacing.iter().product::<f64>() / 1000.0);
+    e.mean_hu = d.mean_hu;
+    e.touches_edge = d.touches_edge;
+    if d.voxels == 0 {
+        e.view_error = Some("the ROI has no voxel on this series".into());
+    }
+    for v in d.views {
         match v.png() {
             Ok(png) => e.views.push(ViewImage {
-                plane,
+                plane: v.plane,
                 letters: v.layout.letters,
                 width: v.width,
                 height: v.height,

@@ -226,9 +226,19 @@ impl View {
     }
 }
 
+/// The palette index of `hu` in `window`.
+pub fn grey_level(hu: f32, window: Window) -> u8 {
+    let lo = window.level - window.width / 2.0;
+    let t = ((hu as f64 - lo) / window.width).clamp(0.0, 1.0);
+    (t * (GREYS - 1) as f64).round() as u8
+}
+
 /// The slice (box index along the plane's normal) where `mask` has the most
-/// voxels; `None` for an empty mask.
-pub fn largest_slice(mask: &Mask, normal: usize) -> Option<usize> {
+/// voxels; `None` for an empty mask. Among equal slices, the one nearest
+/// their middle, then the one further along the world axis (`ascending`:
+/// whether the grid index grows with it), so the choice does not depend on
+/// the order in which the grid stores the slices.
+pub fn largest_slice(mask: &Mask, normal: usize, ascending: bool) -> Option<usize> {
     let n = mask.geometry.dims[normal];
     let mut counts = vec![0usize; n];
     for (i, &m) in mask.data.iter().enumerate() {
@@ -236,11 +246,16 @@ pub fn largest_slice(mask: &Mask, normal: usize) -> Option<usize> {
             counts[mask.geometry.coords(i)[normal]] += 1;
         }
     }
-    let (k, &c) = counts
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))?;
-    (c > 0).then_some(k)
+    let max = *counts.iter().max()?;
+    if max == 0 {
+        return None;
+    }
+    let tied: Vec<usize> = (0..n).filter(|&k| counts[k] == max).collect();
+    let twice_middle = tied[0] + tied[tied.len() - 1];
+    tied.into_iter().min_by_key(|&k| {
+        let off = (2 * k).abs_diff(twice_middle);
+        (off, if ascending { n - k } else { k })
+    })
 }
 
 /// Render slice `slice` of `image` along `plane`, with the contour of
@@ -291,11 +306,7 @@ pub fn render(
         v[ay] = row_voxel[py];
         g.index(v[0], v[1], v[2])
     };
-    let lo = window.level - window.width / 2.0;
-    let grey = |hu: f32| -> u8 {
-        let t = ((hu as f64 - lo) / window.width).clamp(0.0, 1.0);
-        (t * (GREYS - 1) as f64).round() as u8
-    };
+    let grey = |hu: f32| grey_level(hu, window);
     let inside: Vec<bool> = (0..height)
         .flat_map(|py| (0..width).map(move |px| (px, py)))
         .map(|(px, py)| mask.data[index(px, py)])
@@ -386,7 +397,7 @@ mod tests {
             v.width,
             v.height
         );
-        assert_eq!(v.pixels.iter().filter(|&&p| p != CONTOUR).count() > 0, true);
+        assert!(v.pixels.contains(&CONTOUR));
         for py in 0..v.height {
             for px in 0..v.width {
                 let [x, _, z] = v.voxel_of_pixel(px, py);
@@ -394,7 +405,10 @@ mod tests {
                 if v.is_contour(px, py) {
                     assert!(inside, "contour outside the mask at {px},{py}");
                 } else if !inside {
-                    assert_eq!(v.pixels[py * v.width + px], (GREYS - 1) / 2 + 0);
+                    assert_eq!(
+                        v.pixels[py * v.width + px],
+                        grey_level(40.0, Window::default())
+                    );
                 }
             }
         }
