@@ -406,6 +406,9 @@ fn study_section(cohort: &Cohort, s: &StudyData) -> String {
         }
         out.push_str("</ul>\n");
     }
+    for e in &s.entries {
+        entry_html(&mut out, s, e);
+    }
     out.push_str("<div class=\"plots\">");
     if let Some(svg) = enhancement_plot(s) {
         out.push_str(&svg);
@@ -414,9 +417,6 @@ fn study_section(cohort: &Cohort, s: &StudyData) -> String {
         out.push_str(&svg);
     }
     out.push_str("</div>\n");
-    for e in &s.entries {
-        entry_html(&mut out, s, e);
-    }
     out.push_str("</section>\n");
     out
 }

@@ -31,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::inputs::{self, ImageSource, RoiBox};
 use crate::study::{self, Phase, PhaseSource, SegmentationKind, SeriesSource, Study};
 use crate::table::outputs::{companion_paths, read_failures, Failure};
+use crate::volume::{Geometry, Volume};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 pub use view::{Plane, Window};
@@ -494,12 +495,17 @@ fn collect_study(
             ));
         }
         for i in 0..study.series.len() {
+            let mut placed = Vec::new();
             for (seg_index, roi) in rois_of(study, i) {
-                let mut e = entry_for(study, i, seg_index, &roi, &images, label, opts);
+                let (mut e, m) = entry_for(study, i, seg_index, &roi, &images, label);
                 e.study = id.to_string();
                 match_row(&mut e, &data.series[i], rows, rows_of, &mut used_rows);
-                data.entries.push(e);
+                placed.push((e, m));
             }
+            if let Some(Ok(img)) = &images[i] {
+                measure_and_draw(img, &mut placed, opts);
+            }
+            data.entries.extend(placed.into_iter().map(|(e, _)| e));
         }
     }
     // Rows of the table no series of the folder accounts for.
@@ -650,7 +656,8 @@ fn match_row(
     }
 }
 
-/// Measure and draw ROI `roi` of segmentation `seg_index` on series `i`.
+/// The entry of ROI `roi` of segmentation `seg_index` on series `i`, and
+/// the ROI placed on the series (when it can be).
 fn entry_for(
     study: &Study,
     i: usize,
@@ -658,8 +665,7 @@ fn entry_for(
     roi: &str,
     images: &[Option<std::result::Result<ImageSource, String>>],
     label: Option<i64>,
-    opts: &ReportOptions,
-) -> Entry {
+) -> (Entry, Option<RoiBox>) {
     let s = &study.series[i];
     let seg = &study.segmentations[seg_index];
     let mut e = Entry {
@@ -683,9 +689,9 @@ fn entry_for(
         Some(Ok(img)) => img,
         Some(Err(msg)) => {
             e.view_error = Some(format!("cannot open the series: {msg}"));
-            return e;
+            return (e, None);
         }
-        None => return e,
+        None => return (e, None),
     };
     if let Some(j) = seg.series.filter(|&j| j != i) {
         e.segmentation
@@ -702,10 +708,12 @@ fn entry_for(
         _ => Some(roi),
     };
     match inputs::load_roi_box(&seg.path, img, roi_arg, label) {
-        Ok(m) => measure_and_draw(&mut e, img, &m, opts),
-        Err(err) => e.view_error = Some(format!("cannot place the ROI on this series: {err}")),
+        Ok(m) => (e, Some(m)),
+        Err(err) => {
+            e.view_error = Some(format!("cannot place the ROI on this series: {err}"));
+            (e, None)
+        }
     }
-    e
 }
 
 /// An ROI measured and drawn on one series.
@@ -725,21 +733,51 @@ pub struct RoiDrawing {
     pub views: Vec<view::View>,
 }
 
-/// Read the ROI's bounding box with a margin of `opts.context_mm` (at least
-/// half the ROI's extent) from `img`, count the ROI's voxels and their mean
-/// HU, and render the three planes.
+/// The box drawn around a (non-empty) ROI: its bounding box with a margin
+/// of `opts.context_mm` (at least half the ROI's extent) each side, inside
+/// the grid.
+fn context_box(g: &Geometry, m: &RoiBox, opts: &ReportOptions) -> ([usize; 3], [usize; 3]) {
+    let (rlo, rhi) = (m.lo, m.hi());
+    let margin = |a: usize| -> usize {
+        let extent = (rhi[a] - rlo[a] + 1) as f64 * g.spacing[a];
+        (opts.context_mm.max(extent / 2.0) / g.spacing[a]).ceil() as usize
+    };
+    (
+        std::array::from_fn(|a| rlo[a].saturating_sub(margin(a))),
+        std::array::from_fn(|a| (rhi[a] + margin(a)).min(g.dims[a] - 1)),
+    )
+}
+
+/// Read the ROI's context box ([`ReportOptions::context_mm`]) from `img`,
+/// count the ROI's voxels and their mean HU, and render the three planes.
 pub fn draw_roi(img: &ImageSource, m: &RoiBox, opts: &ReportOptions) -> Result<RoiDrawing> {
-    let g = &img.geometry;
     if m.is_empty() {
-        return Ok(RoiDrawing {
+        return Ok(draw_in(&img.geometry, None, [0; 3], m, opts));
+    }
+    let (lo, hi) = context_box(&img.geometry, m, opts);
+    let image = img.read_box(lo, hi, None)?;
+    Ok(draw_in(&img.geometry, Some(&image), lo, m, opts))
+}
+
+/// [`draw_roi`] on `image`, a box of the grid `g` starting at `at` that
+/// holds the ROI's context box.
+fn draw_in(
+    g: &Geometry,
+    image: Option<&Volume<f32>>,
+    at: [usize; 3],
+    m: &RoiBox,
+    opts: &ReportOptions,
+) -> RoiDrawing {
+    let (Some(image), false) = (image, m.is_empty()) else {
+        return RoiDrawing {
             lo: m.lo,
             hi: m.lo,
             voxels: 0,
             mean_hu: None,
             touches_edge: Vec::new(),
             views: Vec::new(),
-        });
-    }
+        };
+    };
     let (rlo, rhi) = (m.lo, m.hi());
     let mut touches_edge = Vec::new();
     for a in 0..3 {
@@ -751,13 +789,11 @@ pub fn draw_roi(img: &ImageSource, m: &RoiBox, opts: &ReportOptions) -> Result<R
             touches_edge.push(format!("last {axis} voxel"));
         }
     }
-    let margin = |a: usize| -> usize {
-        let extent = (rhi[a] - rlo[a] + 1) as f64 * g.spacing[a];
-        (opts.context_mm.max(extent / 2.0) / g.spacing[a]).ceil() as usize
-    };
-    let lo: [usize; 3] = std::array::from_fn(|a| rlo[a].saturating_sub(margin(a)));
-    let hi: [usize; 3] = std::array::from_fn(|a| (rhi[a] + margin(a)).min(g.dims[a] - 1));
-    let image = img.read_box(lo, hi, None)?;
+    let (lo, hi) = context_box(g, m, opts);
+    let image = image.crop(
+        std::array::from_fn(|a| lo[a] - at[a]),
+        std::array::from_fn(|a| hi[a] - at[a]),
+    );
     let mask = m.on_box(g, lo, hi);
     let (mut n, mut sum) = (0usize, 0f64);
     for (&v, &inside) in image.data.iter().zip(&mask.data) {
@@ -789,43 +825,80 @@ pub fn draw_roi(img: &ImageSource, m: &RoiBox, opts: &ReportOptions) -> Result<R
             ));
         }
     }
-    Ok(RoiDrawing {
+    RoiDrawing {
         lo,
         hi,
         voxels: n,
         mean_hu: (n > 0).then(|| sum / n as f64),
         touches_edge,
         views,
-    })
+    }
 }
 
-/// Measure and draw an entry's ROI, keeping the views as PNG.
-fn measure_and_draw(e: &mut Entry, img: &ImageSource, m: &RoiBox, opts: &ReportOptions) {
-    let d = match draw_roi(img, m, opts) {
-        Ok(d) => d,
-        Err(err) => {
-            e.view_error = Some(format!("cannot read the image: {err}"));
-            return;
+/// Measure and draw the ROIs placed on one series, reading the union of
+/// their context boxes once (the slices a tumour spans are mostly those of
+/// its organ); the views are kept as PNG.
+fn measure_and_draw(
+    img: &ImageSource,
+    placed: &mut [(Entry, Option<RoiBox>)],
+    opts: &ReportOptions,
+) {
+    let g = &img.geometry;
+    let boxes: Vec<([usize; 3], [usize; 3])> = placed
+        .iter()
+        .filter_map(|(_, m)| m.as_ref().filter(|m| !m.is_empty()))
+        .map(|m| context_box(g, m, opts))
+        .collect();
+    let image = match boxes.split_first() {
+        None => None,
+        Some((first, rest)) => {
+            let (lo, hi) = rest.iter().fold(*first, |(lo, hi), (l, h)| {
+                (
+                    std::array::from_fn(|a| lo[a].min(l[a])),
+                    std::array::from_fn(|a| hi[a].max(h[a])),
+                )
+            });
+            match img.read_box(lo, hi, None) {
+                Ok(v) => Some((v, lo)),
+                Err(err) => {
+                    for (e, m) in placed.iter_mut() {
+                        if m.is_some() {
+                            e.view_error = Some(format!("cannot read the image: {err}"));
+                        }
+                    }
+                    return;
+                }
+            }
         }
     };
-    e.voxels = Some(d.voxels);
-    e.volume_ml = Some(d.voxels as f64 * img.geometry.spacing.iter().product::<f64>() / 1000.0);
-    e.mean_hu = d.mean_hu;
-    e.touches_edge = d.touches_edge;
-    if d.voxels == 0 {
-        e.view_error = Some("the ROI has no voxel on this series".into());
-    }
-    for v in d.views {
-        match v.png() {
-            Ok(png) => e.views.push(ViewImage {
-                plane: v.plane,
-                letters: v.layout.letters,
-                width: v.width,
-                height: v.height,
-                pixel_mm: v.pixel_mm,
-                png_base64: base64_encode(&png),
-            }),
-            Err(err) => e.view_error = Some(err.to_string()),
+    for (e, m) in placed.iter_mut() {
+        let Some(m) = m else { continue };
+        let d = draw_in(
+            g,
+            image.as_ref().map(|(v, _)| v),
+            image.as_ref().map_or([0; 3], |(_, lo)| *lo),
+            m,
+            opts,
+        );
+        e.voxels = Some(d.voxels);
+        e.volume_ml = Some(d.voxels as f64 * g.spacing.iter().product::<f64>() / 1000.0);
+        e.mean_hu = d.mean_hu;
+        e.touches_edge = d.touches_edge;
+        if d.voxels == 0 {
+            e.view_error = Some("the ROI has no voxel on this series".into());
+        }
+        for v in d.views {
+            match v.png() {
+                Ok(png) => e.views.push(ViewImage {
+                    plane: v.plane,
+                    letters: v.layout.letters,
+                    width: v.width,
+                    height: v.height,
+                    pixel_mm: v.pixel_mm,
+                    png_base64: base64_encode(&png),
+                }),
+                Err(err) => e.view_error = Some(err.to_string()),
+            }
         }
     }
 }
