@@ -263,6 +263,29 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
     bad.pancreas_radii_mm = [1.2, 1.2, 1.5];
     bad.pancreas_centre = [8.0, 8.0, 5.5];
     write_study(&studies.join("BAD"), &bad).unwrap();
+    // Two series of one frame of reference on different grids, the
+    // contour drawn on the portal-venous one only.
+    let other = studies.join("OTHERGRID");
+    let g_pv = Geometry::new([30, 24, 16], [0.8, 0.8, 2.0], [-12.0, -10.0, 96.0]);
+    let g_nc = Geometry::new([20, 16, 8], [1.2, 1.2, 4.0], [-12.0, -10.0, 96.0]);
+    let (pv, lesion) = anatomy(&g_pv);
+    let (nc, _) = anatomy(&g_nc);
+    let mut spec_pv = CtSeriesSpec::from_seed("report-othergrid", 4);
+    spec_pv.series_description = "ABD PV".into();
+    let mut spec_nc = CtSeriesSpec::from_seed("report-othergrid", 2);
+    spec_nc.series_description = "ABD NC".into();
+    write_ct_series(&other.join("pv"), &pv, &spec_pv).unwrap();
+    write_ct_series(&other.join("nc"), &nc, &spec_nc).unwrap();
+    let roi = RtRoi {
+        name: "Lesion",
+        mask: &lesion,
+        interpreted_type: "GTV",
+        color: [255, 0, 0],
+    };
+    write_rtstruct(&other.join("RS.dcm"), &spec_pv, &g_pv, &[roi]).unwrap();
+    // A folder with no image at all.
+    std::fs::create_dir_all(studies.join("EMPTY")).unwrap();
+    std::fs::write(studies.join("EMPTY/notes.txt"), "nothing here").unwrap();
 
     let table = dir.join("out/features.parquet");
     let report = dir.join("out/report.html");
@@ -276,13 +299,26 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
+    assert_eq!(o.status.code(), Some(2), "failures exit 2: {stderr}");
     assert!(stderr.contains("bundled PanNET CT default"), "{stderr}");
-    assert!(stderr.contains("report: 2 studies, 12 entries"), "{stderr}");
+    assert!(stderr.contains("report: 4 studies, 15 entries"), "{stderr}");
     let html = std::fs::read_to_string(&report).unwrap();
     assert_no_external_url(&html, &report);
     assert!(html.contains("the bundled PanNET CT default"));
-    assert_eq!(html.matches("data:image/png;base64,").count(), 36);
+    // 12 synthetic entries and 2 of OTHERGRID drawn, the empty study not.
+    assert_eq!(html.matches("data:image/png;base64,").count(), 42);
+    let empty = html
+        .split("id=\"study-EMPTY\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(
+        empty.contains("no CT series or image file found"),
+        "{empty}"
+    );
+    assert!(html.contains("segmentation drawn on a series with another grid"));
     assert!(
         html.contains("SeriesDescription 'ABD PV 2.5mm' contains 'PV'"),
         "phase evidence shown"
@@ -295,6 +331,9 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
     let good_flags = html
         .split("<section class=\"study\" id=\"study-GOOD\">")
         .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
         .unwrap();
     assert!(
         !good_flags.contains("class=\"flags\""),
@@ -314,6 +353,7 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(std::fs::read(&again).unwrap() == std::fs::read(&report).unwrap());
+    assert_eq!(o.status.code(), Some(0));
 
     // Study pages when one file would be too large; each self-contained.
     let split = dir.join("split/report.html");
@@ -331,11 +371,13 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
     assert!(cohort.contains("href=\"report_studies/BAD.html\""));
     assert!(cohort.contains("W 350 / L 50"));
     assert!(!cohort.contains("data:image/png"));
-    for s in ["BAD", "GOOD"] {
+    for s in ["BAD", "EMPTY", "GOOD", "OTHERGRID"] {
         let p = dir.join(format!("split/report_studies/{s}.html"));
         let page = std::fs::read_to_string(&p).unwrap();
         assert_no_external_url(&page, &p);
-        assert_eq!(page.matches("data:image/png;base64,").count(), 18);
+        let images = [("BAD", 18), ("EMPTY", 0), ("GOOD", 18), ("OTHERGRID", 6)];
+        let n = images.iter().find(|x| x.0 == s).unwrap().1;
+        assert_eq!(page.matches("data:image/png;base64,").count(), n, "{s}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -323,9 +323,9 @@ fn cohort_table(out: &mut String, cohort: &Cohort, link: &dyn Fn(&StudyData) -> 
                 esc(&e.roi),
                 status_html(&e.status),
             );
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "{}{}{}<td>{}</td>{}{}{}{}<td>{}</td></tr>\n",
+                "{}{}{}<td>{}</td>{}{}{}{}<td>{}</td></tr>",
                 num_cell(spacing.map(|sp| sp[0].max(sp[1])), 3),
                 num_cell(spacing.map(|sp| sp[2]), 3),
                 num_cell(series.and_then(|x| x.slice_thickness), 2),
@@ -617,6 +617,9 @@ fn strip(
     }
 }
 
+/// Strip dots: (value, study, flagged).
+type Dots = Vec<(f64, String, bool)>;
+
 fn fmt_value(v: f64) -> String {
     if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
         format!("{v:.3e}")
@@ -740,7 +743,7 @@ fn distributions(out: &mut String, cohort: &Cohort) {
     groups.dedup();
     out.push_str("<h2>Feature distributions</h2>\n<p class=\"muted\">One dot per row (hover for the study); orange: the entry is flagged. Choose features with <code>--feature PATTERN</code>.</p>\n");
     for (f, name) in cohort.features.iter().enumerate() {
-        let per_group: Vec<(String, Vec<(f64, String, bool)>)> = groups
+        let per_group: Vec<(String, Dots)> = groups
             .iter()
             .map(|(p, r)| {
                 (
