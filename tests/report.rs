@@ -305,6 +305,14 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
     let html = std::fs::read_to_string(&report).unwrap();
     assert_no_external_url(&html, &report);
     assert!(html.contains("the bundled PanNET CT default"));
+    // The compiled-in default is the file in the source tree.
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(ctrad::params::BUNDLED_DEFAULT_NAME);
+    let from_file = ctrad::params::Params::from_file(&file).unwrap();
+    assert!(from_file.is_bundled_default());
+    assert_eq!(
+        from_file.hash(),
+        ctrad::params::Params::bundled_default().unwrap().hash()
+    );
     // 12 synthetic entries and 2 of OTHERGRID drawn, the empty study not.
     assert_eq!(html.matches("data:image/png;base64,").count(), 42);
     let empty = html

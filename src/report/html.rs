@@ -36,6 +36,8 @@ figure{margin:0}figcaption{font-size:11px;color:#555;text-align:center}
 pre{background:#fff;border:1px solid #ccc;padding:.5em;font-size:12px}
 .plots{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}
 .dist{display:inline-block;margin:.3em .8em .3em 0;vertical-align:top}
+.scroll{max-height:70vh;overflow:auto;display:inline-block;max-width:100%}
+nav a{margin-right:1em}
 "#;
 
 const SCRIPT: &str = r#"
@@ -163,7 +165,7 @@ pub(crate) fn write(cohort: &Cohort, output: &Path, opts: &ReportOptions) -> Res
             .map_or("report.html".into(), |n| n.to_string_lossy().to_string());
         let _ = writeln!(
             body,
-            "<h2>Studies</h2><p>Each study is on its own page (the report would exceed {} MB in one file):</p><ul>",
+            "<h2 id=\"studies\">Studies</h2><p>Each study is on its own page (the report would exceed {} MB in one file):</p><ul>",
             opts.max_single_file_mb
         );
         for (s, section) in cohort.studies.iter().zip(&sections) {
@@ -188,7 +190,7 @@ pub(crate) fn write(cohort: &Cohort, output: &Path, opts: &ReportOptions) -> Res
         }
         body.push_str("</ul>\n");
     } else {
-        body.push_str("<h2>Studies</h2>\n");
+        body.push_str("<h2 id=\"studies\">Studies</h2>\n");
         for section in &sections {
             body.push_str(section);
         }
@@ -208,7 +210,10 @@ fn header(
     opts: &ReportOptions,
     split: bool,
 ) {
-    let _ = writeln!(out, "<h1>ctrad report</h1>");
+    let _ = writeln!(
+        out,
+        "<h1>ctrad report</h1>\n<nav><a href=\"#cohort-title\">cohort</a><a href=\"#distributions\">feature distributions</a><a href=\"#studies\">studies</a></nav>"
+    );
     let _ = writeln!(
         out,
         "<p>Studies folder <code>{}</code>; table <code>{}</code>; ctrad {}.<br>\
@@ -275,10 +280,10 @@ fn status_html(status: &Status) -> String {
 }
 
 fn cohort_table(out: &mut String, cohort: &Cohort, link: &dyn Fn(&StudyData) -> String) {
-    out.push_str("<h2>Cohort</h2>\n<div class=\"controls\"><input type=\"search\" id=\"q\" placeholder=\"filter (study, phase, ROI, flag…)\" oninput=\"filterRows()\"> \
+    out.push_str("<h2 id=\"cohort-title\">Cohort</h2>\n<div class=\"controls\"><input type=\"search\" id=\"q\" placeholder=\"filter (study, phase, ROI, flag…)\" oninput=\"filterRows()\"> \
         <label><input type=\"checkbox\" id=\"flaggedOnly\" onchange=\"filterRows()\"> flagged only</label> \
         <span class=\"muted\">click a column title to sort</span></div>\n");
-    out.push_str("<table id=\"cohort\"><thead><tr>");
+    out.push_str("<div class=\"scroll\"><table id=\"cohort\"><thead><tr>");
     for h in [
         "study",
         "phase",
@@ -338,7 +343,7 @@ fn cohort_table(out: &mut String, cohort: &Cohort, link: &dyn Fn(&StudyData) -> 
             );
         }
     }
-    out.push_str("</tbody></table>\n");
+    out.push_str("</tbody></table></div>\n");
 }
 
 /// The study section: series, plots and the views of each entry.
@@ -567,8 +572,14 @@ fn enhancement_plot(s: &StudyData) -> Option<String> {
     Some(svg.inline())
 }
 
+/// Above this many values a strip is drawn as a histogram.
+const MAX_DOTS: usize = 60;
+/// Histogram bins of a strip.
+const BINS: usize = 48;
+
 /// One horizontal strip at height `y`: the cohort's values as dots (flagged
-/// ones orange), `highlight` as a red diamond, on the scale `lo..hi`.
+/// ones orange; more than [`MAX_DOTS`] as a histogram with the flagged still
+/// dots), `highlight` as a red diamond, on the scale `lo..hi`.
 #[allow(clippy::too_many_arguments)]
 fn strip(
     svg: &mut Svg,
@@ -588,7 +599,37 @@ fn strip(
         }
     };
     svg.line(x0, y, x0 + width, y, "#ddd", 1.0);
+    let many = values.len() > MAX_DOTS;
+    if many {
+        // A large cohort as a histogram (the file stays small); flagged
+        // values still as dots.
+        let mut counts = [0usize; BINS];
+        for (v, _, flagged) in values {
+            if !flagged {
+                let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+                counts[((t * BINS as f64) as usize).min(BINS - 1)] += 1;
+            }
+        }
+        let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+        let bw = width / BINS as f64;
+        for (b, &n) in counts.iter().enumerate() {
+            if n > 0 {
+                let hgt = 2.0 + 10.0 * n as f64 / top;
+                svg.raw(&format!(
+                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hgt:.1}\" fill=\"#5a7fa8\" fill-opacity=\"0.7\"><title>{n} value(s) from {} to {}</title></rect>",
+                    x0 + b as f64 * bw,
+                    y - hgt / 2.0,
+                    bw.max(1.0),
+                    fmt_value(lo + (hi - lo) * b as f64 / BINS as f64),
+                    fmt_value(lo + (hi - lo) * (b + 1) as f64 / BINS as f64),
+                ));
+            }
+        }
+    }
     for (k, (v, who, flagged)) in values.iter().enumerate() {
+        if many && !flagged {
+            continue;
+        }
         // Deterministic jitter so equal values stay visible.
         let dy = ((k * 7919) % 9) as f64 - 4.0;
         let (fill, r) = if *flagged {
@@ -741,7 +782,7 @@ fn distributions(out: &mut String, cohort: &Cohort) {
         )
     });
     groups.dedup();
-    out.push_str("<h2>Feature distributions</h2>\n<p class=\"muted\">One dot per row (hover for the study); orange: the entry is flagged. Choose features with <code>--feature PATTERN</code>.</p>\n");
+    out.push_str("<h2 id=\"distributions\">Feature distributions</h2>\n<p class=\"muted\">One dot per row (hover for the study; a histogram above 60 rows); orange: the entry is flagged. Each phase × ROI on its own scale. Choose features with <code>--feature PATTERN</code>.</p>\n");
     for (f, name) in cohort.features.iter().enumerate() {
         let per_group: Vec<(String, Dots)> = groups
             .iter()
@@ -780,4 +821,30 @@ fn distributions(out: &mut String, cohort: &Cohort) {
         let _ = write!(out, "<div class=\"dist\">{}</div>", svg.inline());
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large cohort is a histogram (bounded size), its flagged entries
+    /// still dots named by study.
+    #[test]
+    fn large_cohorts_become_histograms_with_flagged_dots() {
+        let values: Dots = (0..1000)
+            .map(|i| (i as f64, format!("S{i}"), i % 250 == 0))
+            .collect();
+        let mut svg = Svg::new(400.0, 40.0);
+        strip(&mut svg, 0.0, 300.0, 20.0, &values, Some(500.0), 0.0, 999.0);
+        let text = svg.inline();
+        assert_eq!(text.matches("<circle").count(), 4);
+        assert!(text.matches("<rect").count() <= BINS);
+        assert!(text.contains("<title>S250: "));
+        assert!(text.contains("this study: 500"));
+        assert!(text.len() < 20_000, "{} bytes", text.len());
+        // A small one: every value a dot.
+        let mut svg = Svg::new(400.0, 40.0);
+        strip(&mut svg, 0.0, 300.0, 20.0, &values[..10], None, 0.0, 9.0);
+        assert_eq!(svg.inline().matches("<circle").count(), 10);
+    }
 }
