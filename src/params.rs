@@ -18,6 +18,8 @@
 //!   textureDimensionality: [2D, 2_5D]   # any of 2D, 2_5D, 3D
 //!   ivhDiscretisation: {mode: fbs, binWidth: 2.5, min: -1000, max: 400}
 //!   binning: ibsi               # ibsi | pyradiomics (bin edges from 0 for binWidth)
+//!   crossPhase: same-grid       # same-grid | map | register: segmentations of
+//!                               # one phase on the others (see `crate::cross_phase`)
 //! imageType:
 //!   Original: {}
 //! featureClass:                 # IBSI family codes or PyRadiomics class names
@@ -33,6 +35,7 @@
 //! (all but `morph`), in columns named `<filter name>_<IBSI tag>`.
 //! Unknown keys are errors naming the key.
 
+use crate::cross_phase::CrossPhase;
 use crate::error::{Error, Result};
 use crate::features::ivh::IvhDiscretisation;
 use crate::features::{Dimensionality, TextureSettings};
@@ -136,6 +139,8 @@ pub struct Params {
     pub filters: Vec<crate::filters::FilterSpec>,
     /// PyRadiomics-only settings (used with `compat: pyradiomics`).
     pub pyradiomics: PyRadiomicsSettings,
+    /// How a study's segmentation of one phase is used on the others.
+    pub cross_phase: CrossPhase,
 }
 
 impl Params {
@@ -209,6 +214,7 @@ impl Params {
             families: families.unwrap_or_else(|| FAMILIES.iter().map(|s| s.to_string()).collect()),
             filters,
             pyradiomics: PyRadiomicsSettings::default(),
+            cross_phase: CrossPhase::default(),
         };
         let mut p = skeleton.clone();
         apply_settings(&mut p, &setting, path)?;
@@ -404,6 +410,13 @@ fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) 
                         as u32;
                 }
                 "ivhDiscretisation" => p.ivh = Some(parse_ivh(v, path)?),
+                "crossPhase" => {
+                    p.cross_phase = v.as_str().and_then(CrossPhase::parse).ok_or_else(|| {
+                        err(format!(
+                            "'crossPhase' must be same-grid, map or register, got {v:?}"
+                        ))
+                    })?;
+                }
                 "binning" => {
                     binning_pyradiomics = match v.as_str() {
                         Some("ibsi") => false,

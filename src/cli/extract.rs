@@ -3,6 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use ctrad::batch::{self, BatchOptions, Progress};
+use ctrad::cross_phase::{CrossPhase, MaskSource};
 use ctrad::error::{Error, Result};
 use ctrad::params::Params;
 use ctrad::study::Phase;
@@ -76,10 +77,23 @@ pub struct ExtractArgs {
     /// Process only shard K of N (`K/N`), for cluster runs.
     #[arg(long)]
     pub shard: Option<String>,
+    /// How a segmentation of one phase is used on a series without its own
+    /// (batch mode): same-grid (only the same voxel grid), map (by patient
+    /// coordinates), register (map after a local rigid alignment).
+    /// Overrides the parameter file's `crossPhase`.
+    #[arg(long, value_name = "POLICY")]
+    pub cross_phase: Option<String>,
 }
 
 pub fn run(args: ExtractArgs) -> Result<i32> {
-    let params = Params::from_file(&args.params)?;
+    let mut params = Params::from_file(&args.params)?;
+    if let Some(p) = &args.cross_phase {
+        params.cross_phase = CrossPhase::parse(p).ok_or_else(|| {
+            Error::Invalid(format!(
+                "--cross-phase '{p}': expected same-grid, map or register"
+            ))
+        })?;
+    }
     match (&args.image, &args.mask) {
         (Some(image), Some(mask)) => single(&args, image.clone(), mask.clone(), params),
         _ => run_batch(&args, params),
@@ -109,7 +123,7 @@ fn single(
         .pop()
         .expect("one result per ROI")?;
     let [roi] = rois;
-    let source = vec![
+    let mut source = vec![
         ("image".into(), Cell::Text(image_path.display().to_string())),
         ("mask".into(), Cell::Text(mask_path.display().to_string())),
         ("label".into(), label.map_or(Cell::Null, Cell::Int)),
@@ -117,6 +131,10 @@ fn single(
         ("series_instance_uid".into(), Cell::Text(series_uid)),
         ("segmentation_uid".into(), Cell::Text(roi.segmentation_uid)),
     ];
+    // The mask given is the row's own, as batch rows of the same policy say.
+    if params.cross_phase != CrossPhase::SameGrid {
+        source.extend(table::mask_source_columns(&MaskSource::Own));
+    }
     let row = table::extraction_row(source, out, &params, args.naming.into());
     let mut df = table::to_dataframe(&[row])?;
     let metadata = table::table_metadata(&params);
