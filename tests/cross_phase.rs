@@ -143,3 +143,321 @@ fn map_on_shared_voxel_centres_is_exact() {
         assert_eq!(got.data, want.data, "{phase}");
     }
 }
+
+// ------------------------------------------------------------ batch, end to end
+
+/// Fields of one CSV line (double quotes, `""` inside quotes).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(String::new()),
+            _ => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
+
+/// A CSV file as maps from column name to value, one per row.
+fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = csv_fields(lines.next().unwrap_or_default());
+    lines
+        .map(|l| header.iter().cloned().zip(csv_fields(l)).collect())
+        .collect()
+}
+
+/// `ctrad extract STUDIES --params pannet_ct.yaml -o DIR/NAME.csv [extra]`:
+/// the rows and the lines of the errors file.
+fn extract(
+    studies: &Path,
+    out_dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> (Vec<std::collections::HashMap<String, String>>, String) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = out_dir.join(format!("{name}.csv"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ctrad"))
+        .arg("extract")
+        .arg(studies)
+        .arg("--params")
+        .arg(root.join("pipelines/studies/pannet_ct.yaml"))
+        .arg("-o")
+        .arg(&out)
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(2)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let errors = std::fs::read_to_string(out_dir.join(format!("{name}.errors.csv"))).unwrap();
+    (read_csv(&out), errors)
+}
+
+/// The truth table of a written study: (phase, ROI) → mean HU.
+fn truth(study: &Path) -> std::collections::HashMap<(String, String), f64> {
+    read_csv(&study.join("truth.csv"))
+        .into_iter()
+        .map(|r| {
+            (
+                (r["phase"].clone(), r["roi"].clone()),
+                r["mean_hu"].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn row<'a>(
+    rows: &'a [std::collections::HashMap<String, String>],
+    phase: &str,
+    roi: &str,
+) -> Option<&'a std::collections::HashMap<String, String>> {
+    rows.iter().find(|r| r["phase"] == phase && r["roi"] == roi)
+}
+
+/// `map`: an arterial series covering 10 fewer slices and an unenhanced one
+/// with doubled slice spacing both get rows, with the exact ROI means
+/// (the contours land on the voxels the generator filled); the default
+/// policy refuses them, naming the series and the grid difference.
+#[test]
+fn map_gives_every_phase_its_exact_rows() {
+    let d = temp_dir("map-e2e");
+    let mut spec = long_spec("XPHASE_MAP");
+    phase_mut(&mut spec, Phase::Arterial).grid.slices = Some((5, 18));
+    phase_mut(&mut spec, Phase::Unenhanced).grid.slice_step = 2;
+    let study = d.join("studies").join(&spec.name);
+    ctrad::synth::write_study(&study, &spec).unwrap();
+    let truth = truth(&study);
+
+    let (rows, errors) = extract(&d.join("studies"), &d, "same_grid", &[]);
+    assert_eq!(rows.len(), 2, "only the contoured phase: {errors}");
+    assert!(
+        !rows[0].contains_key("mask_source"),
+        "default tables unchanged"
+    );
+    for series in ["#3 'PANCREAS ART 2.5mm'", "#2 'ABD NC 2.5mm'"] {
+        let line = errors
+            .lines()
+            .find(|l| l.contains(series))
+            .unwrap_or_else(|| {
+                panic!("no error line for {series}: {errors}");
+            });
+        assert!(line.contains("another grid"), "{line}");
+    }
+
+    let (rows, errors) = extract(&d.join("studies"), &d, "map", &["--cross-phase", "map"]);
+    assert_eq!(errors.lines().count(), 1, "header only: {errors}");
+    assert_eq!(rows.len(), 6);
+    for phase in ["unenhanced", "arterial", "portal_venous"] {
+        for roi in ["Tumour", "Pancreas"] {
+            let r = row(&rows, phase, roi).unwrap();
+            let mean: f64 = r["stat_mean"].parse().unwrap();
+            assert_eq!(
+                mean,
+                truth[&(phase.to_string(), roi.to_string())],
+                "{phase} {roi}"
+            );
+            let want = if phase == "portal_venous" {
+                "own"
+            } else {
+                "portal_venous:mapped"
+            };
+            assert_eq!(r["mask_source"], want);
+            assert_eq!(r["mask_shift_mm"], "");
+        }
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// `register`: phases moved by 3 pixels (x) and by one pixel and one slice
+/// (y, z) get the translation back, and — the mask landing on the voxels
+/// the tumour moved to — the exact ROI means and enhancement; `map` alone
+/// gives wrong means there, which is why `register` exists.
+#[test]
+fn register_recovers_a_three_pixel_shift_and_its_enhancement() {
+    let d = temp_dir("register-e2e");
+    let mut spec = long_spec("XPHASE_REG");
+    phase_mut(&mut spec, Phase::Arterial).grid.shift_mm = [3.0, 0.0, 0.0];
+    phase_mut(&mut spec, Phase::Unenhanced).grid.shift_mm = [0.0, -1.0, 2.5];
+    let study = d.join("studies").join(&spec.name);
+    ctrad::synth::write_study(&study, &spec).unwrap();
+    let truth = truth(&study);
+
+    let (rows, errors) = extract(
+        &d.join("studies"),
+        &d,
+        "register",
+        &["--cross-phase", "register"],
+    );
+    assert_eq!(errors.lines().count(), 1, "header only: {errors}");
+    assert_eq!(rows.len(), 6);
+    for (phase, shift) in [
+        ("arterial", [3.0, 0.0, 0.0]),
+        ("unenhanced", [0.0, -1.0, 2.5]),
+    ] {
+        for roi in ["Tumour", "Pancreas"] {
+            let r = row(&rows, phase, roi).unwrap();
+            assert_eq!(r["mask_source"], "portal_venous:registered");
+            let got: Vec<f64> = r["mask_shift_mm"]
+                .split(',')
+                .map(|v| v.parse().unwrap())
+                .collect();
+            for a in 0..3 {
+                assert!(
+                    (got[a] - shift[a]).abs() <= 0.25 * spec.spacing[a],
+                    "{phase} {roi}: {got:?} vs {shift:?}"
+                );
+            }
+            let mean: f64 = r["stat_mean"].parse().unwrap();
+            assert_eq!(
+                mean,
+                truth[&(phase.to_string(), roi.to_string())],
+                "{phase} {roi}"
+            );
+        }
+    }
+    let pv = row(&rows, "portal_venous", "Tumour").unwrap();
+    assert_eq!(
+        (pv["mask_source"].as_str(), pv["mask_shift_mm"].as_str()),
+        ("own", "")
+    );
+
+    // The enhancement table from these rows equals the generator's.
+    let cohort = d.join("cohort.csv");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ctrad"))
+        .args(["model", "enhancement", "--table"])
+        .arg(d.join("register.csv"))
+        .arg("-o")
+        .arg(&cohort)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = &read_csv(&cohort)[0];
+    let t = |p: &str| truth[&(p.to_string(), "Tumour".to_string())];
+    let abs: f64 = c["abs_enh_arterial"].parse().unwrap();
+    assert_eq!(abs, t("arterial") - t("unenhanced"));
+
+    // Mapping without alignment puts the mask beside the tumour.
+    let (rows, _) = extract(&d.join("studies"), &d, "map", &["--cross-phase", "map"]);
+    let mapped: f64 = row(&rows, "arterial", "Tumour").unwrap()["stat_mean"]
+        .parse()
+        .unwrap();
+    assert!((mapped - t("arterial")).abs() > 5.0, "{mapped}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Refusals are lines of the errors file naming the series and the reason,
+/// never rows: another frame of reference; an ROI running out of the
+/// series' coverage; a series with no segmentation anywhere.
+#[test]
+fn refusals_name_the_series_and_the_reason() {
+    let d = temp_dir("refusals");
+    let mut spec = long_spec("XPHASE_REFUSE");
+    phase_mut(&mut spec, Phase::Arterial)
+        .grid
+        .other_frame_of_reference = true;
+    // Slices 0–9: the tumour (slices 10–12) and pancreas run out of it.
+    phase_mut(&mut spec, Phase::Unenhanced).grid.slices = Some((0, 9));
+    let study = d.join("studies").join(&spec.name);
+    ctrad::synth::write_study(&study, &spec).unwrap();
+    for policy in ["map", "register"] {
+        let (rows, errors) = extract(&d.join("studies"), &d, policy, &["--cross-phase", policy]);
+        let phases: Vec<&str> = rows.iter().map(|r| r["phase"].as_str()).collect();
+        assert_eq!(phases, ["portal_venous"; 2], "{policy}: {errors}");
+        let art = errors
+            .lines()
+            .find(|l| l.contains("#3 'PANCREAS ART 2.5mm'"))
+            .unwrap_or_else(|| panic!("{policy}: {errors}"));
+        assert!(art.contains("another frame of reference"), "{art}");
+        for roi in ["Tumour", "Pancreas"] {
+            let line = errors
+                .lines()
+                .find(|l| l.contains("#2 'ABD NC 2.5mm'") && l.contains(&format!("'{roi}'")))
+                .unwrap_or_else(|| panic!("{policy} {roi}: {errors}"));
+            assert!(
+                line.contains("not inside the series' coverage") && line.contains("z axis"),
+                "{policy}: {line}"
+            );
+            assert!(line.contains("ct_2"), "names the series folder: {line}");
+        }
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Registration refuses what it cannot trust: a movement beyond the search
+/// bound, and a target that does not look like the source.
+#[test]
+fn registration_refuses_shifts_beyond_the_bound_and_poor_similarity() {
+    let d = temp_dir("reg-refuse");
+    let (pv, art, roi) = pair(&long_spec("NEAR"), Phase::Arterial, &d);
+    let tight = Settings {
+        bound_mm: 4.0,
+        ..Settings::default()
+    };
+    // Unmoved: found at zero within any bound.
+    let r = register(&roi, &pv, &art, &tight).unwrap();
+    assert!(r.shift_mm.iter().all(|s| s.abs() < 0.1), "{r:?}");
+
+    let mut far = long_spec("FAR");
+    phase_mut(&mut far, Phase::Arterial).grid.shift_mm = [9.0, 0.0, 0.0];
+    let sub = d.join("far");
+    std::fs::create_dir_all(&sub).unwrap();
+    let (pv, art, roi) = pair(&far, Phase::Arterial, &sub);
+    let e = register(&roi, &pv, &art, &tight).unwrap_err().to_string();
+    assert!(
+        e.contains("'Tumour'") && e.contains("bound of ±4 mm"),
+        "{e}"
+    );
+    // Within the default bound of 15 mm it is found.
+    let r = register(&roi, &pv, &art, &Settings::default()).unwrap();
+    assert!((r.shift_mm[0] - 9.0).abs() <= 0.25, "{r:?}");
+
+    // A target of noise: nothing to align with.
+    let noise_path = sub.join("noise.nii.gz");
+    let mut noise = art.into_image().unwrap().volume;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for v in &mut noise.data {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *v = (state % 400) as f32 - 100.0;
+    }
+    nifti::write(&noise_path, &noise, DataType::F32).unwrap();
+    let noisy = ImageSource::open(&noise_path).unwrap();
+    let e = register(&roi, &pv, &noisy, &Settings::default())
+        .unwrap_err()
+        .to_string();
+    // Its best "match" is anywhere, here at the edge of the search.
+    assert!(e.contains("registration: the best shift"), "{e}");
+
+    // A real but imperfect match (partial volume, noise, a sub-voxel
+    // movement: correlation about 0.83) under a stricter threshold.
+    let mut blurred = long_spec("BLUR");
+    blurred.supersample = 4;
+    blurred.noise_hu = 5.0;
+    phase_mut(&mut blurred, Phase::Arterial).grid.shift_mm = [1.5, -2.25, 1.25];
+    let sub = d.join("blur");
+    std::fs::create_dir_all(&sub).unwrap();
+    let (pv, art, roi) = pair(&blurred, Phase::Arterial, &sub);
+    let strict = Settings {
+        min_similarity: 0.95,
+        ..Settings::default()
+    };
+    let e = register(&roi, &pv, &art, &strict).unwrap_err().to_string();
+    assert!(
+        e.contains("poor similarity") && e.contains("below 0.95"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

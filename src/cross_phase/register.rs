@@ -17,7 +17,8 @@
 //!    to a soft-tissue window of [`WINDOW_HU`] (so air and bone edges do not
 //!    outweigh the organ edges), and turned into gradient magnitudes
 //!    (central differences, HU/mm); only voxels whose neighbourhood lies on
-//!    the image count;
+//!    the image count (at least a quarter of the region must lie on the
+//!    target series);
 //! 3. exhaustive search of whole-voxel translations within ±`bound_mm`
 //!    (default 15 mm) on a 3× coarser grid (gradient magnitudes averaged
 //!    over 3×3×3 blocks), then of ±3 fine voxels around the best one;
@@ -50,8 +51,9 @@ const FINE_RADIUS: i64 = 3;
 /// Largest number of voxels of the comparison region.
 const MAX_REGION_VOXELS: f64 = 250_000.0;
 
-/// Least share of the region's voxels that must overlap the target.
-const MIN_OVERLAP: f64 = 0.5;
+/// Least share of the region's voxels that must overlap the target (an
+/// arterial series often covers little more than the organ).
+const MIN_OVERLAP: f64 = 0.25;
 
 /// Registration settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -183,8 +185,9 @@ pub fn register(
     let (best_c, sim_c) = best_of(cube([0; 3], r_c), |d| ncc(&ac, &bc, off_c, d, min_c));
     if !sim_c.is_finite() {
         return Err(refuse(format!(
-            "the target series overlaps less than {:.0} % of the region around the ROI",
-            MIN_OVERLAP * 100.0
+            "the series' coverage holds less than {:.0} % of the region around the ROI (its box + {} mm)",
+            MIN_OVERLAP * 100.0,
+            settings.margin_mm
         )));
     }
     if best_c.iter().any(|d| d.abs() >= r_c) {
