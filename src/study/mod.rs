@@ -88,7 +88,7 @@ mod evidence;
 mod overrides;
 mod volume_files;
 
-pub use describe::describe;
+pub use describe::{describe, describe_cross_phase};
 pub use dicom::parse_tm;
 use dicom::*;
 use evidence::*;
