@@ -181,7 +181,7 @@ fn dicom_boxes_and_streamed_summaries_equal_whole_reads() {
 }
 
 #[test]
-fn nifti_streamed_boxes_and_label_boxes_equal_whole_reads() {
+fn nifti_and_nrrd_streamed_boxes_and_label_boxes_equal_whole_reads() {
     let d = temp_dir("nifti");
     let mut spec = SynthSpec::pannet();
     spec.noise_hu = 20.0;
@@ -189,14 +189,15 @@ fn nifti_streamed_boxes_and_label_boxes_equal_whole_reads() {
     let mut image = study.images[2].clone();
     image.data[5] = 0.25; // not an integer: the sequential-sum path of the summary
     let tumour: Volume<f32> = study.tumour.map(|b| if b { 3.0 } else { 0.0 });
-    for (file, dtype) in [
-        ("image_f32.nii.gz", DataType::F32),
-        ("image_f32.nii", DataType::F32),
-    ] {
+    for file in ["image.nii.gz", "image.nii", "image.nrrd", "image_raw.nrrd"] {
         let path = d.join(file);
-        nifti::write(&path, &image, dtype).unwrap();
+        if file.ends_with(".nrrd") {
+            ctrad::io::nrrd::write(&path, &image, DataType::F32, !file.contains("raw")).unwrap();
+        } else {
+            nifti::write(&path, &image, DataType::F32).unwrap();
+        }
         let streamed = VolumeFile::open_streaming_above(&path, 0).unwrap();
-        assert!(matches!(streamed, VolumeFile::NiftiStream { .. }));
+        assert!(matches!(streamed, VolumeFile::Stream { .. }));
         let whole = ctrad::io::read_volume(&path).unwrap();
         for (lo, hi) in [([0, 0, 0], [39, 39, 11]), ([2, 7, 3], [30, 31, 8])] {
             let mut s = IntensitySummary::default();
@@ -206,12 +207,19 @@ fn nifti_streamed_boxes_and_label_boxes_equal_whole_reads() {
             assert_eq!(s, IntensitySummary::of(&rounded));
         }
     }
-    let mask_path = d.join("tumour.nii.gz");
-    nifti::write(&mask_path, &tumour, DataType::U8).unwrap();
     let (blo, bhi) = study.tumour.bounding_box().unwrap();
-    for stream_above in [0, usize::MAX] {
+    let nifti_mask = d.join("tumour.nii.gz");
+    nifti::write(&nifti_mask, &tumour, DataType::U8).unwrap();
+    let nrrd_mask = d.join("tumour.nrrd");
+    ctrad::io::nrrd::write(&nrrd_mask, &tumour, DataType::U8, true).unwrap();
+    for (mask_path, stream_above) in [
+        (&nifti_mask, 0),
+        (&nifti_mask, usize::MAX),
+        (&nrrd_mask, 0),
+        (&nrrd_mask, usize::MAX),
+    ] {
         let read = |label| {
-            ctrad::io::read_label_mask_box_streaming_above(&mask_path, label, stream_above).unwrap()
+            ctrad::io::read_label_mask_box_streaming_above(mask_path, label, stream_above).unwrap()
         };
         let (mask, lo, grid) = read(Some(3));
         assert_eq!(lo, blo);
@@ -221,4 +229,22 @@ fn nifti_streamed_boxes_and_label_boxes_equal_whole_reads() {
         assert!(!empty.data.contains(&true));
         assert_eq!((lo, empty.geometry.dims), ([0; 3], [1; 3]));
     }
+}
+
+/// A streamed `.nii.gz` whose compressed data is damaged after the slices
+/// the box needs is an error (the CRC is checked), never a silent value.
+#[test]
+fn a_damaged_gzip_stream_is_an_error_even_for_a_box_of_its_first_slices() {
+    let d = temp_dir("crc");
+    let spec = SynthSpec::pannet();
+    let study = generate(&spec);
+    let path = d.join("image.nii.gz");
+    nifti::write(&path, &study.images[0], DataType::F32).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 6] ^= 0x55; // inside the CRC-32 of the gzip trailer
+    std::fs::write(&path, &bytes).unwrap();
+    let streamed = VolumeFile::open_streaming_above(&path, 0).unwrap();
+    let e = streamed.read_box([0, 0, 0], [3, 3, 0], None).unwrap_err();
+    assert!(e.to_string().contains("image.nii.gz"), "{e}");
 }

@@ -473,6 +473,7 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
         .collect();
     // Series are opened by their headers (geometry, no pixel data), once.
     let mut images: Vec<Option<ImageSource>> = (0..study.series.len()).map(|_| None).collect();
+    let mut masks = MaskCache::new();
     for &i in &selected {
         let s = &study.series[i];
         let own = study.segmentations_of(i);
@@ -480,7 +481,7 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
             let Some(img) = open_cached(study, i, &mut images, case, out) else {
                 continue;
             };
-            load_rois(&own, img, opts, case, out)
+            load_rois(&own, img, &mut masks, opts, case, out)
                 .into_iter()
                 .map(|m| (m, MaskSource::Own))
                 .collect()
@@ -496,7 +497,7 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
                             how: Carried::SameGrid,
                             shift_mm: None,
                         };
-                        load_rois(&study.segmentations_of(j), img, opts, case, out)
+                        load_rois(&study.segmentations_of(j), img, &mut masks, opts, case, out)
                             .into_iter()
                             .map(|m| (m, source.clone()))
                             .collect()
@@ -507,10 +508,12 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
                         continue;
                     }
                 },
-                policy => match carried_rois(study, i, policy, &mut images, opts, case, out) {
-                    Some(rois) => rois,
-                    None => continue,
-                },
+                CrossPhase::Map | CrossPhase::Register => {
+                    match carried_rois(study, i, &mut images, &mut masks, opts, case, out) {
+                        Some(rois) => rois,
+                        None => continue,
+                    }
+                }
             }
         };
         let Some(img) = images[i].as_ref() else {
@@ -540,10 +543,21 @@ fn open_cached<'a>(
     images[i].as_ref()
 }
 
-/// The ROIs of `segs` (filtered by the ROI patterns) on `img`'s grid.
+/// ROI masks made so far in a study: (segmentation file, ROI), grid, frame
+/// of reference, mask.
+type MaskCache = Vec<(
+    (PathBuf, String),
+    crate::volume::Geometry,
+    Option<String>,
+    RoiBox,
+)>;
+
+/// The ROIs of `segs` (filtered by the ROI patterns) on `img`'s grid;
+/// phases on the very same grid share the ROI's mask (`masks`).
 fn load_rois(
     segs: &[&study::Segmentation],
     img: &ImageSource,
+    masks: &mut MaskCache,
     opts: &BatchOptions,
     case: &Case,
     out: &mut CaseResult,
@@ -558,9 +572,22 @@ fn load_rois(
                 SegmentationKind::MaskFile => None,
                 _ => Some(name.as_str()),
             };
+            let key = (seg.path.clone(), name.clone());
+            if let Some(m) = masks
+                .iter()
+                .find(|(k, g, f, _)| {
+                    *k == key && *g == img.geometry && f.as_deref() == img.frame_of_reference()
+                })
+                .map(|(_, _, _, m)| m.clone())
+            {
+                rois.push(m);
+                continue;
+            }
             match inputs::load_roi_box(&seg.path, img, roi_arg, opts.params.effective_label()) {
                 Ok(mut m) => {
                     m.roi = name.clone();
+                    let frame = img.frame_of_reference().map(str::to_string);
+                    masks.push((key, img.geometry.clone(), frame, m.clone()));
                     rois.push(m);
                 }
                 Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
@@ -638,18 +665,19 @@ fn open_pair<'a>(
 }
 
 /// The ROIs of the first suitable donor series carried onto series `i` by
-/// `policy` (`map` or `register`), each with its provenance. Refusals
+/// the policy of `opts` (`map` or `register`), each with its provenance. Refusals
 /// (per series or per ROI) become error lines naming the series and the
 /// reason; `None` when nothing can be extracted on the series.
 fn carried_rois(
     study: &Study,
     i: usize,
-    policy: CrossPhase,
     images: &mut [Option<ImageSource>],
+    masks: &mut MaskCache,
     opts: &BatchOptions,
     case: &Case,
     out: &mut CaseResult,
 ) -> Option<Vec<(RoiBox, MaskSource)>> {
+    let policy = opts.params.cross_phase;
     let target = &study.series[i];
     let refuse = |out: &mut CaseResult, file: String, msg: String| {
         out.failures.push(Failure {
@@ -712,7 +740,7 @@ fn carried_rois(
             shift_mm: None,
         };
         return Some(
-            load_rois(&segs, target_img, opts, case, out)
+            load_rois(&segs, target_img, masks, opts, case, out)
                 .into_iter()
                 .map(|m| (m, source.clone()))
                 .collect(),
@@ -720,7 +748,7 @@ fn carried_rois(
     }
     let target_file = target_img.path.display().to_string();
     let mut rois = Vec::new();
-    for m in load_rois(&segs, donor_img, opts, case, out) {
+    for m in load_rois(&segs, donor_img, masks, opts, case, out) {
         let carried = match policy {
             CrossPhase::Register => cross_phase::register::register(
                 &m,

@@ -353,7 +353,7 @@ pub fn read_label_mask(path: &Path, label: Option<i64>) -> Result<crate::volume:
 /// [`read_label_mask`] as the mask's bounding box: `(mask on
 /// grid.crop(lo, hi), lo, grid)`, a single background voxel at the origin
 /// when the label is absent. A large NIfTI label map is streamed slice by
-/// slice, so memory follows the ROI, not the image.
+/// slice (NIfTI, NRRD), so memory follows the ROI, not the image.
 pub fn read_label_mask_box(
     path: &Path,
     label: Option<i64>,
@@ -369,14 +369,19 @@ pub fn read_label_mask_box_streaming_above(
     stream_above: usize,
 ) -> Result<(crate::volume::Mask, [usize; 3], Geometry)> {
     let limits = ReadLimits::from_env()?;
-    if let VolumeFormat::Nifti = volume_format(path)? {
-        let (grid, bytes) = nifti::read_layout(path, &limits)?;
+    let nrrd = matches!(volume_format(path)?, VolumeFormat::Nrrd);
+    {
+        let (grid, bytes) = if nrrd {
+            nrrd::read_layout(path, &limits)?
+        } else {
+            nifti::read_layout(path, &limits)?
+        };
         if bytes > stream_above {
             let pick = crate::volume::label_predicate(label);
             let [nx, ny, _] = grid.dims;
             // Slices holding the ROI, with their x/y extent.
             let mut kept: Vec<(usize, Vec<bool>)> = Vec::new();
-            nifti::for_each_slice(path, &limits, |z, slice| {
+            for_each_slice(path, nrrd, &limits, |z, slice| {
                 let bits: Vec<bool> = slice.iter().map(|&v| pick(v)).collect();
                 if bits.contains(&true) {
                     kept.push((z, bits));
@@ -425,18 +430,33 @@ pub fn read_volume_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>>
 }
 
 /// Samples above this many bytes are streamed slice by slice by
-/// [`VolumeFile`] rather than held whole (NIfTI).
+/// [`VolumeFile`] rather than held whole.
 const STREAM_ABOVE: usize = 64 << 20;
 
-/// A volume file opened for reading box by box: small files (and NRRD) are
-/// read whole; a large NIfTI image is streamed slice by slice on each read,
-/// keeping only the box asked for.
+/// A volume file opened for reading box by box: small files are read
+/// whole; a large NIfTI or NRRD image is streamed slice by slice on each
+/// read, keeping only the box asked for.
 pub enum VolumeFile {
     InMemory(Volume<f32>),
-    NiftiStream {
+    Stream {
         path: std::path::PathBuf,
         geometry: Geometry,
+        nrrd: bool,
     },
+}
+
+/// Decode a NIfTI or NRRD file slice by slice (see [`nifti::for_each_slice`]).
+fn for_each_slice(
+    path: &Path,
+    nrrd: bool,
+    limits: &ReadLimits,
+    f: impl FnMut(usize, &[f32]) -> bool,
+) -> Result<()> {
+    if nrrd {
+        nrrd::for_each_slice(path, limits, f)
+    } else {
+        nifti::for_each_slice(path, limits, f)
+    }
 }
 
 impl VolumeFile {
@@ -449,14 +469,18 @@ impl VolumeFile {
     /// `stream_above` bytes (0: always).
     pub fn open_streaming_above(path: &Path, stream_above: usize) -> Result<VolumeFile> {
         let limits = ReadLimits::from_env()?;
-        if let VolumeFormat::Nifti = volume_format(path)? {
-            let (geometry, bytes) = nifti::read_layout(path, &limits)?;
-            if bytes > stream_above {
-                return Ok(VolumeFile::NiftiStream {
-                    path: path.to_path_buf(),
-                    geometry,
-                });
-            }
+        let nrrd = matches!(volume_format(path)?, VolumeFormat::Nrrd);
+        let (geometry, bytes) = if nrrd {
+            nrrd::read_layout(path, &limits)?
+        } else {
+            nifti::read_layout(path, &limits)?
+        };
+        if bytes > stream_above {
+            return Ok(VolumeFile::Stream {
+                path: path.to_path_buf(),
+                geometry,
+                nrrd,
+            });
         }
         Ok(VolumeFile::InMemory(read_volume_with(path, &limits)?))
     }
@@ -465,7 +489,7 @@ impl VolumeFile {
     pub fn geometry(&self) -> &Geometry {
         match self {
             VolumeFile::InMemory(v) => &v.geometry,
-            VolumeFile::NiftiStream { geometry, .. } => geometry,
+            VolumeFile::Stream { geometry, .. } => geometry,
         }
     }
 
@@ -492,13 +516,17 @@ impl VolumeFile {
                 }
                 Ok(v.crop(lo, hi))
             }
-            VolumeFile::NiftiStream { path, geometry } => {
+            VolumeFile::Stream {
+                path,
+                geometry,
+                nrrd,
+            } => {
                 let geometry_box = geometry.crop(lo, hi);
                 let [bx, by, _] = geometry_box.dims;
                 let nx = geometry.dims[0];
                 let mut data = vec![0f32; geometry_box.len()];
                 let mut summary = summary;
-                nifti::for_each_slice(path, &ReadLimits::from_env()?, |z, slice| {
+                for_each_slice(path, *nrrd, &ReadLimits::from_env()?, |z, slice| {
                     if let Some((s, round)) = summary.as_mut() {
                         s.add(slice, *round);
                     }
@@ -521,7 +549,7 @@ impl VolumeFile {
     pub fn into_volume(self) -> Result<Volume<f32>> {
         match self {
             VolumeFile::InMemory(v) => Ok(v),
-            VolumeFile::NiftiStream { path, .. } => read_volume(&path),
+            VolumeFile::Stream { path, .. } => read_volume(&path),
         }
     }
 }

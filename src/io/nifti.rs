@@ -111,6 +111,7 @@ pub fn for_each_slice(
     let npix = nx * ny;
     let mut raw = vec![0u8; npix * h.dtype.size()];
     let mut slice = vec![0f32; npix];
+    let mut wanted = true;
     for z in 0..nz {
         data.read_exact(&mut raw).map_err(|e| match e.kind() {
             std::io::ErrorKind::UnexpectedEof => Error::format(
@@ -122,12 +123,13 @@ pub fn for_each_slice(
             ),
             _ => super::read_error(path, e),
         })?;
-        h.dtype
-            .decode_into(&raw, h.big, h.slope, h.inter, &mut slice);
-        if !f(z, &slice) {
-            break;
+        if wanted {
+            h.dtype
+                .decode_into(&raw, h.big, h.slope, h.inter, &mut slice);
+            wanted = f(z, &slice);
         }
     }
+    std::io::copy(&mut data, &mut std::io::sink()).map_err(|e| super::read_error(path, e))?;
     Ok(())
 }
 

@@ -47,6 +47,85 @@ pub fn read(path: &Path) -> Result<Volume<f32>> {
 
 /// Read a NRRD file as a float volume with explicit limits.
 pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
+    let (h, data, n, dpath) = voxel_stream(path, limits)?;
+    let data = match data {
+        Samples::Binary(mut src) => {
+            let raw = read_bounded(&mut *src, n * h.dtype.size(), &dpath, "voxel data")?;
+            h.dtype.decode(&raw, h.big, 1.0, 0.0)
+        }
+        Samples::Ascii(mut src) => read_ascii(&mut *src, n, &dpath)?,
+    };
+    Volume::from_vec(h.geometry, data)
+}
+
+/// The grid of a NRRD image and the byte size of its samples (header only).
+pub fn read_layout(path: &Path, limits: &ReadLimits) -> Result<(Geometry, usize)> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let fields = read_header(&mut BufReader::new(file), path)?;
+    let h = Header::from_fields(&fields, path)?;
+    let n = limits.check(path, h.dims)?;
+    Ok((h.geometry, n.saturating_mul(h.dtype.size())))
+}
+
+/// Decode a NRRD image slice by slice in storage order, as
+/// [`read_with`] gives the values, handing `(z, slice)` to `f` until it
+/// returns false (the data are read to their end all the same, so gzip's
+/// CRC is checked). ASCII data are read whole first.
+pub fn for_each_slice(
+    path: &Path,
+    limits: &ReadLimits,
+    mut f: impl FnMut(usize, &[f32]) -> bool,
+) -> Result<()> {
+    let (h, data, n, dpath) = voxel_stream(path, limits)?;
+    let [nx, ny, nz] = h.dims;
+    let npix = nx * ny;
+    match data {
+        Samples::Ascii(mut src) => {
+            let all = read_ascii(&mut *src, n, &dpath)?;
+            for (z, slice) in all.chunks_exact(npix.max(1)).enumerate().take(nz) {
+                if !f(z, slice) {
+                    break;
+                }
+            }
+        }
+        Samples::Binary(mut src) => {
+            let mut raw = vec![0u8; npix * h.dtype.size()];
+            let mut slice = vec![0f32; npix];
+            let mut wanted = true;
+            for z in 0..nz {
+                src.read_exact(&mut raw).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => Error::format(
+                        &dpath,
+                        format!(
+                            "truncated: voxel data needs {} bytes, ends within slice {z}",
+                            n * h.dtype.size()
+                        ),
+                    ),
+                    _ => read_error(&dpath, e),
+                })?;
+                if wanted {
+                    h.dtype.decode_into(&raw, h.big, 1.0, 0.0, &mut slice);
+                    wanted = f(z, &slice);
+                }
+            }
+            std::io::copy(&mut src, &mut std::io::sink()).map_err(|e| read_error(&dpath, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Voxel data positioned at the first sample: binary (raw or inflated) or text.
+enum Samples {
+    Binary(Box<dyn Read>),
+    Ascii(Box<dyn BufRead>),
+}
+
+/// The header of a NRRD file, its voxel data positioned at the first
+/// sample, the number of voxels and the data's path.
+fn voxel_stream(
+    path: &Path,
+    limits: &ReadLimits,
+) -> Result<(Header, Samples, usize, std::path::PathBuf)> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut src = BufReader::new(file);
     let fields = read_header(&mut src, path)?;
@@ -104,24 +183,24 @@ pub fn read_with(path: &Path, limits: &ReadLimits) -> Result<Volume<f32>> {
         }
     }
     let skip = h.byte_skip.max(0) as u64;
+    let dpath = dpath.to_path_buf();
     let data = match h.encoding {
         Encoding::Raw => {
-            skip_bytes(&mut src, skip, dpath)?;
-            let raw = read_bounded(&mut src, nbytes, dpath, "voxel data")?;
-            h.dtype.decode(&raw, h.big, 1.0, 0.0)
+            skip_bytes(&mut src, skip, &dpath)?;
+            // Exactly the voxel bytes: trailing bytes are not voxel data.
+            Samples::Binary(Box::new(src.take(nbytes as u64)))
         }
         Encoding::Gzip => {
             let mut gz = flate2::bufread::MultiGzDecoder::new(src);
-            skip_bytes(&mut gz, skip, dpath)?;
-            let raw = read_bounded(&mut gz, nbytes, dpath, "voxel data")?;
-            h.dtype.decode(&raw, h.big, 1.0, 0.0)
+            skip_bytes(&mut gz, skip, &dpath)?;
+            Samples::Binary(Box::new(gz))
         }
         Encoding::Ascii => {
-            skip_bytes(&mut src, skip, dpath)?;
-            read_ascii(&mut src, n, dpath)?
+            skip_bytes(&mut src, skip, &dpath)?;
+            Samples::Ascii(Box::new(src))
         }
     };
-    Volume::from_vec(h.geometry, data)
+    Ok((h, data, n, dpath))
 }
 
 /// Header fields (lower-case name -> description), after checking the magic.
