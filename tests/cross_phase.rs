@@ -240,6 +240,28 @@ fn map_gives_every_phase_its_exact_rows() {
     ctrad::synth::write_study(&study, &spec).unwrap();
     let truth = truth(&study);
 
+    // `inspect` says who borrows from whom, and why the default refuses.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ctrad"))
+        .arg("inspect")
+        .arg(&study)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let art = text
+        .lines()
+        .find(|l| l.contains("#3 'PANCREAS ART 2.5mm' (arterial): from"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        art.contains("#4 'ABD PV 2.5mm' (portal venous)")
+            && art.contains("another grid (size [40, 40, 14] vs [40, 40, 24])")
+            && art.contains("--cross-phase map or register"),
+        "{art}"
+    );
+    assert!(
+        text.contains("#4 'ABD PV 2.5mm' (portal venous): its own"),
+        "{text}"
+    );
+
     let (rows, errors) = extract(&d.join("studies"), &d, "same_grid", &[]);
     assert_eq!(rows.len(), 2, "only the contoured phase: {errors}");
     assert!(
@@ -459,5 +481,122 @@ fn registration_refuses_shifts_beyond_the_bound_and_poor_similarity() {
         e.contains("poor similarity") && e.contains("below 0.95"),
         "{e}"
     );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Masks that are not contours are resampled (IBSI: linear, ≥ 0.5): a
+/// DICOM SEG drawn on the portal-venous series and NIfTI label maps reach
+/// an unenhanced series with doubled slice spacing and an arterial file
+/// covering fewer slices, with the exact means of the voxels they share.
+#[test]
+fn seg_and_label_maps_are_resampled_onto_other_grids() {
+    let d = temp_dir("seg-nifti");
+    let mut spec = long_spec("XPHASE_SEG");
+    phase_mut(&mut spec, Phase::Arterial).grid.slices = Some((5, 18));
+    phase_mut(&mut spec, Phase::Unenhanced).grid.slice_step = 2;
+    let study = generate(&spec);
+    let truth_of = |dir: &Path| truth(dir);
+
+    // DICOM: the same study with a SEG in place of the RTSTRUCT.
+    let dicom = d.join("dicom").join(&spec.name);
+    ctrad::synth::write_study(&dicom, &spec).unwrap();
+    std::fs::remove_file(dicom.join("RS.dcm")).unwrap();
+    let pv = spec
+        .phases
+        .iter()
+        .position(|p| p.phase == Phase::PortalVenous)
+        .unwrap();
+    let meta = ImageSource::open(&dicom.join(format!("ct_{}", spec.phases[pv].series_number)))
+        .unwrap()
+        .meta
+        .unwrap();
+    let (pancreas, tumour) = &study.phase_rois[pv];
+    ctrad::io::dicom::seg_write::write_seg(
+        &dicom.join("SEG.dcm"),
+        &[("Tumour", tumour), ("Pancreas", pancreas)],
+        &meta,
+    )
+    .unwrap();
+
+    // NIfTI: each phase as `<name>_image.nii.gz`, the masks beside the pv image.
+    let nifti_dir = d.join("nifti").join("XPHASE_NII");
+    std::fs::create_dir_all(&nifti_dir).unwrap();
+    for (k, name) in [(0, "nc"), (1, "art"), (2, "pv")] {
+        let image = spec.phases[k].grid.view(&study.images[k]);
+        nifti::write(
+            &nifti_dir.join(format!("{name}_image.nii.gz")),
+            &image,
+            DataType::I16,
+        )
+        .unwrap();
+    }
+    for (roi, mask) in [("Tumour", tumour), ("Pancreas", pancreas)] {
+        nifti::write(
+            &nifti_dir.join(format!("pv_mask_{roi}.nii.gz")),
+            &mask.map(|b| if b { 1.0 } else { 0.0 }),
+            DataType::U8,
+        )
+        .unwrap();
+    }
+
+    let truth = truth_of(&dicom);
+    for (studies, name) in [(d.join("dicom"), "seg"), (d.join("nifti"), "nii")] {
+        let (rows, errors) = extract(&studies, &d, name, &["--cross-phase", "map"]);
+        assert_eq!(errors.lines().count(), 1, "{name}: {errors}");
+        assert_eq!(rows.len(), 6, "{name}");
+        for phase in ["unenhanced", "arterial", "portal_venous"] {
+            for roi in ["Tumour", "Pancreas"] {
+                let r = row(&rows, phase, roi)
+                    .unwrap_or_else(|| panic!("{name}: no {phase} {roi} row"));
+                let mean: f64 = r["stat_mean"].parse().unwrap();
+                assert_eq!(
+                    mean,
+                    truth[&(phase.to_string(), roi.to_string())],
+                    "{name} {phase} {roi}"
+                );
+                let want = if phase == "portal_venous" {
+                    "own"
+                } else {
+                    "portal_venous:mapped"
+                };
+                assert_eq!(r["mask_source"], want, "{name}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// A policy that does not exist is an error naming it, from the command
+/// line and from the parameter file (naming the file and the key).
+#[test]
+fn unknown_policies_are_named() {
+    let d = temp_dir("bad-policy");
+    let params = d.join("p.yaml");
+    std::fs::write(&params, "setting:\n  crossPhase: deform\n").unwrap();
+    let e = ctrad::params::Params::from_file(&params)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("p.yaml") && e.contains("'crossPhase'") && e.contains("deform"),
+        "{e}"
+    );
+    std::fs::write(&params, "setting:\n  crossPhase: register\n").unwrap();
+    let p = ctrad::params::Params::from_file(&params).unwrap();
+    assert_eq!(p.cross_phase, ctrad::cross_phase::CrossPhase::Register);
+
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_ctrad"))
+        .arg("extract")
+        .arg(root.join("testdata/studies"))
+        .arg("--params")
+        .arg(root.join("pipelines/studies/pannet_ct.yaml"))
+        .arg("-o")
+        .arg(d.join("out.csv"))
+        .args(["--cross-phase", "warp"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--cross-phase 'warp'"), "{err}");
     std::fs::remove_dir_all(&d).unwrap();
 }
