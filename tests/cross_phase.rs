@@ -600,3 +600,37 @@ fn unknown_policies_are_named() {
     assert!(err.contains("--cross-phase 'warp'"), "{err}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A single image and mask run with a `map`/`register` policy carries the
+/// same provenance columns as batch rows (its mask is its own); without
+/// one, the table is as before.
+#[test]
+fn single_study_rows_carry_the_same_provenance() {
+    let d = temp_dir("single");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let study = root.join("testdata/studies/SYNTH_PANNET_001");
+    let run = |out: &Path, extra: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ctrad"))
+            .arg("extract")
+            .arg("--image")
+            .arg(study.join("ct_3"))
+            .arg("--mask")
+            .arg(study.join("RS.dcm"))
+            .args(["--roi", "Tumour", "--params"])
+            .arg(root.join("pipelines/studies/pannet_ct.yaml"))
+            .arg("-o")
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        read_csv(out).remove(0)
+    };
+    let plain = run(&d.join("plain.csv"), &[]);
+    assert!(!plain.contains_key("mask_source"));
+    let mapped = run(&d.join("map.csv"), &["--cross-phase", "map"]);
+    assert_eq!(mapped["mask_source"], "own");
+    assert_eq!(mapped["mask_shift_mm"], "");
+    assert_eq!(mapped["stat_mean"], plain["stat_mean"]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
