@@ -612,7 +612,7 @@ fn extract_rows(
     if rois.is_empty() {
         return;
     }
-    let results = match crate::pipeline::extract_rois(img, &rois, &opts.params) {
+    let results = match crate::pipeline::extract_roi_rows(img, &rois, &opts.params) {
         Ok(r) => r,
         Err(e) => {
             out.failures.push(failure(&case.id, &e, "image"));
@@ -620,8 +620,9 @@ fn extract_rows(
         }
     };
     let spacing = img.geometry.spacing;
-    for (m, result) in rois.into_iter().zip(results) {
-        match result {
+    for row in results {
+        let m = &rois[row.roi];
+        match row.result {
             Ok(x) => {
                 let meta = img.meta.as_ref();
                 let text = |f: fn(&series::SeriesMeta) -> &String| {
@@ -646,6 +647,11 @@ fn extract_rows(
                     ("voxel_spacing_y".into(), Cell::Float(spacing[1])),
                     ("voxel_spacing_z".into(), Cell::Float(spacing[2])),
                 ];
+                let mut ids = ids;
+                if let Some((repeat, draw)) = row.perturbation {
+                    ids.push(("perturbation".into(), Cell::Int(repeat as i64)));
+                    ids.push(("perturbation_draw".into(), Cell::Text(draw)));
+                }
                 out.rows
                     .push(table::extraction_row(ids, x, &opts.params, opts.naming));
             }
@@ -654,7 +660,10 @@ fn extract_rows(
                 if f.file.is_empty() {
                     f.file = m.path.display().to_string();
                 }
-                f.message = format!("ROI '{}': {}", m.roi, f.message);
+                f.message = match &row.perturbation {
+                    Some((r, _)) => format!("ROI '{}' (perturbation {r}): {}", m.roi, f.message),
+                    None => format!("ROI '{}': {}", m.roi, f.message),
+                };
                 out.failures.push(f);
             }
         }
