@@ -558,11 +558,7 @@ mod tests {
             let want = (x as f64 - 3.0).powi(2)
                 + (2.0 * (y as f64 - 1.0)).powi(2)
                 + (3.0 * z as f64).powi(2);
-            assert!(
-                (d[i] - want).abs() < 1e-12,
-                "{x} {y} {z}: {} vs {want}",
-                d[i]
-            );
+            assert!((di - want).abs() < 1e-12, "{x} {y} {z}: {di} vs {want}");
         }
     }
 
