@@ -30,6 +30,8 @@
 //!   - {type: wavelet, wavelet: db3, subband: LLH, level: 1,
 //!      rotationInvariant: true, pooling: average, binCount: 32}
 //! compat: pyradiomics           # optional: reproduce PyRadiomics 3.1 conventions
+//! perturbation:                 # optional: perturbed repeats of every ROI
+//!   {repeats: 10, seed: 1, noise: true, rotation: 15, translation: 0.5, volume: 0.1, contour: 1}
 //! ```
 //! Each filter's response map gets the intensity families of `featureClass`
 //! (all but `morph`), in columns named `<filter name>_<IBSI tag>`.
@@ -141,6 +143,8 @@ pub struct Params {
     pub pyradiomics: PyRadiomicsSettings,
     /// How a study's segmentation of one phase is used on the others.
     pub cross_phase: CrossPhase,
+    /// Perturbed repeats of every ROI (robustness without a second reader).
+    pub perturbation: Option<crate::preprocess::perturb::PerturbationSpec>,
 }
 
 impl Params {
@@ -164,6 +168,7 @@ impl Params {
         let mut families: Option<BTreeSet<String>> = None;
         let mut compat = Compat::Ibsi;
         let mut filters = Vec::new();
+        let mut perturbation = None;
         let mut image_types: Option<&Value> = None;
         let mut class_order = Vec::new();
         for (k, v) in &root {
@@ -183,6 +188,9 @@ impl Params {
                     class_order = order;
                 }
                 "filters" => filters = crate::filters::parse_filters(v, path)?,
+                "perturbation" => {
+                    perturbation = Some(crate::preprocess::perturb::PerturbationSpec::parse(v, path)?)
+                }
                 "compat" => {
                     compat = match v.as_str() {
                         Some("pyradiomics") => Compat::PyRadiomics,
@@ -191,7 +199,7 @@ impl Params {
                     }
                 }
                 "voxelSetting" => return Err(err("'voxelSetting': voxel-based (feature map) extraction is not supported".into())),
-                other => return Err(err(format!("unknown top-level key '{other}' (expected setting, imageType, featureClass, filters, compat)"))),
+                other => return Err(err(format!("unknown top-level key '{other}' (expected setting, imageType, featureClass, filters, compat, perturbation)"))),
             }
         }
 
@@ -215,6 +223,7 @@ impl Params {
             filters,
             pyradiomics: PyRadiomicsSettings::default(),
             cross_phase: CrossPhase::default(),
+            perturbation,
         };
         let mut p = skeleton.clone();
         apply_settings(&mut p, &setting, path)?;

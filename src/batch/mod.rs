@@ -807,7 +807,7 @@ fn extract_rows(
         return;
     }
     let (rois, sources): (Vec<RoiBox>, Vec<MaskSource>) = rois.into_iter().unzip();
-    let results = match crate::pipeline::extract_rois(img, &rois, &opts.params) {
+    let results = match crate::pipeline::extract_roi_rows(img, &rois, &opts.params) {
         Ok(r) => r,
         Err(e) => {
             out.failures.push(failure(&case.id, &e, "image"));
@@ -815,8 +815,10 @@ fn extract_rows(
         }
     };
     let spacing = img.geometry.spacing;
-    for ((m, source), result) in rois.into_iter().zip(sources).zip(results) {
-        match result {
+    for row in results {
+        let m = &rois[row.roi];
+        let source = &sources[row.roi];
+        match row.result {
             Ok(x) => {
                 let meta = img.meta.as_ref();
                 let text = |f: fn(&series::SeriesMeta) -> &String| {
@@ -844,7 +846,11 @@ fn extract_rows(
                 // Provenance columns only beside the default policy, whose
                 // tables stay as they were.
                 if opts.params.cross_phase != CrossPhase::SameGrid {
-                    ids.extend(table::mask_source_columns(&source));
+                    ids.extend(table::mask_source_columns(source));
+                }
+                if let Some((repeat, draw)) = row.perturbation {
+                    ids.push(("perturbation".into(), Cell::Int(repeat as i64)));
+                    ids.push(("perturbation_draw".into(), Cell::Text(draw)));
                 }
                 out.rows
                     .push(table::extraction_row(ids, x, &opts.params, opts.naming));
@@ -854,7 +860,10 @@ fn extract_rows(
                 if f.file.is_empty() {
                     f.file = m.path.display().to_string();
                 }
-                f.message = format!("ROI '{}': {}", m.roi, f.message);
+                f.message = match &row.perturbation {
+                    Some((r, _)) => format!("ROI '{}' (perturbation {r}): {}", m.roi, f.message),
+                    None => format!("ROI '{}': {}", m.roi, f.message),
+                };
                 out.failures.push(f);
             }
         }

@@ -119,24 +119,37 @@ fn single(
     )?;
     let series_uid = image.series_uid();
     let rois = [roi];
-    let out = ctrad::pipeline::extract_rois(&image, &rois, &params)?
-        .pop()
-        .expect("one result per ROI")?;
-    let [roi] = rois;
-    let mut source = vec![
-        ("image".into(), Cell::Text(image_path.display().to_string())),
-        ("mask".into(), Cell::Text(mask_path.display().to_string())),
-        ("label".into(), label.map_or(Cell::Null, Cell::Int)),
-        ("roi".into(), Cell::Text(roi.roi)),
-        ("series_instance_uid".into(), Cell::Text(series_uid)),
-        ("segmentation_uid".into(), Cell::Text(roi.segmentation_uid)),
-    ];
-    // The mask given is the row's own, as batch rows of the same policy say.
-    if params.cross_phase != CrossPhase::SameGrid {
-        source.extend(table::mask_source_columns(&MaskSource::Own));
+    let mut rows = Vec::new();
+    for r in ctrad::pipeline::extract_roi_rows(&image, &rois, &params)? {
+        let out = r.result?;
+        let roi = &rois[r.roi];
+        let mut source = vec![
+            ("image".into(), Cell::Text(image_path.display().to_string())),
+            ("mask".into(), Cell::Text(mask_path.display().to_string())),
+            ("label".into(), label.map_or(Cell::Null, Cell::Int)),
+            ("roi".into(), Cell::Text(roi.roi.clone())),
+            ("series_instance_uid".into(), Cell::Text(series_uid.clone())),
+            (
+                "segmentation_uid".into(),
+                Cell::Text(roi.segmentation_uid.clone()),
+            ),
+        ];
+        // The mask given is the row's own, as batch rows of the same policy say.
+        if params.cross_phase != CrossPhase::SameGrid {
+            source.extend(table::mask_source_columns(&MaskSource::Own));
+        }
+        if let Some((repeat, draw)) = r.perturbation {
+            source.push(("perturbation".into(), Cell::Int(repeat as i64)));
+            source.push(("perturbation_draw".into(), Cell::Text(draw)));
+        }
+        rows.push(table::extraction_row(
+            source,
+            out,
+            &params,
+            args.naming.into(),
+        ));
     }
-    let row = table::extraction_row(source, out, &params, args.naming.into());
-    let mut df = table::to_dataframe(&[row])?;
+    let mut df = table::to_dataframe(&rows)?;
     let metadata = table::table_metadata(&params);
     table::write_table(&mut df, &args.output, &metadata)?;
     Ok(0)
