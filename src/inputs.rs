@@ -20,18 +20,22 @@ pub struct Image {
 impl Image {
     /// SeriesInstanceUID for DICOM, else the file path.
     pub fn series_uid(&self) -> String {
-        self.meta
-            .as_ref()
-            .map(|m| m.series_instance_uid.clone())
-            .unwrap_or_else(|| self.path.display().to_string())
+        series_uid(self.meta.as_ref(), &self.path)
     }
 
     /// Frame of Reference UID (DICOM only).
     pub fn frame_of_reference(&self) -> Option<&str> {
-        self.meta
-            .as_ref()
-            .map(|m| m.frame_of_reference_uid.as_str())
+        frame_of_reference(self.meta.as_ref())
     }
+}
+
+fn series_uid(meta: Option<&series::SeriesMeta>, path: &Path) -> String {
+    meta.map(|m| m.series_instance_uid.clone())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn frame_of_reference(meta: Option<&series::SeriesMeta>) -> Option<&str> {
+    meta.map(|m| m.frame_of_reference_uid.as_str())
 }
 
 /// One ROI mask on an image grid.
@@ -138,17 +142,12 @@ impl ImageSource {
 
     /// SeriesInstanceUID for DICOM, else the file path.
     pub fn series_uid(&self) -> String {
-        self.meta
-            .as_ref()
-            .map(|m| m.series_instance_uid.clone())
-            .unwrap_or_else(|| self.path.display().to_string())
+        series_uid(self.meta.as_ref(), &self.path)
     }
 
     /// Frame of Reference UID (DICOM only).
     pub fn frame_of_reference(&self) -> Option<&str> {
-        self.meta
-            .as_ref()
-            .map(|m| m.frame_of_reference_uid.as_str())
+        frame_of_reference(self.meta.as_ref())
     }
 
     /// The voxels of the box `lo..=hi`, on `geometry.crop(lo, hi)`. With
@@ -235,13 +234,34 @@ pub fn load_roi_box(
     roi: Option<&str>,
     label: Option<i64>,
 ) -> Result<RoiBox> {
-    let geometry = &image.geometry;
+    let on = ImageGrid {
+        geometry: &image.geometry,
+        path: &image.path,
+        frame_of_reference: image.frame_of_reference(),
+    };
+    roi_box_on(mask_path, &on, roi, label)
+}
+
+/// What a mask is placed on: the image's grid, path and frame of reference.
+struct ImageGrid<'a> {
+    geometry: &'a Geometry,
+    path: &'a Path,
+    frame_of_reference: Option<&'a str>,
+}
+
+fn roi_box_on(
+    mask_path: &Path,
+    image: &ImageGrid,
+    roi: Option<&str>,
+    label: Option<i64>,
+) -> Result<RoiBox> {
+    let geometry = image.geometry;
     match mask_kind(mask_path)? {
         MaskKind::RtStruct => {
             let rs = rtstruct::read_rtstruct(mask_path)?;
             let chosen = choose_roi(&rs, mask_path, roi)?;
             let (mask, lo) =
-                rtstruct::rasterise_box(chosen, geometry, image.frame_of_reference(), mask_path)?;
+                rtstruct::rasterise_box(chosen, geometry, image.frame_of_reference, mask_path)?;
             Ok(RoiBox {
                 mask,
                 lo,
@@ -253,7 +273,7 @@ pub fn load_roi_box(
         MaskKind::Seg => {
             let s = seg::read_seg(mask_path)?;
             let segment = choose_segment(&s, mask_path, roi)?;
-            let mask = s.segment_mask(segment.number, geometry, image.frame_of_reference())?;
+            let mask = s.segment_mask(segment.number, geometry, image.frame_of_reference)?;
             Ok(RoiBox::from_mask(
                 mask,
                 segment.label,
@@ -263,7 +283,7 @@ pub fn load_roi_box(
         }
         MaskKind::LabelMap => {
             let (mask, lo, grid) = crate::io::read_label_mask_box(mask_path, label)?;
-            check_same_grid(geometry, &image.path, &grid, mask_path)?;
+            check_same_grid(geometry, image.path, &grid, mask_path)?;
             Ok(RoiBox {
                 mask,
                 lo,
@@ -316,42 +336,19 @@ pub fn load_mask(
     roi: Option<&str>,
     label: Option<i64>,
 ) -> Result<RoiMask> {
-    let geometry = &image.volume.geometry;
-    match mask_kind(mask_path)? {
-        MaskKind::RtStruct => {
-            let rs = rtstruct::read_rtstruct(mask_path)?;
-            let chosen = choose_roi(&rs, mask_path, roi)?;
-            let mask =
-                rtstruct::rasterise(chosen, geometry, image.frame_of_reference(), mask_path)?;
-            Ok(RoiMask {
-                mask,
-                roi: chosen.name.clone(),
-                path: mask_path.to_path_buf(),
-                segmentation_uid: rs.sop_instance_uid.clone(),
-            })
-        }
-        MaskKind::Seg => {
-            let s = seg::read_seg(mask_path)?;
-            let segment = choose_segment(&s, mask_path, roi)?;
-            let mask = s.segment_mask(segment.number, geometry, image.frame_of_reference())?;
-            Ok(RoiMask {
-                mask,
-                roi: segment.label,
-                path: mask_path.to_path_buf(),
-                segmentation_uid: s.sop_instance_uid,
-            })
-        }
-        MaskKind::LabelMap => {
-            let mask = crate::io::read_label_mask(mask_path, label)?;
-            check_same_grid(geometry, &image.path, &mask.geometry, mask_path)?;
-            Ok(RoiMask {
-                mask,
-                roi: label_map_roi_name(mask_path, roi, label),
-                path: mask_path.to_path_buf(),
-                segmentation_uid: mask_path.display().to_string(),
-            })
-        }
-    }
+    let grid = &image.volume.geometry;
+    let on = ImageGrid {
+        geometry: grid,
+        path: &image.path,
+        frame_of_reference: image.frame_of_reference(),
+    };
+    let b = roi_box_on(mask_path, &on, roi, label)?;
+    Ok(RoiMask {
+        mask: b.on_box(grid, [0; 3], grid.last()),
+        roi: b.roi,
+        path: b.path,
+        segmentation_uid: b.segmentation_uid,
+    })
 }
 
 /// The RTSTRUCT ROI named `roi`, or the only one.

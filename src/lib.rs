@@ -8,7 +8,8 @@
 //! 2. [`io`] — NIfTI, NRRD and DICOM (series, RTSTRUCT, SEG) into volumes;
 //!    [`inputs`] picks the reader for an image or mask;
 //! 3. [`roi`], [`preprocess`] — the IBSI image chain: interpolation,
-//!    re-segmentation, discretisation;
+//!    re-segmentation, discretisation; [`cross_phase`] — a segmentation of
+//!    one series carried to another (mapped, registered);
 //! 4. [`filters`] — IBSI 2 convolutional filters (response maps);
 //! 5. [`features`] — one module per IBSI feature family;
 //! 6. [`params`] — parameter files; [`compat`], [`naming`] — PyRadiomics'
@@ -27,6 +28,7 @@
 
 pub mod batch;
 pub mod compat;
+pub mod cross_phase;
 pub mod enhancement;
 pub mod error;
 pub mod features;

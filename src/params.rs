@@ -18,6 +18,8 @@
 //!   textureDimensionality: [2D, 2_5D]   # any of 2D, 2_5D, 3D
 //!   ivhDiscretisation: {mode: fbs, binWidth: 2.5, min: -1000, max: 400}
 //!   binning: ibsi               # ibsi | pyradiomics (bin edges from 0 for binWidth)
+//!   crossPhase: same-grid       # same-grid | map | register: segmentations of
+//!                               # one phase on the others (see `crate::cross_phase`)
 //! imageType:
 //!   Original: {}
 //! featureClass:                 # IBSI family codes or PyRadiomics class names
@@ -28,11 +30,14 @@
 //!   - {type: wavelet, wavelet: db3, subband: LLH, level: 1,
 //!      rotationInvariant: true, pooling: average, binCount: 32}
 //! compat: pyradiomics           # optional: reproduce PyRadiomics 3.1 conventions
+//! perturbation:                 # optional: perturbed repeats of every ROI
+//!   {repeats: 10, seed: 1, noise: true, rotation: 15, translation: 0.5, volume: 0.1, contour: 1}
 //! ```
 //! Each filter's response map gets the intensity families of `featureClass`
 //! (all but `morph`), in columns named `<filter name>_<IBSI tag>`.
 //! Unknown keys are errors naming the key.
 
+use crate::cross_phase::CrossPhase;
 use crate::error::{Error, Result};
 use crate::features::ivh::IvhDiscretisation;
 use crate::features::{Dimensionality, TextureSettings};
@@ -143,6 +148,10 @@ pub struct Params {
     pub filters: Vec<crate::filters::FilterSpec>,
     /// PyRadiomics-only settings (used with `compat: pyradiomics`).
     pub pyradiomics: PyRadiomicsSettings,
+    /// How a study's segmentation of one phase is used on the others.
+    pub cross_phase: CrossPhase,
+    /// Perturbed repeats of every ROI (robustness without a second reader).
+    pub perturbation: Option<crate::preprocess::perturb::PerturbationSpec>,
 }
 
 impl Params {
@@ -166,6 +175,7 @@ impl Params {
         let mut families: Option<BTreeSet<String>> = None;
         let mut compat = Compat::Ibsi;
         let mut filters = Vec::new();
+        let mut perturbation = None;
         let mut image_types: Option<&Value> = None;
         let mut class_order = Vec::new();
         for (k, v) in &root {
@@ -185,6 +195,9 @@ impl Params {
                     class_order = order;
                 }
                 "filters" => filters = crate::filters::parse_filters(v, path)?,
+                "perturbation" => {
+                    perturbation = Some(crate::preprocess::perturb::PerturbationSpec::parse(v, path)?)
+                }
                 "compat" => {
                     compat = match v.as_str() {
                         Some("pyradiomics") => Compat::PyRadiomics,
@@ -193,7 +206,7 @@ impl Params {
                     }
                 }
                 "voxelSetting" => return Err(err("'voxelSetting': voxel-based (feature map) extraction is not supported".into())),
-                other => return Err(err(format!("unknown top-level key '{other}' (expected setting, imageType, featureClass, filters, compat)"))),
+                other => return Err(err(format!("unknown top-level key '{other}' (expected setting, imageType, featureClass, filters, compat, perturbation)"))),
             }
         }
 
@@ -216,6 +229,8 @@ impl Params {
             families: families.unwrap_or_else(|| FAMILIES.iter().map(|s| s.to_string()).collect()),
             filters,
             pyradiomics: PyRadiomicsSettings::default(),
+            cross_phase: CrossPhase::default(),
+            perturbation,
         };
         let mut p = skeleton.clone();
         apply_settings(&mut p, &setting, path)?;
@@ -411,6 +426,13 @@ fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) 
                         as u32;
                 }
                 "ivhDiscretisation" => p.ivh = Some(parse_ivh(v, path)?),
+                "crossPhase" => {
+                    p.cross_phase = v.as_str().and_then(CrossPhase::parse).ok_or_else(|| {
+                        err(format!(
+                            "'crossPhase' must be same-grid, map or register, got {v:?}"
+                        ))
+                    })?;
+                }
                 "binning" => {
                     binning_pyradiomics = match v.as_str() {
                         Some("ibsi") => false,

@@ -139,12 +139,92 @@ pub fn extract_rois(
     rois: &[RoiBox],
     params: &Params,
 ) -> Result<Vec<Result<Extraction>>> {
+    if params.perturbation.is_some() {
+        return Err(Error::params(
+            &params.source_path,
+            "'perturbation' gives several rows per ROI: use extract_roi_rows",
+        ));
+    }
+    Ok(extract_roi_rows(image, rois, params)?
+        .into_iter()
+        .map(|row| row.result)
+        .collect())
+}
+
+/// One output row of [`extract_roi_rows`].
+#[derive(Debug)]
+pub struct RoiRow {
+    /// Index of the ROI in the slice given.
+    pub roi: usize,
+    /// The perturbed repeat (0: the original) and a description of its draw,
+    /// when the parameters ask for perturbations.
+    pub perturbation: Option<(usize, String)>,
+    pub result: Result<Extraction>,
+}
+
+/// [`extract_rois`], with the perturbed repeats of every ROI when the
+/// parameters have a `perturbation:` section (rows in ROI order, repeats in
+/// order within an ROI).
+pub fn extract_roi_rows(
+    image: &ImageSource,
+    rois: &[RoiBox],
+    params: &Params,
+) -> Result<Vec<RoiRow>> {
     let grid = &image.geometry;
     let ctx = context(params, grid.spacing);
+    let grow = |r: &RoiBox| -> ([usize; 3], [usize; 3]) {
+        let (lo, hi) = (r.lo, r.hi());
+        match &params.perturbation {
+            None => (lo, hi),
+            Some(p) => {
+                let m = p.margin(r.mask.geometry.dims, grid.spacing);
+                (
+                    std::array::from_fn(|a| lo[a].saturating_sub(m[a])),
+                    std::array::from_fn(|a| (hi[a] + m[a]).min(grid.dims[a] - 1)),
+                )
+            }
+        }
+    };
     let boxes: Vec<Option<([usize; 3], [usize; 3])>> = rois
         .iter()
-        .map(|r| (!r.is_empty()).then(|| context_box(ctx, (r.lo, r.hi()), grid.dims)))
+        .map(|r| (!r.is_empty()).then(|| context_box(ctx, grow(r), grid.dims)))
         .collect();
+    let repeats: Vec<Option<crate::preprocess::perturb::Draw>> = match &params.perturbation {
+        None => vec![None],
+        Some(p) => (usize::from(!p.include_original)..=p.repeats)
+            .map(|r| Some(p.draw(r)))
+            .collect(),
+    };
+    let rows = |whole: &WholeImage, pick: &dyn Fn(usize) -> (Volume<f32>, Mask)| -> Vec<RoiRow> {
+        let mut out = Vec::new();
+        for (i, r) in rois.iter().enumerate() {
+            for draw in &repeats {
+                let (mut img, mut mask) = pick(i);
+                let perturbation = draw.as_ref().map(|d| {
+                    let sd = if d.repeat > 0 && !r.is_empty() {
+                        d.apply(&mut img, &mut mask)
+                    } else {
+                        None
+                    };
+                    (
+                        d.repeat,
+                        if d.repeat > 0 {
+                            d.describe(sd)
+                        } else {
+                            "original".into()
+                        },
+                    )
+                });
+                let result = extract_box(img, mask, whole, params, &image.path, &r.path);
+                out.push(RoiRow {
+                    roi: i,
+                    perturbation,
+                    result,
+                });
+            }
+        }
+        out
+    };
     let Some((lo, hi)) = boxes.iter().flatten().copied().reduce(|(a, b), (c, d)| {
         (
             std::array::from_fn(|k| a[k].min(c[k])),
@@ -157,28 +237,22 @@ pub fn extract_rois(
             summary: WholeImageSummary::Skipped,
         };
         let corner = Volume::filled(grid.crop([0; 3], [0; 3]), 0.0);
-        return Ok(rois
-            .iter()
-            .map(|r| {
-                extract_box(
-                    corner.clone(),
-                    r.on_box(grid, [0; 3], [0; 3]),
-                    &whole,
-                    params,
-                    &image.path,
-                    &r.path,
-                )
-            })
-            .collect());
+        return Ok(rows(&whole, &|i| {
+            (corner.clone(), rois[i].on_box(grid, [0; 3], [0; 3]))
+        }));
     };
     let diagnostics = params.compat == Compat::Ibsi && params.whole_image_diagnostics;
     let mut summary = IntensitySummary::default();
     let (volume, summary) = if ctx == Context::Whole {
         let v = image.read_box(lo, hi, None)?;
-        let s = if diagnostics {
-            WholeImageSummary::FromImage
-        } else {
+        let s = if !diagnostics {
             WholeImageSummary::Skipped
+        } else if params.perturbation.is_some() {
+            // Diagnostics describe the image before any perturbation.
+            summary.add(&v.data, params.round_intensities);
+            WholeImageSummary::Given(summary)
+        } else {
+            WholeImageSummary::FromImage
         };
         (v, s)
     } else if diagnostics {
@@ -191,20 +265,15 @@ pub fn extract_rois(
         geometry: grid.clone(),
         summary,
     };
-    Ok(rois
-        .iter()
-        .zip(&boxes)
-        .map(|(r, b)| {
-            let (rlo, rhi) = b.unwrap_or(([0; 3], [0; 3]));
-            let img = if (rlo, rhi) == (lo, hi) {
-                volume.clone()
-            } else {
-                volume.reframe(grid, lo, rlo, rhi, 0.0)
-            };
-            let mask = r.on_box(grid, rlo, rhi);
-            extract_box(img, mask, &whole, params, &image.path, &r.path)
-        })
-        .collect())
+    Ok(rows(&whole, &|i| {
+        let (rlo, rhi) = boxes[i].unwrap_or(([0; 3], [0; 3]));
+        let img = if (rlo, rhi) == (lo, hi) {
+            volume.clone()
+        } else {
+            volume.reframe(grid, lo, rlo, rhi, 0.0)
+        };
+        (img, rois[i].on_box(grid, rlo, rhi))
+    }))
 }
 
 /// Run the whole chain. `image_path` and `mask_path` name the inputs in errors.

@@ -60,6 +60,51 @@ pub struct PhaseSpec {
     /// Acquisition time, seconds after midnight.
     pub acquisition_s: u32,
     pub hu: TissueHu,
+    /// How this series departs from the study grid (default: not at all).
+    pub grid: PhaseGrid,
+}
+
+/// How one phase's series departs from the study grid: patient motion,
+/// shorter coverage, thicker slices, another frame of reference. The
+/// default is none of these (the series lies on the study grid).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PhaseGrid {
+    /// Patient displacement in this phase, mm (patient axes): the anatomy
+    /// drawn at `p` on the study grid lies at `p + shift_mm` here.
+    pub shift_mm: [f64; 3],
+    /// First and last slice of the study grid the series covers (`None`: all).
+    pub slices: Option<(usize, usize)>,
+    /// Keep every n-th slice of that range (0 and 1 keep all): n× the
+    /// slice spacing, slice centres on those of the study grid.
+    pub slice_step: usize,
+    /// A frame of reference of its own (another examination or scanner).
+    pub other_frame_of_reference: bool,
+}
+
+impl PhaseGrid {
+    fn step(&self) -> usize {
+        self.slice_step.max(1)
+    }
+
+    /// `v` (on the study grid) as this series holds it: its slices only.
+    pub fn view<T: Copy>(&self, v: &Volume<T>) -> Volume<T> {
+        let [nx, ny, nz] = v.geometry.dims;
+        let (z0, z1) = self.slices.unwrap_or((0, nz - 1));
+        let z1 = z1.min(nz - 1);
+        if z0 == 0 && z1 == nz - 1 && self.step() == 1 {
+            return v.clone();
+        }
+        let kept: Vec<usize> = (z0..=z1).step_by(self.step()).collect();
+        let mut geometry = v.geometry.crop([0, 0, z0], [nx - 1, ny - 1, z0]);
+        geometry.dims[2] = kept.len();
+        geometry.spacing[2] *= self.step() as f64;
+        let plane = nx * ny;
+        let data = kept
+            .iter()
+            .flat_map(|&z| v.data[z * plane..(z + 1) * plane].iter().copied())
+            .collect();
+        Volume { geometry, data }
+    }
 }
 
 /// Shape, intensities and metadata of a synthetic study.
@@ -88,6 +133,10 @@ pub struct SynthSpec {
     pub contoured_phase: Phase,
     /// Contrast bolus start, seconds after midnight.
     pub bolus_start_s: u32,
+    /// Partial volume: each voxel's tissue HU is the mean over n×n×n
+    /// points spread over the voxel (1: the tissue at the voxel centre).
+    /// The ±k pattern and noise still follow the voxel centre.
+    pub supersample: usize,
 }
 
 fn tm(seconds: u32) -> String {
@@ -124,6 +173,7 @@ impl SynthSpec {
                         pancreas: 45.0,
                         tumour: 40.0,
                     },
+                    grid: PhaseGrid::default(),
                 },
                 PhaseSpec {
                     phase: Phase::Arterial,
@@ -137,6 +187,7 @@ impl SynthSpec {
                         pancreas: 120.0,
                         tumour: 180.0,
                     },
+                    grid: PhaseGrid::default(),
                 },
                 PhaseSpec {
                     phase: Phase::PortalVenous,
@@ -150,10 +201,12 @@ impl SynthSpec {
                         pancreas: 110.0,
                         tumour: 130.0,
                     },
+                    grid: PhaseGrid::default(),
                 },
             ],
             contoured_phase: Phase::PortalVenous,
             bolus_start_s: bolus,
+            supersample: 1,
         }
     }
 
@@ -248,6 +301,13 @@ impl SynthSpec {
             String::new()
         };
         s.acquisition_time = tm(p.acquisition_s);
+        if p.grid.other_frame_of_reference {
+            s.frame_of_reference_uid = crate::io::dicom::write::uid_from_seed(&format!(
+                "{}/frame-of-reference/{}",
+                self.seed(),
+                p.series_number
+            ));
+        }
         s
     }
 
@@ -280,49 +340,88 @@ impl SplitMix {
 /// The generated images and masks of a study.
 #[derive(Debug, Clone)]
 pub struct SynthStudy {
-    /// One image per entry of [`SynthSpec::phases`], in that order.
+    /// One image per entry of [`SynthSpec::phases`], in that order, on the
+    /// study grid (a phase's [`PhaseGrid::view`] gives its series).
     pub images: Vec<Volume<f32>>,
     pub body: Mask,
     /// Pancreas ellipsoid without the tumour.
     pub pancreas: Mask,
     pub tumour: Mask,
+    /// Per phase, the pancreas and tumour where that phase shows them
+    /// (moved by its [`PhaseGrid::shift_mm`]; the masks above when unmoved).
+    pub phase_rois: Vec<(Mask, Mask)>,
+}
+
+/// Body, pancreas (without tumour) and tumour of `spec` on its grid, the
+/// anatomy moved by `shift_mm`, tested at the voxel centres.
+fn shapes(spec: &SynthSpec, shift_mm: [f64; 3]) -> (Mask, Mask, Mask) {
+    let g = spec.geometry();
+    let [nx, ny, nz] = g.dims;
+    let mut body = Mask::filled(g.clone(), false);
+    let mut pancreas = Mask::filled(g.clone(), false);
+    let mut tumour = Mask::filled(g.clone(), false);
+    for z in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                let t = tissue_at(spec, [x as f64, y as f64, z as f64], shift_mm);
+                let i = g.index(x, y, z);
+                body.data[i] = t != Tissue::Air;
+                tumour.data[i] = t == Tissue::Tumour;
+                pancreas.data[i] = t == Tissue::Pancreas;
+            }
+        }
+    }
+    (body, pancreas, tumour)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tissue {
+    Air,
+    Body,
+    Pancreas,
+    Tumour,
+}
+
+/// The tissue at the (fractional) voxel index `p` of the study grid, the
+/// anatomy moved by `shift_mm`.
+fn tissue_at(spec: &SynthSpec, p: [f64; 3], shift_mm: [f64; 3]) -> Tissue {
+    let s = spec.spacing;
+    let [nx, ny, _] = spec.dims;
+    let cx = (nx as f64 - 1.0) / 2.0;
+    let cy = (ny as f64 - 1.0) / 2.0;
+    let sq = |d: f64| d * d;
+    let (fx, fy, fz) = (
+        p[0] - shift_mm[0] / s[0],
+        p[1] - shift_mm[1] / s[1],
+        p[2] - shift_mm[2] / s[2],
+    );
+    let in_body = sq((fx - cx) * s[0] / spec.body_radii_mm[0])
+        + sq((fy - cy) * s[1] / spec.body_radii_mm[1])
+        <= 1.0;
+    let c = spec.pancreas_centre;
+    let r = spec.pancreas_radii_mm;
+    let in_pancreas = sq((fx - c[0]) * s[0] / r[0])
+        + sq((fy - c[1]) * s[1] / r[1])
+        + sq((fz - c[2]) * s[2] / r[2])
+        <= 1.0;
+    let t = spec.tumour_centre;
+    let in_tumour = sq((fx - t[0]) * s[0]) + sq((fy - t[1]) * s[1]) + sq((fz - t[2]) * s[2])
+        <= sq(spec.tumour_radius_mm);
+    if in_tumour {
+        Tissue::Tumour
+    } else if in_pancreas {
+        Tissue::Pancreas
+    } else if in_body {
+        Tissue::Body
+    } else {
+        Tissue::Air
+    }
 }
 
 /// Build the images and masks of `spec`.
 pub fn generate(spec: &SynthSpec) -> SynthStudy {
     let g = spec.geometry();
-    let [nx, ny, nz] = g.dims;
-    let s = g.spacing;
-    let mut body = Mask::filled(g.clone(), false);
-    let mut pancreas = Mask::filled(g.clone(), false);
-    let mut tumour = Mask::filled(g.clone(), false);
-    let cx = (nx as f64 - 1.0) / 2.0;
-    let cy = (ny as f64 - 1.0) / 2.0;
-    for z in 0..nz {
-        for y in 0..ny {
-            for x in 0..nx {
-                let sq = |d: f64| d * d;
-                let (fx, fy, fz) = (x as f64, y as f64, z as f64);
-                let in_body = sq((fx - cx) * s[0] / spec.body_radii_mm[0])
-                    + sq((fy - cy) * s[1] / spec.body_radii_mm[1])
-                    <= 1.0;
-                let c = spec.pancreas_centre;
-                let r = spec.pancreas_radii_mm;
-                let in_pancreas = sq((fx - c[0]) * s[0] / r[0])
-                    + sq((fy - c[1]) * s[1] / r[1])
-                    + sq((fz - c[2]) * s[2] / r[2])
-                    <= 1.0;
-                let t = spec.tumour_centre;
-                let in_tumour =
-                    sq((fx - t[0]) * s[0]) + sq((fy - t[1]) * s[1]) + sq((fz - t[2]) * s[2])
-                        <= sq(spec.tumour_radius_mm);
-                let i = g.index(x, y, z);
-                body.data[i] = in_body || in_pancreas || in_tumour;
-                tumour.data[i] = in_tumour;
-                pancreas.data[i] = in_pancreas && !in_tumour;
-            }
-        }
-    }
+    let (body, pancreas, tumour) = shapes(spec, [0.0; 3]);
     let pattern = |mask: &Mask| -> Vec<f32> {
         let n = mask.count();
         let mut out = vec![0.0f32; mask.data.len()];
@@ -337,13 +436,23 @@ pub fn generate(spec: &SynthSpec) -> SynthStudy {
         }
         out
     };
-    let p_pattern = pattern(&pancreas);
-    let t_pattern = pattern(&tumour);
+    let mut phase_rois = Vec::with_capacity(spec.phases.len());
     let images = spec
         .phases
         .iter()
         .enumerate()
         .map(|(k, p)| {
+            let shift = p.grid.shift_mm;
+            let moved;
+            let (body, pancreas, tumour) = if shift == [0.0; 3] {
+                (&body, &pancreas, &tumour)
+            } else {
+                moved = shapes(spec, shift);
+                (&moved.0, &moved.1, &moved.2)
+            };
+            phase_rois.push((pancreas.clone(), tumour.clone()));
+            let p_pattern = pattern(pancreas);
+            let t_pattern = pattern(tumour);
             let noise = |i: usize| -> f32 {
                 if spec.noise_hu <= 0.0 {
                     return 0.0;
@@ -352,16 +461,43 @@ pub fn generate(spec: &SynthSpec) -> SynthStudy {
                 let n = spec.noise_hu as u64;
                 (r.below(2 * n + 1) as i64 - n as i64) as f32
             };
+            let hu_of = |t: Tissue| match t {
+                Tissue::Tumour => p.hu.tumour,
+                Tissue::Pancreas => p.hu.pancreas,
+                Tissue::Body => p.hu.body,
+                Tissue::Air => AIR_HU,
+            };
+            let n = spec.supersample.max(1);
+            // Partial volume: the mean tissue HU over n³ points of the voxel.
+            let base = |i: usize| -> f32 {
+                let [x, y, z] = g.coords(i);
+                let mut sum = 0.0f64;
+                for a in 0..n {
+                    for b in 0..n {
+                        for c in 0..n {
+                            let off = |j: usize| (j as f64 + 0.5) / n as f64 - 0.5;
+                            let q = [x as f64 + off(c), y as f64 + off(b), z as f64 + off(a)];
+                            sum += hu_of(tissue_at(spec, q, shift)) as f64;
+                        }
+                    }
+                }
+                (sum / (n * n * n) as f64) as f32
+            };
             let data = (0..g.len())
                 .map(|i| {
-                    if tumour.data[i] {
-                        p.hu.tumour + t_pattern[i] + noise(i)
+                    let (hu, extra) = if tumour.data[i] {
+                        (p.hu.tumour, t_pattern[i] + noise(i))
                     } else if pancreas.data[i] {
-                        p.hu.pancreas + p_pattern[i] + noise(i)
+                        (p.hu.pancreas, p_pattern[i] + noise(i))
                     } else if body.data[i] {
-                        p.hu.body + noise(i)
+                        (p.hu.body, noise(i))
                     } else {
-                        AIR_HU
+                        (AIR_HU, 0.0)
+                    };
+                    if n == 1 {
+                        hu + extra
+                    } else {
+                        base(i) + extra
                     }
                 })
                 .collect();
@@ -376,6 +512,7 @@ pub fn generate(spec: &SynthSpec) -> SynthStudy {
         body,
         pancreas,
         tumour,
+        phase_rois,
     }
 }
 
@@ -426,7 +563,6 @@ fn write_generated(
     mut study: SynthStudy,
     layout: StudyLayout,
 ) -> Result<WrittenStudy> {
-    let mut geometry = spec.geometry();
     let series_spec = |p: &PhaseSpec| {
         let mut s = spec.series_spec(p);
         s.jpeg2000 = layout == StudyLayout::Jpeg2000;
@@ -437,7 +573,7 @@ fn write_generated(
             Error::Invalid(format!("synthetic study {} has no pancreas", spec.name))
         })?;
         let (tlo, thi) = study.tumour.bounding_box().unwrap_or((lo, hi));
-        let last = geometry.last();
+        let last = spec.geometry().last();
         let lo: [usize; 3] = std::array::from_fn(|a| lo[a].min(tlo[a]).saturating_sub(margin));
         let hi: [usize; 3] = std::array::from_fn(|a| (hi[a].max(thi[a]) + margin).min(last[a]));
         for image in &mut study.images {
@@ -446,18 +582,21 @@ fn write_generated(
         for mask in [&mut study.body, &mut study.pancreas, &mut study.tumour] {
             *mask = mask.crop(lo, hi);
         }
-        geometry = geometry.crop(lo, hi);
+        for (pancreas, tumour) in &mut study.phase_rois {
+            *pancreas = pancreas.crop(lo, hi);
+            *tumour = tumour.crop(lo, hi);
+        }
     }
     let mut series_dirs = Vec::new();
     for (p, image) in spec.phases.iter().zip(&study.images) {
         let sdir = dir.join(format!("ct_{}", p.series_number));
-        write_ct_series(&sdir, image, &series_spec(p))?;
+        write_ct_series(&sdir, &p.grid.view(image), &series_spec(p))?;
         series_dirs.push(sdir);
     }
     let contoured = spec
         .phases
         .iter()
-        .find(|p| p.phase == spec.contoured_phase)
+        .position(|p| p.phase == spec.contoured_phase)
         .ok_or_else(|| {
             Error::Invalid(format!(
                 "synthetic study {} has no {} series to contour",
@@ -465,20 +604,23 @@ fn write_generated(
             ))
         })?;
     let rtstruct = dir.join("RS.dcm");
+    let grid = &spec.phases[contoured].grid;
+    let (pancreas, tumour) = &study.phase_rois[contoured];
+    let (pancreas, tumour) = (grid.view(pancreas), grid.view(tumour));
     write_rtstruct(
         &rtstruct,
-        &series_spec(contoured),
-        &geometry,
+        &series_spec(&spec.phases[contoured]),
+        &tumour.geometry,
         &[
             RtRoi {
                 name: "Tumour",
-                mask: &study.tumour,
+                mask: &tumour,
                 interpreted_type: "GTV",
                 color: [255, 0, 0],
             },
             RtRoi {
                 name: "Pancreas",
-                mask: &study.pancreas,
+                mask: &pancreas,
                 interpreted_type: "ORGAN",
                 color: [0, 160, 255],
             },
@@ -496,8 +638,12 @@ fn write_generated(
 pub fn truth_csv(spec: &SynthSpec, study: &SynthStudy) -> String {
     let mut out =
         String::from("series_number,description,phase,roi,voxels,mean_hu,min_hu,max_hu\n");
-    for (p, image) in spec.phases.iter().zip(&study.images) {
-        for (roi, mask) in [("Tumour", &study.tumour), ("Pancreas", &study.pancreas)] {
+    for ((p, image), (pancreas, tumour)) in
+        spec.phases.iter().zip(&study.images).zip(&study.phase_rois)
+    {
+        let image = p.grid.view(image);
+        let (pancreas, tumour) = (p.grid.view(pancreas), p.grid.view(tumour));
+        for (roi, mask) in [("Tumour", &tumour), ("Pancreas", &pancreas)] {
             let values: Vec<f64> = image
                 .data
                 .iter()

@@ -475,6 +475,57 @@ impl IntensitySummary {
     }
 }
 
+/// The box `lo..=hi` of a grid, assembled from whole axial slices as a
+/// reader decodes them (any order; slices outside the box are ignored).
+pub struct SliceBox {
+    lo: [usize; 3],
+    hi: [usize; 3],
+    nx: usize,
+    volume: Volume<f32>,
+}
+
+impl SliceBox {
+    /// An empty box of `grid`; an error when `lo..=hi` is not inside it.
+    pub fn new(grid: &Geometry, lo: [usize; 3], hi: [usize; 3]) -> Result<SliceBox> {
+        if (0..3).any(|a| lo[a] > hi[a] || hi[a] >= grid.dims[a]) {
+            return Err(Error::Invalid(format!(
+                "box {lo:?}..={hi:?} outside the grid {:?}",
+                grid.dims
+            )));
+        }
+        Ok(SliceBox {
+            lo,
+            hi,
+            nx: grid.dims[0],
+            volume: Volume::filled(grid.crop(lo, hi), 0.0),
+        })
+    }
+
+    /// The grid's last slice the box needs.
+    pub fn last_z(&self) -> usize {
+        self.hi[2]
+    }
+
+    /// Keep the box's part of slice `z` of the grid (`slice`: x fastest).
+    pub fn keep(&mut self, z: usize, slice: &[f32]) {
+        if !(self.lo[2]..=self.hi[2]).contains(&z) {
+            return;
+        }
+        let [bx, by, _] = self.volume.geometry.dims;
+        let plane = (z - self.lo[2]) * bx * by;
+        for y in 0..by {
+            let src = (self.lo[1] + y) * self.nx + self.lo[0];
+            let dst = plane + y * bx;
+            self.volume.data[dst..dst + bx].copy_from_slice(&slice[src..src + bx]);
+        }
+    }
+
+    /// The box, on `grid.crop(lo, hi)`.
+    pub fn finish(self) -> Volume<f32> {
+        self.volume
+    }
+}
+
 /// A path used in error messages for in-memory data.
 pub fn memory_path(what: &str) -> PathBuf {
     PathBuf::from(format!("<{what}>"))

@@ -20,6 +20,7 @@ const ORDER: &[&str] = &[
     "inputs",
     "roi",
     "preprocess",
+    "cross_phase",
     "filters",
     "features",
     "params",

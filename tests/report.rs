@@ -363,6 +363,45 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
     assert!(std::fs::read(&again).unwrap() == std::fs::read(&report).unwrap());
     assert_eq!(o.status.code(), Some(0));
 
+    // With `--cross-phase map` the unenhanced series of OTHERGRID gets the
+    // portal-venous contour by patient coordinates; the report draws it so
+    // and says where it came from.
+    let mapped_table = dir.join("mapped/features.parquet");
+    let mapped = dir.join("mapped/report.html");
+    let o = ctrad()
+        .arg("extract")
+        .arg(&studies)
+        .args(["--cross-phase", "map", "-q", "--roi", "Lesion", "-o"])
+        .arg(&mapped_table)
+        .arg("--report")
+        .arg(&mapped)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = std::fs::read_to_string(&mapped).unwrap();
+    let section = html
+        .split("id=\"study-OTHERGRID\"")
+        .nth(1)
+        .unwrap()
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(
+        section.contains("mask source portal_venous:mapped"),
+        "{section}"
+    );
+    assert_eq!(
+        section.matches("class=\"ok\">computed").count(),
+        2,
+        "{section}"
+    );
+    assert_eq!(section.matches("data:image/png;base64,").count(), 6);
+
     // Study pages when one file would be too large; each self-contained.
     let split = dir.join("split/report.html");
     let o = ctrad()

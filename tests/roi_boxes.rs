@@ -106,12 +106,20 @@ fn the_chain_on_the_roi_box_equals_the_chain_on_the_whole_image() {
             for (roi, got) in rois.iter().zip(boxed) {
                 let got = got.unwrap();
                 let full = load_mask(&rtstruct, &whole, Some(&roi.roi), None).unwrap();
-                // The box mask is the whole-grid mask's bounding box.
-                assert_eq!(
-                    roi.on_box(&whole.volume.geometry, [0; 3], whole.volume.geometry.last())
-                        .data,
-                    full.mask.data
-                );
+                // The box mask is the bounding box of the mask rasterised on
+                // the whole grid.
+                let rs = ctrad::io::dicom::rtstruct::read_rtstruct(&rtstruct).unwrap();
+                let contours = rs.find_roi(&roi.roi).unwrap();
+                let g = &whole.volume.geometry;
+                let rasterised = ctrad::io::dicom::rtstruct::rasterise(
+                    contours,
+                    g,
+                    whole.frame_of_reference(),
+                    &rtstruct,
+                )
+                .unwrap();
+                assert_eq!(roi.on_box(g, [0; 3], g.last()), rasterised);
+                assert_eq!(full.mask, rasterised);
                 let want =
                     extract(whole.volume.clone(), full.mask, &p, &series, &rtstruct).unwrap();
                 assert_same_features(

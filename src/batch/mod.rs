@@ -18,6 +18,7 @@ pub use crate::table::outputs::{companion_paths, write_failures, Failure, Output
 pub use cases::{cases_from_dir, cases_from_manifest, glob_match, parse_shard, shard_of};
 use state::{read_part, write_part};
 
+use crate::cross_phase::{self, Carried, CrossPhase, MaskSource};
 use crate::error::{Error, Result};
 use crate::hash::Fnv64;
 use crate::inputs::{self, ImageSource, RoiBox};
@@ -132,6 +133,11 @@ fn case_key(case: &Case, params: &Params) -> Result<String> {
     h.field(&case.id)
         .field(&params.hash())
         .field(crate::VERSION);
+    // The policy may come from the command line, outside the parameter text
+    // (the default adds nothing, so earlier states stay valid).
+    if params.cross_phase != CrossPhase::SameGrid {
+        h.field(&format!("crossPhase={}", params.cross_phase));
+    }
     let mut files: Vec<PathBuf> = match &case.input {
         CaseInput::Study(dir) => crate::io::dicom::scan::list_files(dir)?,
         CaseInput::Pair {
@@ -433,7 +439,14 @@ fn process_case(case: &Case, opts: &BatchOptions) -> CaseResult {
             };
             let label = label.or(opts.params.effective_label());
             match inputs::load_roi_box(mask, &img, roi.as_deref(), label) {
-                Ok(m) => extract_rows(case, &img, "unknown", vec![m], opts, &mut out),
+                Ok(m) => extract_rows(
+                    case,
+                    &img,
+                    "unknown",
+                    vec![(m, MaskSource::Own)],
+                    opts,
+                    &mut out,
+                ),
                 Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
             }
         }
@@ -458,97 +471,142 @@ fn process_study(case: &Case, study: &Study, opts: &BatchOptions, out: &mut Case
     let selected: Vec<usize> = (0..study.series.len())
         .filter(|&i| wanted(study.series[i].phase))
         .collect();
-    // Series are opened by their headers (geometry, no pixel data); those
-    // with their own segmentations first, so their grids are known when
-    // other phases borrow their segmentations.
+    // Series are opened by their headers (geometry, no pixel data), once.
     let mut images: Vec<Option<ImageSource>> = (0..study.series.len()).map(|_| None).collect();
-    // ROI masks made so far: (segmentation file, ROI), grid, frame of reference, mask.
-    type MaskKey = (PathBuf, String);
-    let mut masks: Vec<(MaskKey, crate::volume::Geometry, Option<String>, RoiBox)> = Vec::new();
+    let mut masks = MaskCache::new();
     for &i in &selected {
         let s = &study.series[i];
-        let own: Vec<_> = study.segmentations_of(i);
-        let borrowed;
-        let segs = if own.is_empty() {
-            match borrowable(study, i, &mut images) {
-                Ok(v) => {
-                    borrowed = v;
-                    borrowed.iter().collect::<Vec<_>>()
-                }
-                Err(msg) => {
-                    let e = Error::Invalid(format!("series {}: {msg}", s.label()));
-                    out.failures.push(failure(&case.id, &e, "segmentation"));
-                    continue;
-                }
-            }
+        let own = study.segmentations_of(i);
+        let rois = if !own.is_empty() {
+            let Some(img) = open_cached(study, i, &mut images, case, out) else {
+                continue;
+            };
+            load_rois(&own, img, &mut masks, opts, case, out)
+                .into_iter()
+                .map(|m| (m, MaskSource::Own))
+                .collect()
         } else {
-            own.into_iter().collect()
-        };
-        if images[i].is_none() {
-            match open_series_image(&s.source) {
-                Ok(img) => images[i] = Some(img),
-                Err(e) => {
-                    out.failures.push(failure(&case.id, &e, "image"));
-                    continue;
+            match opts.params.cross_phase {
+                CrossPhase::SameGrid => match borrowable(study, i, &mut images) {
+                    Ok(j) => {
+                        let Some(img) = images[i].as_ref() else {
+                            continue;
+                        };
+                        let source = MaskSource::Borrowed {
+                            from_phase: study.series[j].phase.as_str().to_string(),
+                            how: Carried::SameGrid,
+                            shift_mm: None,
+                        };
+                        load_rois(&study.segmentations_of(j), img, &mut masks, opts, case, out)
+                            .into_iter()
+                            .map(|m| (m, source.clone()))
+                            .collect()
+                    }
+                    Err(msg) => {
+                        let e = Error::Invalid(format!("series {}: {msg}", s.label()));
+                        out.failures.push(failure(&case.id, &e, "segmentation"));
+                        continue;
+                    }
+                },
+                CrossPhase::Map | CrossPhase::Register => {
+                    match carried_rois(study, i, &mut images, &mut masks, opts, case, out) {
+                        Some(rois) => rois,
+                        None => continue,
+                    }
                 }
             }
-        }
+        };
         let Some(img) = images[i].as_ref() else {
             continue;
         };
-        let mut rois = Vec::new();
-        for seg in segs {
-            let names: Vec<&String> = seg
-                .roi_names
-                .iter()
-                .filter(|n| {
-                    opts.roi_patterns.is_empty()
-                        || opts.roi_patterns.iter().any(|p| glob_match(p, n))
-                })
-                .collect();
-            for name in names {
-                let roi_arg = match seg.kind {
-                    SegmentationKind::MaskFile => None,
-                    _ => Some(name.as_str()),
-                };
-                // Phases on the very same grid share the ROI's mask.
-                let key = (seg.path.clone(), name.clone());
-                if let Some(m) = masks
-                    .iter()
-                    .find(|(k, g, f, _)| {
-                        *k == key && *g == img.geometry && f.as_deref() == img.frame_of_reference()
-                    })
-                    .map(|(_, _, _, m)| m.clone())
-                {
-                    rois.push(m);
-                    continue;
-                }
-                match inputs::load_roi_box(&seg.path, img, roi_arg, opts.params.effective_label()) {
-                    Ok(mut m) => {
-                        m.roi = name.clone();
-                        let frame = img.frame_of_reference().map(str::to_string);
-                        masks.push((key, img.geometry.clone(), frame, m.clone()));
-                        rois.push(m);
-                    }
-                    Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
-                }
-            }
-        }
         extract_rows(case, img, s.phase.as_str(), rois, opts, out);
     }
 }
 
-/// Segmentations of another series usable on series `i`: same frame of
-/// reference and the same voxel grid (so the ROI lands on the same voxels).
+/// Series `i`'s image, opened by its headers once; a failure becomes an error line.
+fn open_cached<'a>(
+    study: &Study,
+    i: usize,
+    images: &'a mut [Option<ImageSource>],
+    case: &Case,
+    out: &mut CaseResult,
+) -> Option<&'a ImageSource> {
+    if images[i].is_none() {
+        match open_series_image(&study.series[i].source) {
+            Ok(img) => images[i] = Some(img),
+            Err(e) => {
+                out.failures.push(failure(&case.id, &e, "image"));
+                return None;
+            }
+        }
+    }
+    images[i].as_ref()
+}
+
+/// ROI masks made so far in a study: (segmentation file, ROI), grid, frame
+/// of reference, mask.
+type MaskCache = Vec<(
+    (PathBuf, String),
+    crate::volume::Geometry,
+    Option<String>,
+    RoiBox,
+)>;
+
+/// The ROIs of `segs` (filtered by the ROI patterns) on `img`'s grid;
+/// phases on the very same grid share the ROI's mask (`masks`).
+fn load_rois(
+    segs: &[&study::Segmentation],
+    img: &ImageSource,
+    masks: &mut MaskCache,
+    opts: &BatchOptions,
+    case: &Case,
+    out: &mut CaseResult,
+) -> Vec<RoiBox> {
+    let mut rois = Vec::new();
+    for seg in segs {
+        let names = seg.roi_names.iter().filter(|n| {
+            opts.roi_patterns.is_empty() || opts.roi_patterns.iter().any(|p| glob_match(p, n))
+        });
+        for name in names {
+            let roi_arg = match seg.kind {
+                SegmentationKind::MaskFile => None,
+                _ => Some(name.as_str()),
+            };
+            let key = (seg.path.clone(), name.clone());
+            if let Some(m) = masks
+                .iter()
+                .find(|(k, g, f, _)| {
+                    *k == key && *g == img.geometry && f.as_deref() == img.frame_of_reference()
+                })
+                .map(|(_, _, _, m)| m.clone())
+            {
+                rois.push(m);
+                continue;
+            }
+            match inputs::load_roi_box(&seg.path, img, roi_arg, opts.params.effective_label()) {
+                Ok(mut m) => {
+                    m.roi = name.clone();
+                    let frame = img.frame_of_reference().map(str::to_string);
+                    masks.push((key, img.geometry.clone(), frame, m.clone()));
+                    rois.push(m);
+                }
+                Err(e) => out.failures.push(failure(&case.id, &e, "mask")),
+            }
+        }
+    }
+    rois
+}
+
+/// Segmentations of another series usable on series `i` under the
+/// `same-grid` policy: the donor with the same frame of reference and the
+/// same voxel grid (so the ROI lands on the same voxels), or why none is.
 fn borrowable(
     study: &Study,
     i: usize,
     images: &mut [Option<ImageSource>],
-) -> std::result::Result<Vec<study::Segmentation>, String> {
+) -> std::result::Result<usize, String> {
     let target = &study.series[i];
-    let donors: Vec<usize> = (0..study.series.len())
-        .filter(|&j| j != i && !study.segmentations_of(j).is_empty())
-        .collect();
+    let donors = study.donors_for(i);
     if donors.is_empty() {
         return Err("no segmentation in the study is linked to this series or to any other".into());
     }
@@ -564,20 +622,7 @@ fn borrowable(
             ));
             continue;
         }
-        for k in [i, j] {
-            if images[k].is_none() {
-                match open_series_image(&study.series[k].source) {
-                    Ok(img) => images[k] = Some(img),
-                    Err(e) => {
-                        return Err(format!(
-                            "cannot read series {}: {e}",
-                            study.series[k].label()
-                        ))
-                    }
-                }
-            }
-        }
-        let (a, b) = (images[i].as_ref().unwrap(), images[j].as_ref().unwrap());
+        let (a, b) = open_pair(study, i, j, images)?;
         if let Some(diff) = a.geometry.mismatch(&b.geometry) {
             reasons.push(format!(
                 "series {} is on another grid ({diff})",
@@ -585,12 +630,161 @@ fn borrowable(
             ));
             continue;
         }
-        return Ok(study.segmentations_of(j).into_iter().cloned().collect());
+        return Ok(j);
     }
     Err(format!(
-        "no own segmentation, and none can be borrowed: {} (segmentations are used across phases only with the same frame of reference and voxel grid)",
+        "no own segmentation, and none can be borrowed: {} (segmentations are used across phases only with the same frame of reference and voxel grid; --cross-phase map or register carries them across grids)",
         reasons.join("; ")
     ))
+}
+
+/// The images of series `i` and `j`, opened by their headers.
+fn open_pair<'a>(
+    study: &Study,
+    i: usize,
+    j: usize,
+    images: &'a mut [Option<ImageSource>],
+) -> std::result::Result<(&'a ImageSource, &'a ImageSource), String> {
+    for k in [i, j] {
+        if images[k].is_none() {
+            match open_series_image(&study.series[k].source) {
+                Ok(img) => images[k] = Some(img),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot read series {}: {e}",
+                        study.series[k].label()
+                    ))
+                }
+            }
+        }
+    }
+    match (&images[i], &images[j]) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err("series images missing".into()),
+    }
+}
+
+/// The ROIs of the first suitable donor series carried onto series `i` by
+/// the policy of `opts` (`map` or `register`), each with its provenance. Refusals
+/// (per series or per ROI) become error lines naming the series and the
+/// reason; `None` when nothing can be extracted on the series.
+fn carried_rois(
+    study: &Study,
+    i: usize,
+    images: &mut [Option<ImageSource>],
+    masks: &mut MaskCache,
+    opts: &BatchOptions,
+    case: &Case,
+    out: &mut CaseResult,
+) -> Option<Vec<(RoiBox, MaskSource)>> {
+    let policy = opts.params.cross_phase;
+    let target = &study.series[i];
+    let refuse = |out: &mut CaseResult, file: String, msg: String| {
+        out.failures.push(Failure {
+            study: case.id.clone(),
+            file,
+            stage: "cross-phase".into(),
+            message: format!("series {}: {msg}", target.label()),
+        });
+    };
+    let donors = study.donors_for(i);
+    if donors.is_empty() {
+        refuse(
+            out,
+            String::new(),
+            "no segmentation in the study is linked to this series or to any other".into(),
+        );
+        return None;
+    }
+    let mut reasons = Vec::new();
+    let mut chosen = None;
+    for j in donors {
+        let (a, b) = match open_pair(study, i, j, images) {
+            Ok(p) => p,
+            Err(msg) => {
+                reasons.push(msg);
+                continue;
+            }
+        };
+        match cross_phase::map::same_frame(b, a) {
+            Ok(()) => {
+                chosen = Some(j);
+                break;
+            }
+            Err(why) => reasons.push(format!(
+                "series {} (segmented): {why}",
+                study.series[j].label()
+            )),
+        }
+    }
+    let Some(j) = chosen else {
+        refuse(
+            out,
+            String::new(),
+            format!(
+                "no own segmentation, and none can be carried over ({policy}): {}",
+                reasons.join("; ")
+            ),
+        );
+        return None;
+    };
+    let (target_img, donor_img) = (images[i].as_ref()?, images[j].as_ref()?);
+    let donor = &study.series[j];
+    let from_phase = donor.phase.as_str().to_string();
+    let same_grid = target_img.geometry.mismatch(&donor_img.geometry).is_none();
+    let segs = study.segmentations_of(j);
+    if same_grid && policy == CrossPhase::Map {
+        let source = MaskSource::Borrowed {
+            from_phase,
+            how: Carried::SameGrid,
+            shift_mm: None,
+        };
+        return Some(
+            load_rois(&segs, target_img, masks, opts, case, out)
+                .into_iter()
+                .map(|m| (m, source.clone()))
+                .collect(),
+        );
+    }
+    let target_file = target_img.path.display().to_string();
+    let mut rois = Vec::new();
+    for m in load_rois(&segs, donor_img, masks, opts, case, out) {
+        let carried = match policy {
+            CrossPhase::Register => cross_phase::register::register(
+                &m,
+                donor_img,
+                target_img,
+                &cross_phase::register::Settings::default(),
+            )
+            .and_then(|r| {
+                cross_phase::map::map_roi(&m, donor_img, target_img, r.shift_mm)
+                    .map(|b| (b, Carried::Registered, Some(r.shift_mm)))
+            }),
+            _ => cross_phase::map::map_roi(&m, donor_img, target_img, [0.0; 3])
+                .map(|b| (b, Carried::Mapped, None)),
+        };
+        match carried {
+            Ok((b, how, shift_mm)) => rois.push((
+                b,
+                MaskSource::Borrowed {
+                    from_phase: from_phase.clone(),
+                    how,
+                    shift_mm,
+                },
+            )),
+            Err(e) => refuse(
+                out,
+                target_file.clone(),
+                format!(
+                    "segmentation {} of series {} ({}): {e}",
+                    m.path.display(),
+                    donor.label(),
+                    donor.phase
+                ),
+            ),
+        }
+    }
+    Some(rois)
 }
 
 fn open_series_image(source: &SeriesSource) -> Result<ImageSource> {
@@ -605,14 +799,15 @@ fn extract_rows(
     case: &Case,
     img: &ImageSource,
     phase: &str,
-    rois: Vec<RoiBox>,
+    rois: Vec<(RoiBox, MaskSource)>,
     opts: &BatchOptions,
     out: &mut CaseResult,
 ) {
     if rois.is_empty() {
         return;
     }
-    let results = match crate::pipeline::extract_rois(img, &rois, &opts.params) {
+    let (rois, sources): (Vec<RoiBox>, Vec<MaskSource>) = rois.into_iter().unzip();
+    let results = match crate::pipeline::extract_roi_rows(img, &rois, &opts.params) {
         Ok(r) => r,
         Err(e) => {
             out.failures.push(failure(&case.id, &e, "image"));
@@ -620,14 +815,16 @@ fn extract_rows(
         }
     };
     let spacing = img.geometry.spacing;
-    for (m, result) in rois.into_iter().zip(results) {
-        match result {
+    for row in results {
+        let m = &rois[row.roi];
+        let source = &sources[row.roi];
+        match row.result {
             Ok(x) => {
                 let meta = img.meta.as_ref();
                 let text = |f: fn(&series::SeriesMeta) -> &String| {
                     meta.map_or(Cell::Null, |m| Cell::Text(f(m).clone()))
                 };
-                let ids = vec![
+                let mut ids = vec![
                     ("study_id".to_string(), Cell::Text(case.id.clone())),
                     ("phase".into(), Cell::Text(phase.to_string())),
                     ("roi".into(), Cell::Text(m.roi.clone())),
@@ -646,6 +843,15 @@ fn extract_rows(
                     ("voxel_spacing_y".into(), Cell::Float(spacing[1])),
                     ("voxel_spacing_z".into(), Cell::Float(spacing[2])),
                 ];
+                // Provenance columns only beside the default policy, whose
+                // tables stay as they were.
+                if opts.params.cross_phase != CrossPhase::SameGrid {
+                    ids.extend(table::mask_source_columns(source));
+                }
+                if let Some((repeat, draw)) = row.perturbation {
+                    ids.push(("perturbation".into(), Cell::Int(repeat as i64)));
+                    ids.push(("perturbation_draw".into(), Cell::Text(draw)));
+                }
                 out.rows
                     .push(table::extraction_row(ids, x, &opts.params, opts.naming));
             }
@@ -654,7 +860,10 @@ fn extract_rows(
                 if f.file.is_empty() {
                     f.file = m.path.display().to_string();
                 }
-                f.message = format!("ROI '{}': {}", m.roi, f.message);
+                f.message = match &row.perturbation {
+                    Some((r, _)) => format!("ROI '{}' (perturbation {r}): {}", m.roi, f.message),
+                    None => format!("ROI '{}': {}", m.roi, f.message),
+                };
                 out.failures.push(f);
             }
         }

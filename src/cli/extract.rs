@@ -3,6 +3,7 @@
 
 use clap::{Args, ValueEnum};
 use ctrad::batch::{self, BatchOptions, Progress};
+use ctrad::cross_phase::{CrossPhase, MaskSource};
 use ctrad::error::{Error, Result};
 use ctrad::params::Params;
 use ctrad::study::Phase;
@@ -77,6 +78,12 @@ pub struct ExtractArgs {
     /// Process only shard K of N (`K/N`), for cluster runs.
     #[arg(long)]
     pub shard: Option<String>,
+    /// How a segmentation of one phase is used on a series without its own
+    /// (batch mode): same-grid (only the same voxel grid), map (by patient
+    /// coordinates), register (map after a local rigid alignment).
+    /// Overrides the parameter file's `crossPhase`.
+    #[arg(long, value_name = "POLICY")]
+    pub cross_phase: Option<String>,
     /// Also write the HTML report of the run (batch mode on a studies folder).
     #[arg(long, value_name = "HTML")]
     pub report: Option<PathBuf>,
@@ -90,7 +97,7 @@ pub fn run(args: ExtractArgs) -> Result<i32> {
             "--report needs a studies folder (not --manifest or --image/--mask)".into(),
         ));
     }
-    let params = match &args.params {
+    let mut params = match &args.params {
         Some(p) => Params::from_file(p)?,
         None => {
             let params = Params::bundled_default()?;
@@ -103,6 +110,13 @@ pub fn run(args: ExtractArgs) -> Result<i32> {
             params
         }
     };
+    if let Some(p) = &args.cross_phase {
+        params.cross_phase = CrossPhase::parse(p).ok_or_else(|| {
+            Error::Invalid(format!(
+                "--cross-phase '{p}': expected same-grid, map or register"
+            ))
+        })?;
+    }
     match (&args.image, &args.mask) {
         (Some(image), Some(mask)) => single(&args, image.clone(), mask.clone(), params),
         _ => run_batch(&args, params),
@@ -128,20 +142,37 @@ fn single(
     )?;
     let series_uid = image.series_uid();
     let rois = [roi];
-    let out = ctrad::pipeline::extract_rois(&image, &rois, &params)?
-        .pop()
-        .expect("one result per ROI")?;
-    let [roi] = rois;
-    let source = vec![
-        ("image".into(), Cell::Text(image_path.display().to_string())),
-        ("mask".into(), Cell::Text(mask_path.display().to_string())),
-        ("label".into(), label.map_or(Cell::Null, Cell::Int)),
-        ("roi".into(), Cell::Text(roi.roi)),
-        ("series_instance_uid".into(), Cell::Text(series_uid)),
-        ("segmentation_uid".into(), Cell::Text(roi.segmentation_uid)),
-    ];
-    let row = table::extraction_row(source, out, &params, args.naming.into());
-    let mut df = table::to_dataframe(&[row])?;
+    let mut rows = Vec::new();
+    for r in ctrad::pipeline::extract_roi_rows(&image, &rois, &params)? {
+        let out = r.result?;
+        let roi = &rois[r.roi];
+        let mut source = vec![
+            ("image".into(), Cell::Text(image_path.display().to_string())),
+            ("mask".into(), Cell::Text(mask_path.display().to_string())),
+            ("label".into(), label.map_or(Cell::Null, Cell::Int)),
+            ("roi".into(), Cell::Text(roi.roi.clone())),
+            ("series_instance_uid".into(), Cell::Text(series_uid.clone())),
+            (
+                "segmentation_uid".into(),
+                Cell::Text(roi.segmentation_uid.clone()),
+            ),
+        ];
+        // The mask given is the row's own, as batch rows of the same policy say.
+        if params.cross_phase != CrossPhase::SameGrid {
+            source.extend(table::mask_source_columns(&MaskSource::Own));
+        }
+        if let Some((repeat, draw)) = r.perturbation {
+            source.push(("perturbation".into(), Cell::Int(repeat as i64)));
+            source.push(("perturbation_draw".into(), Cell::Text(draw)));
+        }
+        rows.push(table::extraction_row(
+            source,
+            out,
+            &params,
+            args.naming.into(),
+        ));
+    }
+    let mut df = table::to_dataframe(&rows)?;
     let metadata = table::table_metadata(&params);
     table::write_table(&mut df, &args.output, &metadata)?;
     Ok(0)

@@ -13,5 +13,6 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> Result<i32> {
     let study = ctrad::study::discover(&args.study_dir)?;
     print!("{}", ctrad::study::describe(&study));
+    print!("{}", ctrad::study::describe_cross_phase(&study));
     Ok(0)
 }

@@ -16,7 +16,7 @@ pub mod nifti;
 pub mod nrrd;
 
 use crate::error::{Error, Result};
-use crate::volume::{Geometry, IntensitySummary, Volume};
+use crate::volume::{Geometry, IntensitySummary, SliceBox, Volume};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -502,13 +502,7 @@ impl VolumeFile {
         hi: [usize; 3],
         summary: Option<(&mut IntensitySummary, bool)>,
     ) -> Result<Volume<f32>> {
-        let g = self.geometry();
-        if (0..3).any(|a| lo[a] > hi[a] || hi[a] >= g.dims[a]) {
-            return Err(Error::Invalid(format!(
-                "box {lo:?}..={hi:?} outside the grid {:?}",
-                g.dims
-            )));
-        }
+        let mut part = SliceBox::new(self.geometry(), lo, hi)?;
         match self {
             VolumeFile::InMemory(v) => {
                 if let Some((s, round)) = summary {
@@ -516,31 +510,16 @@ impl VolumeFile {
                 }
                 Ok(v.crop(lo, hi))
             }
-            VolumeFile::Stream {
-                path,
-                geometry,
-                nrrd,
-            } => {
-                let geometry_box = geometry.crop(lo, hi);
-                let [bx, by, _] = geometry_box.dims;
-                let nx = geometry.dims[0];
-                let mut data = vec![0f32; geometry_box.len()];
+            VolumeFile::Stream { path, nrrd, .. } => {
                 let mut summary = summary;
                 for_each_slice(path, *nrrd, &ReadLimits::from_env()?, |z, slice| {
                     if let Some((s, round)) = summary.as_mut() {
                         s.add(slice, *round);
                     }
-                    if (lo[2]..=hi[2]).contains(&z) {
-                        let plane = (z - lo[2]) * bx * by;
-                        for y in 0..by {
-                            let src = (lo[1] + y) * nx + lo[0];
-                            data[plane + y * bx..plane + (y + 1) * bx]
-                                .copy_from_slice(&slice[src..src + bx]);
-                        }
-                    }
-                    summary.is_some() || z < hi[2]
+                    part.keep(z, slice);
+                    summary.is_some() || z < part.last_z()
                 })?;
-                Volume::from_vec(geometry_box, data)
+                Ok(part.finish())
             }
         }
     }

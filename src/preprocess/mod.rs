@@ -1,8 +1,9 @@
 //! Image processing steps of the IBSI chain: interpolation, re-segmentation,
-//! discretisation.
+//! discretisation; perturbations for robustness studies.
 
 pub mod discretise;
 pub mod itk_resample;
+pub mod perturb;
 pub mod resample;
 pub mod resegment;
 

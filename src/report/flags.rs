@@ -14,7 +14,8 @@
 //!   likely mixed up.
 //! * **ROI placement**: the ROI touches the volume's edge (it may be cut
 //!   off); fewer than [`FEW_VOXELS`] voxels (a sliver or a stray click);
-//!   empty; drawn on another series with another grid.
+//!   empty; drawn on another series with another grid; carried over with a
+//!   registration shift above [`LARGE_SHIFT_MM`].
 //! * **Phase**: unknown, in a study with more than one series.
 //! * **Status**: no row (a failure, or not extracted).
 
@@ -27,6 +28,9 @@ pub const ROBUST_Z: f64 = 3.5;
 pub const MIN_COHORT: usize = 5;
 /// An ROI of fewer voxels is flagged.
 pub const FEW_VOXELS: usize = 64;
+/// A mask carried to another phase with a longer registration shift (mm)
+/// is flagged.
+pub const LARGE_SHIFT_MM: f64 = 5.0;
 
 /// Median of finite values (`None` when empty).
 pub fn median(values: &[f64]) -> Option<f64> {
@@ -166,6 +170,14 @@ pub(crate) fn flag(cohort: &mut Cohort) {
             }
             if e.other_grid {
                 f.push("segmentation drawn on a series with another grid".into());
+            }
+            if let Some(sh) = e.shift_mm {
+                let norm = sh.iter().map(|v| v * v).sum::<f64>().sqrt();
+                if norm > LARGE_SHIFT_MM {
+                    f.push(format!(
+                        "mask carried over with a registration shift of {norm:.1} mm"
+                    ));
+                }
             }
             if e.phase == "unknown" && multi_series {
                 f.push("phase unknown in a study with several series".into());

@@ -27,6 +27,7 @@ pub mod flags;
 mod html;
 pub mod view;
 
+use crate::cross_phase;
 use crate::error::{Error, Result};
 use crate::inputs::{self, ImageSource, RoiBox};
 use crate::study::{self, Phase, PhaseSource, SegmentationKind, SeriesSource, Study};
@@ -107,6 +108,10 @@ pub(crate) struct TableRow {
     pub series_description: String,
     pub spacing: [Option<f64>; 3],
     pub voxels: Option<f64>,
+    /// Where the mask came from (`own`, `portal_venous:mapped`, …; empty in
+    /// tables without the column) and the registration shift.
+    pub mask_source: String,
+    pub mask_shift_mm: Option<[f64; 3]>,
     /// Values of [`Cohort::features`].
     pub values: Vec<Option<f64>>,
 }
@@ -164,6 +169,8 @@ pub(crate) struct Entry {
     pub segmentation: String,
     /// The segmentation belongs to another series on another grid.
     pub other_grid: bool,
+    /// The registration shift the batch applied to carry the mask over.
+    pub shift_mm: Option<[f64; 3]>,
     pub status: Status,
     pub row: Option<usize>,
     pub voxels: Option<usize>,
@@ -310,7 +317,7 @@ fn read_table_with_metadata(
 }
 
 /// Identifying columns of ctrad tables (not features).
-const ID_COLUMNS: [&str; 20] = [
+const ID_COLUMNS: [&str; 22] = [
     "study_id",
     "phase",
     "roi",
@@ -331,6 +338,8 @@ const ID_COLUMNS: [&str; 20] = [
     "label",
     "mask_source",
     "mask_shift_mm",
+    "perturbation",
+    "perturbation_draw",
 ];
 
 /// The rows of a batch table and the feature columns the patterns choose.
@@ -388,7 +397,10 @@ fn table_rows(
             ColumnData::Text(v) => v[i].as_deref()?.trim().parse().ok(),
         }
     };
+    // Perturbation runs repeat each row; the report shows the originals (0).
+    let original = |i: usize| num("perturbation", i).is_none_or(|p| p == 0.0);
     let rows = (0..t.nrows)
+        .filter(|&i| original(i))
         .map(|i| TableRow {
             study: text("study_id", i),
             phase: text("phase", i),
@@ -401,6 +413,14 @@ fn table_rows(
                 num("voxel_spacing_z", i),
             ],
             voxels: num("roi_voxel_count", i),
+            mask_source: text("mask_source", i),
+            mask_shift_mm: {
+                let parts: Vec<f64> = text("mask_shift_mm", i)
+                    .split(',')
+                    .filter_map(|p| p.trim().parse().ok())
+                    .collect();
+                <[f64; 3]>::try_from(parts).ok()
+            },
             values: features.iter().map(|f| num(f, i)).collect(),
         })
         .collect();
@@ -497,9 +517,11 @@ fn collect_study(
         for i in 0..study.series.len() {
             let mut placed = Vec::new();
             for (seg_index, roi) in rois_of(study, i) {
-                let (mut e, m) = entry_for(study, i, seg_index, &roi, &images, label);
+                let mut e = new_entry(study, i, seg_index, &roi);
                 e.study = id.to_string();
                 match_row(&mut e, &data.series[i], rows, rows_of, &mut used_rows);
+                let row = e.row.map(|r| &rows[r]);
+                let m = place_roi(study, i, seg_index, &mut e, row, &images, label);
                 placed.push((e, m));
             }
             if let Some(Ok(img)) = &images[i] {
@@ -521,6 +543,7 @@ fn collect_study(
             roi: row.roi.clone(),
             segmentation: String::new(),
             other_grid: false,
+            shift_mm: None,
             status: Status::Computed,
             row: Some(r),
             voxels: row.voxels.map(|v| v as usize),
@@ -577,6 +600,7 @@ fn collect_study(
             roi: String::new(),
             segmentation: String::new(),
             other_grid: false,
+            shift_mm: None,
             status: Status::Failed(
                 data.failures
                     .iter()
@@ -656,25 +680,18 @@ fn match_row(
     }
 }
 
-/// The entry of ROI `roi` of segmentation `seg_index` on series `i`, and
-/// the ROI placed on the series (when it can be).
-fn entry_for(
-    study: &Study,
-    i: usize,
-    seg_index: usize,
-    roi: &str,
-    images: &[Option<std::result::Result<ImageSource, String>>],
-    label: Option<i64>,
-) -> (Entry, Option<RoiBox>) {
-    let s = &study.series[i];
+/// The entry of ROI `roi` of segmentation `seg_index` on series `i`
+/// (matched to its table row), without the ROI placed yet.
+fn new_entry(study: &Study, i: usize, seg_index: usize, roi: &str) -> Entry {
     let seg = &study.segmentations[seg_index];
-    let mut e = Entry {
+    Entry {
         study: String::new(),
         series: Some(i),
-        phase: s.phase.as_str().to_string(),
+        phase: study.series[i].phase.as_str().to_string(),
         roi: roi.to_string(),
         segmentation: format!("{} {}", seg.kind, rel(&study.dir, Some(&seg.path))),
         other_grid: false,
+        shift_mm: None,
         status: Status::NotExtracted,
         row: None,
         voxels: None,
@@ -684,34 +701,69 @@ fn entry_for(
         views: Vec::new(),
         view_error: None,
         flags: Vec::new(),
-    };
+    }
+}
+
+/// The ROI of entry `e` placed on series `i` as the batch placed it: its
+/// own segmentation rasterised on its grid; a segmentation of another
+/// series on the same grid likewise; on another grid, carried by patient
+/// coordinates ([`cross_phase::map::map_roi`]) with the registration shift
+/// the row records (`mask_shift_mm`).
+fn place_roi(
+    study: &Study,
+    i: usize,
+    seg_index: usize,
+    e: &mut Entry,
+    row: Option<&TableRow>,
+    images: &[Option<std::result::Result<ImageSource, String>>],
+    label: Option<i64>,
+) -> Option<RoiBox> {
+    let seg = &study.segmentations[seg_index];
     let img = match images[i].as_ref() {
         Some(Ok(img)) => img,
         Some(Err(msg)) => {
             e.view_error = Some(format!("cannot open the series: {msg}"));
-            return (e, None);
+            return None;
         }
-        None => return (e, None),
+        None => return None,
     };
+    let roi_arg = match seg.kind {
+        SegmentationKind::MaskFile => None,
+        _ => Some(e.roi.as_str()),
+    };
+    let mut donor = None;
     if let Some(j) = seg.series.filter(|&j| j != i) {
         e.segmentation
             .push_str(&format!(", drawn on series {}", study.series[j].label()));
-        if let Some(Ok(donor)) = images[j].as_ref() {
-            if let Some(diff) = img.geometry.mismatch(&donor.geometry) {
+        if let Some(Ok(d)) = images[j].as_ref() {
+            if let Some(diff) = img.geometry.mismatch(&d.geometry) {
                 e.other_grid = true;
                 e.segmentation.push_str(&format!(" (another grid: {diff})"));
+                donor = Some(d);
             }
         }
     }
-    let roi_arg = match seg.kind {
-        SegmentationKind::MaskFile => None,
-        _ => Some(roi),
+    if let Some(r) = row.filter(|r| !r.mask_source.is_empty() && r.mask_source != "own") {
+        e.segmentation
+            .push_str(&format!("; mask source {}", r.mask_source));
+        if let Some(sh) = r.mask_shift_mm {
+            e.segmentation.push_str(&format!(
+                ", registration shift {:.1}, {:.1}, {:.1} mm",
+                sh[0], sh[1], sh[2]
+            ));
+            e.shift_mm = Some(sh);
+        }
+    }
+    let placed = match donor {
+        Some(d) => inputs::load_roi_box(&seg.path, d, roi_arg, label)
+            .and_then(|m| cross_phase::map::map_roi(&m, d, img, e.shift_mm.unwrap_or([0.0; 3]))),
+        None => inputs::load_roi_box(&seg.path, img, roi_arg, label),
     };
-    match inputs::load_roi_box(&seg.path, img, roi_arg, label) {
-        Ok(m) => (e, Some(m)),
+    match placed {
+        Ok(m) => Some(m),
         Err(err) => {
             e.view_error = Some(format!("cannot place the ROI on this series: {err}"));
-            (e, None)
+            None
         }
     }
 }

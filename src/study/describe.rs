@@ -65,3 +65,76 @@ pub fn describe(study: &Study) -> String {
     }
     out
 }
+
+/// Which series would use which series' segmentations, under each
+/// cross-phase policy (see [`crate::cross_phase`]), for `ctrad inspect`.
+/// Opens the series by their headers (geometry only).
+pub fn describe_cross_phase(study: &Study) -> String {
+    use crate::cross_phase::map::same_frame;
+    use crate::inputs::ImageSource;
+    use std::fmt::Write;
+    let open = |i: usize| match &study.series[i].source {
+        SeriesSource::Dicom(files) => ImageSource::open_series(files),
+        SeriesSource::VolumeFile(p) => ImageSource::open(p),
+    };
+    let name = |i: usize| {
+        let s = &study.series[i];
+        format!("[{}] {} ({})", i + 1, s.label(), s.phase)
+    };
+    let mut out = String::from("Segmentations across phases:\n");
+    if study.segmentations.iter().all(|s| s.series.is_none()) {
+        out.push_str("  none: no segmentation is linked to a series\n");
+        return out;
+    }
+    let mut images: Vec<Option<ImageSource>> = (0..study.series.len()).map(|_| None).collect();
+    for i in 0..study.series.len() {
+        if !study.segmentations_of(i).is_empty() {
+            let _ = writeln!(out, "  {}: its own", name(i));
+            continue;
+        }
+        let mut line = None;
+        let mut reasons = Vec::new();
+        for j in study.donors_for(i) {
+            for k in [i, j] {
+                if images[k].is_none() {
+                    images[k] = open(k).ok();
+                }
+            }
+            let (Some(target), Some(donor)) = (&images[i], &images[j]) else {
+                reasons.push(format!("{} or {} cannot be read", name(i), name(j)));
+                continue;
+            };
+            if let Err(why) = same_frame(donor, target) {
+                reasons.push(format!("{}: {why}", name(j)));
+                continue;
+            }
+            let same_grid_allowed = !study.series[i].frame_of_reference_uid.is_empty();
+            line = Some(match target.geometry.mismatch(&donor.geometry) {
+                None if same_grid_allowed => format!(
+                    "from {} — the same grid: used by every policy (`map` too; `register` aligns it first)",
+                    name(j)
+                ),
+                None => format!(
+                    "from {} — the same grid but no frame of reference: with --cross-phase map or register",
+                    name(j)
+                ),
+                Some(diff) => format!(
+                    "from {} — another grid ({diff}): with --cross-phase map or register, not by the default same-grid",
+                    name(j)
+                ),
+            });
+            break;
+        }
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            name(i),
+            line.unwrap_or_else(|| if reasons.is_empty() {
+                "none (no segmentation in the study)".to_string()
+            } else {
+                format!("none ({})", reasons.join("; "))
+            })
+        );
+    }
+    out
+}

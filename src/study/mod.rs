@@ -88,7 +88,7 @@ mod evidence;
 mod overrides;
 mod volume_files;
 
-pub use describe::describe;
+pub use describe::{describe, describe_cross_phase};
 pub use dicom::parse_tm;
 use dicom::*;
 use evidence::*;
@@ -284,6 +284,27 @@ impl Study {
         (0..self.series.len())
             .filter(|&i| self.series[i].phase == phase)
             .collect()
+    }
+
+    /// Series other than `index` with segmentations linked to them, in the
+    /// order their segmentations are offered to `index`: the same frame of
+    /// reference first, then the portal-venous phase (where radiologists
+    /// usually contour), then by position in [`Study::series`].
+    pub fn donors_for(&self, index: usize) -> Vec<usize> {
+        let target = &self.series[index];
+        let mut donors: Vec<usize> = (0..self.series.len())
+            .filter(|&j| j != index && !self.segmentations_of(j).is_empty())
+            .collect();
+        donors.sort_by_key(|&j| {
+            let d = &self.series[j];
+            (
+                d.frame_of_reference_uid.is_empty()
+                    || d.frame_of_reference_uid != target.frame_of_reference_uid,
+                d.phase != Phase::PortalVenous,
+                j,
+            )
+        });
+        donors
     }
 
     /// Segmentations linked to series `index`.

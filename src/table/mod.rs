@@ -89,10 +89,28 @@ pub fn extraction_row(
 /// The key-value metadata of every feature table file: the ctrad version,
 /// the parameter file's text and its hash.
 pub fn table_metadata(params: &crate::params::Params) -> Vec<(String, String)> {
-    vec![
+    let mut m = vec![
         ("ctrad_version".to_string(), crate::VERSION.to_string()),
         ("ctrad_params".to_string(), params.source_text.clone()),
         ("ctrad_params_hash".to_string(), params.hash()),
+    ];
+    // The policy may be set on the command line, outside the parameter text.
+    if params.cross_phase != crate::cross_phase::CrossPhase::SameGrid {
+        m.push((
+            "ctrad_cross_phase".to_string(),
+            params.cross_phase.to_string(),
+        ));
+    }
+    m
+}
+
+/// The provenance columns of a row's mask: `mask_source` (`own`, or
+/// `<phase>:same_grid|mapped|registered`) and `mask_shift_mm` (`x,y,z`,
+/// the translation applied in patient coordinates; empty when none).
+pub fn mask_source_columns(source: &crate::cross_phase::MaskSource) -> [(String, Cell); 2] {
+    [
+        ("mask_source".to_string(), Cell::Text(source.label())),
+        ("mask_shift_mm".to_string(), Cell::Text(source.shift_text())),
     ]
 }
 

@@ -25,7 +25,7 @@ use super::view::{Attributes, PixelDataHeader, View};
 use crate::error::{Error, Result};
 use crate::io::ReadLimits;
 use crate::volume::cross;
-use crate::volume::{Geometry, IntensitySummary, Volume};
+use crate::volume::{Geometry, IntensitySummary, SliceBox, Volume};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use dicom_pixeldata::PixelDecoder;
@@ -190,26 +190,10 @@ impl SeriesLayout {
         summary: Option<(&mut IntensitySummary, bool)>,
     ) -> Result<Volume<f32>> {
         let g = &self.geometry;
-        if (0..3).any(|a| lo[a] > hi[a] || hi[a] >= g.dims[a]) {
-            return Err(Error::Invalid(format!(
-                "series {}: box {lo:?}..={hi:?} outside the grid {:?}",
-                self.meta.series_instance_uid, g.dims
-            )));
-        }
-        let geometry = g.crop(lo, hi);
-        let [bx, by, _] = geometry.dims;
-        let [nx, _, _] = g.dims;
-        let mut data = vec![0f32; geometry.len()];
-        let mut keep = |z: usize, slice: &[f32]| {
-            if (lo[2]..=hi[2]).contains(&z) {
-                let plane = (z - lo[2]) * bx * by;
-                for y in 0..by {
-                    let src = (lo[1] + y) * nx + lo[0];
-                    let dst = plane + y * bx;
-                    data[dst..dst + bx].copy_from_slice(&slice[src..src + bx]);
-                }
-            }
-        };
+        let mut part = SliceBox::new(g, lo, hi).map_err(|e| {
+            Error::Invalid(format!("series {}: {e}", self.meta.series_instance_uid))
+        })?;
+        let nx = g.dims[0];
         // Slice buffers are reused: fresh ones would each cost page faults
         // and zeroing.
         let npix = nx * g.dims[1];
@@ -222,7 +206,7 @@ impl SeriesLayout {
                     self.decode(chunk, bufs)?;
                     for (z, slice) in chunk.iter().zip(bufs.iter()) {
                         summary.add(slice, round);
-                        keep(*z, slice);
+                        part.keep(*z, slice);
                     }
                 }
             }
@@ -233,12 +217,12 @@ impl SeriesLayout {
                     let bufs = &mut bufs[..chunk.len()];
                     self.decode(chunk, bufs)?;
                     for (z, slice) in chunk.iter().zip(bufs.iter()) {
-                        keep(*z, slice);
+                        part.keep(*z, slice);
                     }
                 }
             }
         }
-        Volume::from_vec(geometry, data)
+        Ok(part.finish())
     }
 
     /// The whole series in HU.
