@@ -11,6 +11,12 @@
 //! the first byte, gives every 2 MiB span one fault. Huge pages are a
 //! request (`MADV_HUGEPAGE`, honoured when the system's THP mode is
 //! `madvise` or `always`); without them the blocks are ordinary pages.
+//!
+//! Released large blocks are kept (up to 16 blocks, 64 MiB) and handed out
+//! again for an uninitialised block of the same mapped length: the same
+//! sizes recur for every derived image of a study, and a kept block costs
+//! neither faults nor the kernel's zeroing. Zeroed blocks are always fresh
+//! mappings (zero-filled by the kernel as they are touched).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -77,6 +83,58 @@ mod large {
             libc::munmap(ptr as *mut libc::c_void, mapped_len(size));
         }
     }
+
+    /// Released blocks kept for reuse, by mapped length (at most
+    /// [`CACHE_BLOCKS`] blocks, [`CACHE_BYTES`] in all).
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Cache {
+        blocks: [(0, 0); CACHE_BLOCKS],
+        bytes: 0,
+    });
+    const CACHE_BLOCKS: usize = 16;
+    const CACHE_BYTES: usize = 64 << 20;
+
+    pub struct Cache {
+        /// (address, mapped length); length 0 is a free slot.
+        blocks: [(usize, usize); CACHE_BLOCKS],
+        bytes: usize,
+    }
+
+    /// A cached block of exactly the mapped length of `size` (its pages
+    /// already faulted in, its contents stale), or null.
+    pub fn take(size: usize) -> *mut u8 {
+        let len = mapped_len(size);
+        let Ok(mut c) = CACHE.lock() else {
+            return std::ptr::null_mut();
+        };
+        match c.blocks.iter().position(|&(_, l)| l == len) {
+            Some(i) => {
+                let (p, _) = std::mem::take(&mut c.blocks[i]);
+                c.bytes -= len;
+                p as *mut u8
+            }
+            None => std::ptr::null_mut(),
+        }
+    }
+
+    /// Keep the block `ptr` of `size` bytes for [`take`] if there is room;
+    /// false when the caller must unmap it.
+    pub fn keep(ptr: *mut u8, size: usize) -> bool {
+        let len = mapped_len(size);
+        let Ok(mut c) = CACHE.lock() else {
+            return false;
+        };
+        if c.bytes + len > CACHE_BYTES {
+            return false;
+        }
+        match c.blocks.iter().position(|&(_, l)| l == 0) {
+            Some(i) => {
+                c.blocks[i] = (ptr as usize, len);
+                c.bytes += len;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -90,6 +148,12 @@ mod large {
     pub unsafe fn unmap(_: *mut u8, _: usize) {
         unreachable!("large blocks are mapped directly on Linux only")
     }
+    pub fn take(_: usize) -> *mut u8 {
+        unreachable!("large blocks are mapped directly on Linux only")
+    }
+    pub fn keep(_: *mut u8, _: usize) -> bool {
+        unreachable!("large blocks are mapped directly on Linux only")
+    }
 }
 
 // SAFETY: ordinary blocks are forwarded to `System`; large ones (decided by
@@ -99,6 +163,12 @@ mod large {
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if is_large(&layout) {
+            // A released block of the same mapped length first: its pages
+            // need no new faults and zeroing (the contents are not promised).
+            let p = large::take(layout.size());
+            if !p.is_null() {
+                return p;
+            }
             // SAFETY: see the impl comment.
             unsafe { large::map(layout.size()) }
         } else {
@@ -119,6 +189,9 @@ unsafe impl GlobalAlloc for Allocator {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if is_large(&layout) {
+            if large::keep(ptr, layout.size()) {
+                return;
+            }
             // SAFETY: a large layout means `ptr` came from `large::map`.
             unsafe { large::unmap(ptr, layout.size()) }
         } else {

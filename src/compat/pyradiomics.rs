@@ -279,22 +279,19 @@ fn extract_on_grid(
     } else {
         &extra.image_types
     };
+    // The label mask over the box (unpadded): the voxels whose derived
+    // values the classes read.
+    let mut roi = Vec::with_capacity(nx * ny * nz);
+    for z in 0..nz {
+        for y in 0..ny {
+            let o = base_index(pdims, 0, y, z);
+            roi.extend_from_slice(&base.shape_mask[o..o + nx]);
+        }
+    }
     for (kind, tparams) in types {
-        let maps = image_types::responses(*kind, &tparams.pyradiomics.image, image, lo, hi)
-            .map_err(|e| match e {
-                Error::Invalid(r) => perr(r),
-                e => e,
-            })?;
-        for (name, map) in maps {
-            // The derived image's values on the label-mask voxels, storage order.
-            let mut values = Vec::with_capacity(kept);
-            for (row, &(first, end)) in base.row_spans.iter().enumerate() {
-                let (y, z) = (row % ny, row / ny);
-                let o = base_index(pdims, first, y, z);
-                let m = &base.shape_mask[o..o + (end - first)];
-                let v = &map[nx * row + first..nx * row + end];
-                values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
-            }
+        // Each derived image is made, measured and dropped before the next.
+        let mut measure = |name: String, values: Vec<f64>| -> Result<()> {
+            debug_assert_eq!(values.len(), kept);
             if !values.iter().all(|v| v.is_finite()) {
                 return Err(Error::Invalid(format!(
                     "{}: the '{name}' image has non-finite values in the ROI",
@@ -307,7 +304,32 @@ fn extract_on_grid(
                     .into_iter()
                     .map(|(class, f, v)| (format!("{name}_{class}_{f}"), v)),
             );
+            Ok(())
+        };
+        // The image type's own errors are about its settings; the
+        // measurement's pass through unchanged.
+        let mut failed = None;
+        let made = image_types::for_each_response(
+            *kind,
+            &tparams.pyradiomics.image,
+            image,
+            lo,
+            hi,
+            &roi,
+            |name, values| {
+                measure(name, values).map_err(|e| {
+                    failed = Some(e);
+                    Error::Invalid("measurement failed".into())
+                })
+            },
+        );
+        if let Some(e) = failed {
+            return Err(e);
         }
+        made.map_err(|e| match e {
+            Error::Invalid(r) => perr(r),
+            e => e,
+        })?;
     }
     Ok(out)
 }

@@ -125,12 +125,17 @@ fn pass(input: &Block, a: usize, f: &[f32]) -> Block {
 }
 
 /// The sub-bands of PyRadiomics' `Wavelet` image type over the box
-/// `lo..=hi` of `image`, in PyRadiomics' order, as (image type name, values
-/// over the box, x fastest). `filters` are PyWavelets' float32
-/// `(dec_lo, dec_hi)`;
-/// `axes` the grid axes transformed (x, y, z; or two of them with
-/// `force2D`).
-pub fn subbands(
+/// `lo..=hi` of `image`, in PyRadiomics' order, each handed to `sink` as
+/// (image type name, values at the box voxels `roi` selects — `roi` is
+/// box-shaped, x fastest — in storage order) as soon as it is made.
+/// `filters` are PyWavelets' float32 `(dec_lo, dec_hi)`; `axes` the grid
+/// axes transformed (x, y, z; or two of them with `force2D`).
+///
+/// The sub-bands of a level come depth first (`aaa`, `aad`, `ada`, …: the
+/// same lexicographic order as PyWavelets' keys), so that at most one block
+/// per axis is alive besides the approximation.
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_subband<E>(
     image: &Volume<f32>,
     lo: [usize; 3],
     hi: [usize; 3],
@@ -138,7 +143,9 @@ pub fn subbands(
     axes: &[usize],
     start_level: usize,
     level: usize,
-) -> Vec<(String, Vec<f32>)> {
+    roi: &[bool],
+    mut sink: impl FnMut(String, Vec<f32>) -> Result<(), E>,
+) -> Result<(), E> {
     let dims = image.geometry.dims;
     let flen = lo32.len();
     let levels = start_level + level;
@@ -200,46 +207,70 @@ pub fn subbands(
         data,
     };
     let letters = |name: &str| name.replace('a', "L").replace('d', "H");
-    let mut out: Vec<(String, Block)> = Vec::new();
     for l in 0..levels {
-        let mut bands: Vec<(String, Block)> = vec![(String::new(), approx)];
-        for &a in axes {
-            bands = bands
-                .into_iter()
-                .flat_map(|(name, b)| {
-                    [
-                        (format!("{name}a"), pass(&b, a, lo32)),
-                        (format!("{name}d"), pass(&b, a, hi32)),
-                    ]
-                })
-                .collect();
-        }
-        approx = bands.remove(0).1;
-        if l >= start_level {
-            let idx = l - start_level + 1;
-            for (name, b) in bands {
-                let prefix = if idx == 1 {
-                    "wavelet".to_string()
-                } else {
-                    format!("wavelet{idx}")
-                };
-                out.push((format!("{prefix}-{}", letters(&name)), b));
-            }
-        }
+        // Levels before `start_level` are made and discarded.
+        let keep = l >= start_level;
+        let prefix = match l + 1 - start_level.min(l) {
+            1 => "wavelet".to_string(),
+            idx => format!("wavelet{idx}"),
+        };
+        let mut next = None;
+        let mut result = Ok(());
+        split(
+            &approx,
+            axes,
+            String::new(),
+            (lo32, hi32),
+            &mut |name, b| {
+                if next.is_none() {
+                    // The first sub-band is the approximation (`aa…a`).
+                    next = Some(b);
+                } else if keep && result.is_ok() {
+                    result = sink(
+                        format!("{prefix}-{}", letters(&name)),
+                        crop_to_box(&b, lo, hi, roi),
+                    );
+                }
+            },
+        );
+        result?;
+        approx = next.expect("a level has an approximation");
     }
     let approx_name = if level == 1 {
         format!("wavelet-{}", "L".repeat(axes.len()))
     } else {
         format!("wavelet{level}-{}", "L".repeat(axes.len()))
     };
-    out.push((approx_name, approx));
-    out.into_iter()
-        .map(|(name, b)| (name, crop_to_box(&b, lo, hi)))
-        .collect()
+    sink(approx_name, crop_to_box(&approx, lo, hi, roi))
 }
 
-/// The values of `b` over the global box `lo..=hi`.
-fn crop_to_box(b: &Block, lo: [usize; 3], hi: [usize; 3]) -> Vec<f32> {
+/// Filter `block` along the first of `axes` with both filters, then each
+/// result along the rest, depth first: `emit` gets the sub-bands in
+/// lexicographic order of their names (`a` before `d`).
+fn split(
+    block: &Block,
+    axes: &[usize],
+    name: String,
+    filters: (&[f32], &[f32]),
+    emit: &mut dyn FnMut(String, Block),
+) {
+    let Some((&a, rest)) = axes.split_first() else {
+        return;
+    };
+    for (letter, f) in [('a', filters.0), ('d', filters.1)] {
+        let b = pass(block, a, f);
+        let name = format!("{name}{letter}");
+        if rest.is_empty() {
+            emit(name, b);
+        } else {
+            split(&b, rest, name, filters, emit);
+        }
+    }
+}
+
+/// The values of `b` at the voxels of the global box `lo..=hi` that `roi`
+/// (box-shaped, x fastest) selects.
+fn crop_to_box(b: &Block, lo: [usize; 3], hi: [usize; 3], roi: &[bool]) -> Vec<f32> {
     let dims = b.dims();
     let local = |a: usize, g: usize| -> usize {
         let ax = b.axes[a];
@@ -249,15 +280,23 @@ fn crop_to_box(b: &Block, lo: [usize; 3], hi: [usize; 3]) -> Vec<f32> {
             (g as isize - ax.origin) as usize
         }
     };
-    let mut out = Vec::with_capacity((0..3).map(|a| hi[a] - lo[a] + 1).product());
+    let width = hi[0] - lo[0] + 1;
+    let lx = local(0, lo[0]);
+    let mut out = Vec::with_capacity(roi.iter().filter(|&&m| m).count());
+    let mut rows = roi.chunks_exact(width);
     for z in lo[2]..=hi[2] {
         let lz = local(2, z);
         for y in lo[1]..=hi[1] {
             let ly = local(1, y);
-            let row = dims[0] * (ly + dims[1] * lz);
-            for x in lo[0]..=hi[0] {
-                out.push(b.data[row + local(0, x)]);
-            }
+            let row = dims[0] * (ly + dims[1] * lz) + lx;
+            let m = rows.next().expect("roi covers the box");
+            out.extend(
+                b.data[row..row + width]
+                    .iter()
+                    .zip(m)
+                    .filter(|(_, &m)| m)
+                    .map(|(&v, _)| v),
+            );
         }
     }
     out
