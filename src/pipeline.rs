@@ -191,15 +191,23 @@ pub fn extract_rois(
         geometry: grid.clone(),
         summary,
     };
+    // The last ROI takes the read box itself when it needs all of it (one
+    // ROI: no copy).
+    let last = rois.len() - 1;
+    let mut volume = Some(volume);
     Ok(rois
         .iter()
         .zip(&boxes)
-        .map(|(r, b)| {
+        .enumerate()
+        .map(|(k, (r, b))| {
             let (rlo, rhi) = b.unwrap_or(([0; 3], [0; 3]));
-            let img = if (rlo, rhi) == (lo, hi) {
-                volume.clone()
+            let read = volume.as_ref().expect("taken by the last ROI only");
+            let img = if (rlo, rhi) != (lo, hi) {
+                read.reframe(grid, lo, rlo, rhi, 0.0)
+            } else if k == last {
+                volume.take().expect("taken by the last ROI only")
             } else {
-                volume.reframe(grid, lo, rlo, rhi, 0.0)
+                read.clone()
             };
             let mask = r.on_box(grid, rlo, rhi);
             extract_box(img, mask, &whole, params, &image.path, &r.path)

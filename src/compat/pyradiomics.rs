@@ -24,6 +24,7 @@ use crate::preprocess::discretise::Discretisation;
 use crate::preprocess::itk_resample;
 use crate::volume::{check_same_grid, Mask, Volume};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The PyRadiomics classes ctrad reproduces: (IBSI family code, class name).
 pub const CLASSES: [(&str, &str); 7] = [
@@ -46,7 +47,7 @@ pub(crate) struct Crop {
     /// The label mask (shape features), padded by one background voxel on
     /// every side: size `dims + 2` per axis, the layout of
     /// [`PaddedLevels`] with every axis padded.
-    pub shape_mask: Vec<bool>,
+    pub shape_mask: Arc<[bool]>,
     /// Intensities inside the (re-segmented) intensity mask, storage order
     /// (f32 images widened exactly; the float64 image types as they are).
     pub roi_values: Vec<f64>,
@@ -60,13 +61,13 @@ pub(crate) struct Crop {
     /// `first..end` from the row's first to its last label-mask voxel
     /// (`0..0` for a row without any). Every intensity-mask voxel lies in
     /// its row's span: row passes that only need ROI voxels skip the rest.
-    pub row_spans: Vec<(usize, usize)>,
+    pub row_spans: Arc<[(usize, usize)]>,
 }
 
 impl Crop {
     /// [`Crop::row_spans`] of the non-zero voxels of `padded`.
     #[cfg(test)]
-    pub fn spans_of<L: Level>(padded: &PaddedLevels<L>) -> Vec<(usize, usize)> {
+    pub fn spans_of<L: Level>(padded: &PaddedLevels<L>) -> Arc<[(usize, usize)]> {
         let width = padded.dims[0] - 2;
         padded
             .rows()
@@ -243,12 +244,12 @@ fn extract_on_grid(
     let base = Crop {
         dims,
         spacing: image.geometry.spacing,
-        shape_mask,
+        shape_mask: shape_mask.into(),
         roi_values: Vec::new(),
         value_range: (0.0, 0.0),
         level_counts: Vec::new(),
         grey_levels: Vec::new(),
-        row_spans,
+        row_spans: row_spans.into(),
     };
 
     // Column order: shape first (PyRadiomics computes it before the image
@@ -355,14 +356,19 @@ fn image_classes(
             "'distances' other than [1] are not supported in 'compat: pyradiomics' mode",
         ));
     }
-    let roi_values: Vec<f64> = match keep {
-        Some(k) => values
-            .iter()
-            .zip(k)
-            .filter(|(_, &k)| k)
-            .map(|(&v, _)| v)
-            .collect(),
-        None => values.clone(),
+    // Without re-segmentation the intensity mask is the label mask: the
+    // values are the ROI values themselves.
+    let (roi_values, label_values) = match keep {
+        Some(k) => (
+            values
+                .iter()
+                .zip(k)
+                .filter(|(_, &k)| k)
+                .map(|(&v, _)| v)
+                .collect(),
+            Some(values),
+        ),
+        None => (values, None),
     };
     let (min, max) = roi_values
         .iter()
@@ -387,25 +393,28 @@ fn image_classes(
         ..base.clone()
     };
     // The narrowest level type: the texture passes stream less memory.
+    let label_values = label_values.as_deref();
     if top <= u8::MAX as u32 {
-        classes::<u8>(crop, &values, keep, &bins, params, wanted)
+        classes::<u8>(crop, label_values, keep, &bins, params, wanted)
     } else {
-        classes::<u16>(crop, &values, keep, &bins, params, wanted)
+        classes::<u16>(crop, label_values, keep, &bins, params, wanted)
     }
 }
 
 /// Bin the intensity mask into a padded level grid of type `L`, then compute
 /// the `wanted` classes. `values` are the intensities of the label-mask
-/// voxels in storage order; `keep` tells those of the intensity mask.
+/// voxels in storage order (`None`: the crop's ROI values, the same voxels
+/// without re-segmentation); `keep` tells those of the intensity mask.
 fn classes<L: Level>(
     mut crop: Crop,
-    values: &[f64],
+    values: Option<&[f64]>,
     keep: Option<&[bool]>,
     bins: &Bins,
     params: &Params,
     wanted: &[&str],
 ) -> Result<Vec<(&'static str, &'static str, f64)>> {
     let extra = &params.pyradiomics;
+    let values = values.unwrap_or(&crop.roi_values);
     let mut padded = PaddedLevels::<L>::zeros(crop.dims, [true; 3]);
     let mut counts = vec![0u64; bins.edges.len() + 1];
     // Integer intensities in a modest range (CT in HU): the level of every

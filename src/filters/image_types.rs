@@ -148,6 +148,7 @@ pub fn for_each_response(
             if dims.iter().any(|&d| d < 4) {
                 return Ok(());
             }
+            let mut laplacian = recursive_gaussian::Laplacian::default();
             for sigma in &s.sigma {
                 let fits = (0..3).all(|a| dims[a] as f64 >= (sigma.mm / spacing[a]).ceil() + 1.0);
                 if sigma.mm <= 0.0 || !fits {
@@ -162,7 +163,7 @@ pub fn for_each_response(
                     cropped = image.crop(blo, bhi);
                     &cropped
                 };
-                let r = recursive_gaussian::laplacian_box(
+                let r = laplacian.of_box(
                     block,
                     sigma.mm,
                     std::array::from_fn(|a| lo[a] - blo[a]),

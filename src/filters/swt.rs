@@ -62,6 +62,13 @@ impl Block {
 }
 
 /// Filter `input` along axis `a` with `f` (f32 taps).
+///
+/// Output sample `o` is `Σ_j f[j] · in[L(o, j)]` summed in PyWavelets'
+/// order; `terms` lists `(j, L)` in that order per output. Samples with
+/// the plain order (ascending `j`) are computed a tap at a time over many
+/// outputs at once (whole rows or planes; along x, a whole line), the few
+/// with the wrapped order one by one: each output's sum still runs over
+/// the same terms in the same order.
 fn pass(input: &Block, a: usize, f: &[f32]) -> Block {
     let ax = input.axes[a];
     let flen = f.len();
@@ -77,48 +84,85 @@ fn pass(input: &Block, a: usize, f: &[f32]) -> Block {
         len: out_len,
         ..ax
     };
+    let period = ax.period as isize;
+    // The block index of input sample g + half − j for output o.
+    let local = |o: usize, j: usize| -> usize {
+        let gi = out_origin + o as isize + half as isize - j as isize;
+        (if ax.full {
+            gi.rem_euclid(period)
+        } else {
+            gi - ax.origin
+        }) as usize
+    };
+    // Outputs whose sum starts with the wrapped terms, descending.
+    let wrapped: Vec<(usize, Vec<(usize, usize)>)> = (0..out_len)
+        .filter_map(|o| {
+            let i = (out_origin + o as isize).rem_euclid(period) + half as isize;
+            (i >= period).then(|| {
+                let w = (i - period) as usize;
+                let order = (0..=w).rev().chain(w + 1..flen);
+                (o, order.map(|j| (j, local(o, j))).collect())
+            })
+        })
+        .collect();
     let in_dims = input.dims();
     let mut out_dims = in_dims;
     out_dims[a] = out_len;
-    let in_stride = [1, in_dims[0], in_dims[0] * in_dims[1]][a];
-    let out_stride = [1, out_dims[0], out_dims[0] * out_dims[1]][a];
-    let period = ax.period as isize;
     let mut data = vec![0.0f32; out_dims.iter().product()];
-    let mut line = vec![0.0f32; ax.len];
-    let out_starts = super::boundary::line_starts(out_dims, a);
-    let in_starts = super::boundary::line_starts(in_dims, a);
-    for (&os, &is) in out_starts.iter().zip(&in_starts) {
-        for (k, v) in line.iter_mut().enumerate() {
-            *v = input.data[is + k * in_stride];
-        }
-        for o in 0..out_len {
-            let g = out_origin + o as isize;
-            // The sample of input index g + half − j.
-            let at = |j: usize| -> f32 {
-                let gi = g + half as isize - j as isize;
-                let local = if ax.full {
-                    gi.rem_euclid(period)
-                } else {
-                    gi - ax.origin
-                };
-                line[local as usize]
-            };
-            let i = g.rem_euclid(period) + half as isize;
-            let mut sum = 0.0f32;
-            if i < period {
-                for (j, &fj) in f.iter().enumerate() {
-                    sum += fj * at(j);
-                }
-            } else {
-                let wrapped = (i - period) as usize;
-                for j in (0..=wrapped).rev() {
-                    sum += f[j] * at(j);
-                }
-                for (j, &fj) in f.iter().enumerate().skip(wrapped + 1) {
-                    sum += fj * at(j);
+    if a == 0 {
+        // Along x: the line (periodically extended for a full axis, so that
+        // the taps of every output are contiguous) convolved a tap at a time.
+        let shift = flen - 1;
+        let ext_len = out_len + flen - 1;
+        let mut ext = vec![0.0f32; ext_len];
+        for (row_in, row_out) in input
+            .data
+            .chunks_exact(in_dims[0])
+            .zip(data.chunks_exact_mut(out_len))
+        {
+            // ext[o + flen − 1 − j] is the input of output o, tap j.
+            for (k, e) in ext.iter_mut().enumerate() {
+                *e = row_in[local(k, shift)];
+            }
+            for (j, &fj) in f.iter().enumerate() {
+                let src = &ext[shift - j..shift - j + out_len];
+                for (o, &v) in row_out.iter_mut().zip(src) {
+                    *o += fj * v;
                 }
             }
-            data[os + o * out_stride] = sum;
+            for (o, terms) in &wrapped {
+                let mut sum = 0.0f32;
+                for &(j, l) in terms {
+                    sum += f[j] * row_in[l];
+                }
+                row_out[*o] = sum;
+            }
+        }
+    } else {
+        // Along y or z: each output row (y) or plane (z) is a sum of whole
+        // input rows or planes.
+        let inner: usize = in_dims[..a].iter().product();
+        let (in_len, outer) = (in_dims[a], in_dims[a + 1..].iter().product::<usize>());
+        for k in 0..outer {
+            let src = &input.data[k * in_len * inner..(k + 1) * in_len * inner];
+            let dst = &mut data[k * out_len * inner..(k + 1) * out_len * inner];
+            for (o, out) in dst.chunks_exact_mut(inner).enumerate() {
+                for (j, &fj) in f.iter().enumerate() {
+                    let l = local(o, j);
+                    for (d, &v) in out.iter_mut().zip(&src[l * inner..(l + 1) * inner]) {
+                        *d += fj * v;
+                    }
+                }
+            }
+            for (o, terms) in &wrapped {
+                let out = &mut dst[o * inner..(o + 1) * inner];
+                out.fill(0.0);
+                for &(j, l) in terms {
+                    for (d, &v) in out.iter_mut().zip(&src[l * inner..(l + 1) * inner]) {
+                        *d += f[j] * v;
+                    }
+                }
+            }
         }
     }
     Block { axes, data }
