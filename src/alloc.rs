@@ -11,6 +11,12 @@
 //! the first byte, gives every 2 MiB span one fault. Huge pages are a
 //! request (`MADV_HUGEPAGE`, honoured when the system's THP mode is
 //! `madvise` or `always`); without them the blocks are ordinary pages.
+//!
+//! Released large blocks are kept (up to 16 blocks, 64 MiB) and handed out
+//! again for a block of the same mapped length (cleared in place when it
+//! must be zeroed): the same sizes recur for every derived image of a
+//! study, and a kept block costs neither page faults nor the kernel's
+//! clearing of fresh pages (the larger part of a filter pass otherwise).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -77,6 +83,91 @@ mod large {
             libc::munmap(ptr as *mut libc::c_void, mapped_len(size));
         }
     }
+
+    /// Released blocks kept for reuse, by mapped length (at most
+    /// [`CACHE_BLOCKS`] blocks, [`CACHE_BYTES`] in all), the most recently
+    /// released ones: sizes in use now recur, older ones may not.
+    static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(Cache {
+        blocks: [Kept {
+            addr: 0,
+            len: 0,
+            stamp: 0,
+        }; CACHE_BLOCKS],
+        bytes: 0,
+        clock: 0,
+    });
+    const CACHE_BLOCKS: usize = 16;
+    const CACHE_BYTES: usize = 64 << 20;
+
+    #[derive(Clone, Copy)]
+    pub struct Kept {
+        addr: usize,
+        /// Mapped length; 0 for a free slot.
+        len: usize,
+        /// When it was released (larger is later).
+        stamp: u64,
+    }
+
+    pub struct Cache {
+        blocks: [Kept; CACHE_BLOCKS],
+        bytes: usize,
+        clock: u64,
+    }
+
+    /// A cached block of exactly the mapped length of `size` (its pages
+    /// already faulted in, its contents stale), or null.
+    pub fn take(size: usize) -> *mut u8 {
+        let len = mapped_len(size);
+        let Ok(mut c) = CACHE.lock() else {
+            return std::ptr::null_mut();
+        };
+        match c.blocks.iter().position(|k| k.len == len) {
+            Some(i) => {
+                let k = std::mem::replace(&mut c.blocks[i].len, 0);
+                c.bytes -= k;
+                c.blocks[i].addr as *mut u8
+            }
+            None => std::ptr::null_mut(),
+        }
+    }
+
+    /// Keep the block `ptr` of `size` bytes for [`take`], unmapping the
+    /// least recently released blocks to make room; false when the caller
+    /// must unmap it (larger than the whole cache).
+    pub fn keep(ptr: *mut u8, size: usize) -> bool {
+        let len = mapped_len(size);
+        if len > CACHE_BYTES {
+            return false;
+        }
+        let Ok(mut c) = CACHE.lock() else {
+            return false;
+        };
+        while c.bytes + len > CACHE_BYTES || c.blocks.iter().all(|k| k.len != 0) {
+            let Some(old) = (0..CACHE_BLOCKS)
+                .filter(|&i| c.blocks[i].len != 0)
+                .min_by_key(|&i| c.blocks[i].stamp)
+            else {
+                return false;
+            };
+            let k = std::mem::replace(&mut c.blocks[old].len, 0);
+            c.bytes -= k;
+            // SAFETY: a whole mapping of `k` bytes made by `map`, no longer
+            // handed out.
+            unsafe { libc::munmap(c.blocks[old].addr as *mut libc::c_void, k) };
+        }
+        c.clock += 1;
+        let stamp = c.clock;
+        let Some(slot) = c.blocks.iter_mut().find(|k| k.len == 0) else {
+            return false;
+        };
+        *slot = Kept {
+            addr: ptr as usize,
+            len,
+            stamp,
+        };
+        c.bytes += len;
+        true
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -90,6 +181,12 @@ mod large {
     pub unsafe fn unmap(_: *mut u8, _: usize) {
         unreachable!("large blocks are mapped directly on Linux only")
     }
+    pub fn take(_: usize) -> *mut u8 {
+        unreachable!("large blocks are mapped directly on Linux only")
+    }
+    pub fn keep(_: *mut u8, _: usize) -> bool {
+        unreachable!("large blocks are mapped directly on Linux only")
+    }
 }
 
 // SAFETY: ordinary blocks are forwarded to `System`; large ones (decided by
@@ -99,6 +196,12 @@ mod large {
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if is_large(&layout) {
+            // A released block of the same mapped length first: its pages
+            // need no new faults and zeroing (the contents are not promised).
+            let p = large::take(layout.size());
+            if !p.is_null() {
+                return p;
+            }
             // SAFETY: see the impl comment.
             unsafe { large::map(layout.size()) }
         } else {
@@ -109,6 +212,14 @@ unsafe impl GlobalAlloc for Allocator {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if is_large(&layout) {
+            // Clearing a kept block in place is cheaper than the faults and
+            // the kernel's clearing of a fresh one.
+            let p = large::take(layout.size());
+            if !p.is_null() {
+                // SAFETY: `p` is a whole block of at least `layout.size()` bytes.
+                unsafe { std::ptr::write_bytes(p, 0, layout.size()) };
+                return p;
+            }
             // SAFETY: fresh anonymous mappings are zero-filled.
             unsafe { large::map(layout.size()) }
         } else {
@@ -119,6 +230,9 @@ unsafe impl GlobalAlloc for Allocator {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if is_large(&layout) {
+            if large::keep(ptr, layout.size()) {
+                return;
+            }
             // SAFETY: a large layout means `ptr` came from `large::map`.
             unsafe { large::unmap(ptr, layout.size()) }
         } else {
@@ -154,6 +268,26 @@ unsafe impl GlobalAlloc for Allocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_blocks_are_reused_and_zeroed_when_asked() {
+        let a = Allocator;
+        // An odd size of its own: no other test's blocks share its length.
+        let l = Layout::from_size_align((13 << 20) + 77, 8).unwrap();
+        unsafe {
+            let p = a.alloc(l);
+            std::ptr::write_bytes(p, 0xAB, l.size());
+            a.dealloc(p, l);
+            let q = a.alloc_zeroed(l);
+            if cfg!(target_os = "linux") {
+                assert_eq!(q, p, "the released block is handed out again");
+            }
+            assert!(std::slice::from_raw_parts(q, l.size())
+                .iter()
+                .all(|&b| b == 0));
+            a.dealloc(q, l);
+        }
+    }
 
     #[test]
     fn large_blocks_are_aligned_zeroed_and_resizable() {

@@ -367,6 +367,14 @@ fn apply_settings(p: &mut Params, setting: &serde_norway::Mapping, path: &Path) 
                         )));
                     }
                 }
+                "resegmentShape" => {
+                    if bool_value(v, key, path)? {
+                        return Err(err(
+                            "'resegmentShape: true' is not supported (the shape mask is never re-segmented)"
+                                .into(),
+                        ));
+                    }
+                }
                 "outlierFilterSigma" => {
                     if !v.is_null() {
                         let s = num(v)?;
@@ -959,6 +967,18 @@ mod tests {
     fn unknown_setting_is_named() {
         let e = parse("setting:\n  binWidht: 25\n").unwrap_err().to_string();
         assert!(e.contains("binWidht") && e.contains("test.yaml"), "{e}");
+    }
+
+    #[test]
+    fn shape_resegmentation_is_refused_by_name() {
+        assert!(parse("setting:\n  resegmentShape: false\n").is_ok());
+        let e = parse("compat: pyradiomics\nsetting:\n  resegmentShape: true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("resegmentShape") && e.contains("not supported"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub(crate) fn compute<L: Level>(
     // (the inner loops run over contiguous rows: vectorised).
     let mut dep = vec![0u8; width];
     // Only the span of each row holding its ROI voxels.
-    for (start, &(first, end)) in padded.rows().zip(&crop.row_spans) {
+    for (start, &(first, end)) in padded.rows().zip(crop.row_spans.iter()) {
         let (start, len) = (start + first, end - first);
         let row = &data[start..start + len];
         let dep = &mut dep[..len];

@@ -270,7 +270,7 @@ fn reached<L: Level, const CAP: usize, const SIZE: usize>(
     // Only the span of each row holding its ROI voxels: the lengths of the
     // others are never continued (a run continues from an ROI voxel) nor
     // counted, so they may stay stale.
-    for (row_start, &(first, end)) in padded.rows().zip(&crop.row_spans) {
+    for (row_start, &(first, end)) in padded.rows().zip(crop.row_spans.iter()) {
         if first == end {
             continue;
         }
@@ -384,7 +384,7 @@ mod tests {
             let crop = Crop {
                 dims,
                 spacing: [1.0; 3],
-                shape_mask: Vec::new(),
+                shape_mask: Vec::new().into(),
                 roi_values: Vec::new(),
                 value_range: (0.0, 0.0),
                 level_counts: Vec::new(),

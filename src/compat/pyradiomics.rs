@@ -24,6 +24,7 @@ use crate::preprocess::discretise::Discretisation;
 use crate::preprocess::itk_resample;
 use crate::volume::{check_same_grid, Mask, Volume};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The PyRadiomics classes ctrad reproduces: (IBSI family code, class name).
 pub const CLASSES: [(&str, &str); 7] = [
@@ -46,7 +47,7 @@ pub(crate) struct Crop {
     /// The label mask (shape features), padded by one background voxel on
     /// every side: size `dims + 2` per axis, the layout of
     /// [`PaddedLevels`] with every axis padded.
-    pub shape_mask: Vec<bool>,
+    pub shape_mask: Arc<[bool]>,
     /// Intensities inside the (re-segmented) intensity mask, storage order
     /// (f32 images widened exactly; the float64 image types as they are).
     pub roi_values: Vec<f64>,
@@ -60,13 +61,13 @@ pub(crate) struct Crop {
     /// `first..end` from the row's first to its last label-mask voxel
     /// (`0..0` for a row without any). Every intensity-mask voxel lies in
     /// its row's span: row passes that only need ROI voxels skip the rest.
-    pub row_spans: Vec<(usize, usize)>,
+    pub row_spans: Arc<[(usize, usize)]>,
 }
 
 impl Crop {
     /// [`Crop::row_spans`] of the non-zero voxels of `padded`.
     #[cfg(test)]
-    pub fn spans_of<L: Level>(padded: &PaddedLevels<L>) -> Vec<(usize, usize)> {
+    pub fn spans_of<L: Level>(padded: &PaddedLevels<L>) -> Arc<[(usize, usize)]> {
         let width = padded.dims[0] - 2;
         padded
             .rows()
@@ -243,12 +244,12 @@ fn extract_on_grid(
     let base = Crop {
         dims,
         spacing: image.geometry.spacing,
-        shape_mask,
+        shape_mask: shape_mask.into(),
         roi_values: Vec::new(),
         value_range: (0.0, 0.0),
         level_counts: Vec::new(),
         grey_levels: Vec::new(),
-        row_spans,
+        row_spans: row_spans.into(),
     };
 
     // Column order: shape first (PyRadiomics computes it before the image
@@ -279,22 +280,19 @@ fn extract_on_grid(
     } else {
         &extra.image_types
     };
+    // The label mask over the box (unpadded): the voxels whose derived
+    // values the classes read.
+    let mut roi = Vec::with_capacity(nx * ny * nz);
+    for z in 0..nz {
+        for y in 0..ny {
+            let o = base_index(pdims, 0, y, z);
+            roi.extend_from_slice(&base.shape_mask[o..o + nx]);
+        }
+    }
     for (kind, tparams) in types {
-        let maps = image_types::responses(*kind, &tparams.pyradiomics.image, image, lo, hi)
-            .map_err(|e| match e {
-                Error::Invalid(r) => perr(r),
-                e => e,
-            })?;
-        for (name, map) in maps {
-            // The derived image's values on the label-mask voxels, storage order.
-            let mut values = Vec::with_capacity(kept);
-            for (row, &(first, end)) in base.row_spans.iter().enumerate() {
-                let (y, z) = (row % ny, row / ny);
-                let o = base_index(pdims, first, y, z);
-                let m = &base.shape_mask[o..o + (end - first)];
-                let v = &map[nx * row + first..nx * row + end];
-                values.extend(v.iter().zip(m).filter(|(_, &m)| m).map(|(&v, _)| v));
-            }
+        // Each derived image is made, measured and dropped before the next.
+        let mut measure = |name: String, values: Vec<f64>| -> Result<()> {
+            debug_assert_eq!(values.len(), kept);
             if !values.iter().all(|v| v.is_finite()) {
                 return Err(Error::Invalid(format!(
                     "{}: the '{name}' image has non-finite values in the ROI",
@@ -307,7 +305,32 @@ fn extract_on_grid(
                     .into_iter()
                     .map(|(class, f, v)| (format!("{name}_{class}_{f}"), v)),
             );
+            Ok(())
+        };
+        // The image type's own errors are about its settings; the
+        // measurement's pass through unchanged.
+        let mut failed = None;
+        let made = image_types::for_each_response(
+            *kind,
+            &tparams.pyradiomics.image,
+            image,
+            lo,
+            hi,
+            &roi,
+            |name, values| {
+                measure(name, values).map_err(|e| {
+                    failed = Some(e);
+                    Error::Invalid("measurement failed".into())
+                })
+            },
+        );
+        if let Some(e) = failed {
+            return Err(e);
         }
+        made.map_err(|e| match e {
+            Error::Invalid(r) => perr(r),
+            e => e,
+        })?;
     }
     Ok(out)
 }
@@ -333,14 +356,19 @@ fn image_classes(
             "'distances' other than [1] are not supported in 'compat: pyradiomics' mode",
         ));
     }
-    let roi_values: Vec<f64> = match keep {
-        Some(k) => values
-            .iter()
-            .zip(k)
-            .filter(|(_, &k)| k)
-            .map(|(&v, _)| v)
-            .collect(),
-        None => values.clone(),
+    // Without re-segmentation the intensity mask is the label mask: the
+    // values are the ROI values themselves.
+    let (roi_values, label_values) = match keep {
+        Some(k) => (
+            values
+                .iter()
+                .zip(k)
+                .filter(|(_, &k)| k)
+                .map(|(&v, _)| v)
+                .collect(),
+            Some(values),
+        ),
+        None => (values, None),
     };
     let (min, max) = roi_values
         .iter()
@@ -365,25 +393,28 @@ fn image_classes(
         ..base.clone()
     };
     // The narrowest level type: the texture passes stream less memory.
+    let label_values = label_values.as_deref();
     if top <= u8::MAX as u32 {
-        classes::<u8>(crop, &values, keep, &bins, params, wanted)
+        classes::<u8>(crop, label_values, keep, &bins, params, wanted)
     } else {
-        classes::<u16>(crop, &values, keep, &bins, params, wanted)
+        classes::<u16>(crop, label_values, keep, &bins, params, wanted)
     }
 }
 
 /// Bin the intensity mask into a padded level grid of type `L`, then compute
 /// the `wanted` classes. `values` are the intensities of the label-mask
-/// voxels in storage order; `keep` tells those of the intensity mask.
+/// voxels in storage order (`None`: the crop's ROI values, the same voxels
+/// without re-segmentation); `keep` tells those of the intensity mask.
 fn classes<L: Level>(
     mut crop: Crop,
-    values: &[f64],
+    values: Option<&[f64]>,
     keep: Option<&[bool]>,
     bins: &Bins,
     params: &Params,
     wanted: &[&str],
 ) -> Result<Vec<(&'static str, &'static str, f64)>> {
     let extra = &params.pyradiomics;
+    let values = values.unwrap_or(&crop.roi_values);
     let mut padded = PaddedLevels::<L>::zeros(crop.dims, [true; 3]);
     let mut counts = vec![0u64; bins.edges.len() + 1];
     // Integer intensities in a modest range (CT in HU): the level of every

@@ -116,16 +116,39 @@ pub fn responses(
     lo: [usize; 3],
     hi: [usize; 3],
 ) -> Result<Vec<(String, Vec<f64>)>> {
-    let in_box = |v: &Volume<f32>| -> Vec<f64> { box_values(v, lo, hi, f64::from) };
+    let all = vec![true; (0..3).map(|a| hi[a] - lo[a] + 1).product()];
+    let mut out = Vec::new();
+    for_each_response(kind, s, image, lo, hi, &all, |name, values| {
+        out.push((name, values));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The derived images of one image type, in PyRadiomics' order, each
+/// handed to `sink` as soon as it is made, as (image type name, values at
+/// the voxels of the box `lo..=hi` of `image` that `roi` selects, in
+/// storage order). `roi` is box-shaped, x fastest. Only what those values
+/// need is computed, one derived image at a time.
+pub fn for_each_response(
+    kind: ImageTypeKind,
+    s: &ImageTypeSettings,
+    image: &Volume<f32>,
+    lo: [usize; 3],
+    hi: [usize; 3],
+    roi: &[bool],
+    mut sink: impl FnMut(String, Vec<f64>) -> Result<()>,
+) -> Result<()> {
+    let bd: [usize; 3] = std::array::from_fn(|a| hi[a] - lo[a] + 1);
     let dims = image.geometry.dims;
     let spacing = image.geometry.spacing;
-    Ok(match kind {
-        ImageTypeKind::Original => vec![("original".into(), in_box(image))],
+    match kind {
+        ImageTypeKind::Original => sink("original".into(), pick(image, lo, hi, roi, f64::from)),
         ImageTypeKind::LoG => {
             if dims.iter().any(|&d| d < 4) {
-                return Ok(Vec::new());
+                return Ok(());
             }
-            let mut out = Vec::new();
+            let mut laplacian = recursive_gaussian::Laplacian::default();
             for sigma in &s.sigma {
                 let fits = (0..3).all(|a| dims[a] as f64 >= (sigma.mm / spacing[a]).ceil() + 1.0);
                 if sigma.mm <= 0.0 || !fits {
@@ -133,24 +156,36 @@ pub fn responses(
                 }
                 let m = recursive_gaussian::margin(sigma.mm, spacing);
                 let (blo, bhi) = grown(lo, hi, m, dims);
-                let block = image.crop(blo, bhi);
-                let r = recursive_gaussian::laplacian(&block, sigma.mm);
-                let rel = |a: usize| (lo[a] - blo[a], hi[a] - blo[a]);
-                let (l, h) = (
-                    [rel(0).0, rel(1).0, rel(2).0],
-                    [rel(0).1, rel(1).1, rel(2).1],
+                let cropped;
+                let block = if (blo, bhi) == ([0; 3], image.geometry.last()) {
+                    image
+                } else {
+                    cropped = image.crop(blo, bhi);
+                    &cropped
+                };
+                let r = laplacian.of_box(
+                    block,
+                    sigma.mm,
+                    std::array::from_fn(|a| lo[a] - blo[a]),
+                    std::array::from_fn(|a| hi[a] - blo[a]),
                 );
-                out.push((
+                let values = r
+                    .iter()
+                    .zip(roi)
+                    .filter(|(_, &m)| m)
+                    .map(|(&v, _)| f64::from(v))
+                    .collect();
+                sink(
                     format!("log-sigma-{}-mm-3D", sigma.text.replace('.', "-")),
-                    box_values(&r, l, h, f64::from),
-                ));
+                    values,
+                )?;
             }
-            out
+            Ok(())
         }
         ImageTypeKind::Wavelet => {
             let (dec_lo, dec_hi) = wavelet_filters(&s.wavelet)?;
             let axes: Vec<usize> = (0..3).filter(|&a| Some(a) != s.force_2d_axis).collect();
-            swt::subbands(
+            swt::for_each_subband(
                 image,
                 lo,
                 hi,
@@ -158,10 +193,9 @@ pub fn responses(
                 &axes,
                 s.start_level,
                 s.level,
+                roi,
+                |name, v| sink(name, v.into_iter().map(f64::from).collect()),
             )
-            .into_iter()
-            .map(|(n, v)| (n, v.into_iter().map(f64::from).collect()))
-            .collect()
         }
         ImageTypeKind::Square
         | ImageTypeKind::SquareRoot
@@ -176,12 +210,12 @@ pub fn responses(
                     let c = 1.0 / m.sqrt();
                     (
                         "square",
-                        box_values(image, lo, hi, |x| (c * f64::from(x)).powi(2)),
+                        pick(image, lo, hi, roi, |x| (c * f64::from(x)).powi(2)),
                     )
                 }
                 ImageTypeKind::SquareRoot => (
                     "squareroot",
-                    box_values(image, lo, hi, |x| {
+                    pick(image, lo, hi, roi, |x| {
                         let x = f64::from(x);
                         if x > 0.0 {
                             (x * m).sqrt()
@@ -196,7 +230,7 @@ pub fn responses(
                     let top = (m + 1.0).ln();
                     (
                         "logarithm",
-                        box_values(image, lo, hi, |x| {
+                        pick(image, lo, hi, roi, |x| {
                             let x = f64::from(x);
                             let l = if x > 0.0 {
                                 (x + 1.0).ln()
@@ -213,17 +247,48 @@ pub fn responses(
                     let c = m.ln() / m;
                     (
                         "exponential",
-                        box_values(image, lo, hi, |x| (c * f64::from(x)).exp()),
+                        pick(image, lo, hi, roi, |x| (c * f64::from(x)).exp()),
                     )
                 }
             };
-            vec![(name.into(), values)]
+            sink(name.into(), values)
         }
-        ImageTypeKind::Gradient => vec![(
-            "gradient".into(),
-            gradient(image, lo, hi, s.gradient_use_spacing),
-        )],
-    })
+        ImageTypeKind::Gradient => {
+            debug_assert_eq!(roi.len(), bd.iter().product::<usize>());
+            sink(
+                "gradient".into(),
+                gradient(image, lo, hi, roi, s.gradient_use_spacing),
+            )
+        }
+    }
+}
+
+/// `f` of the voxels of the box `lo..=hi` of `v` that `roi` (box-shaped,
+/// x fastest) selects, in storage order.
+fn pick(
+    v: &Volume<f32>,
+    lo: [usize; 3],
+    hi: [usize; 3],
+    roi: &[bool],
+    f: impl Fn(f32) -> f64,
+) -> Vec<f64> {
+    let width = hi[0] - lo[0] + 1;
+    let mut out = Vec::with_capacity(roi.iter().filter(|&&m| m).count());
+    let mut rows = roi.chunks_exact(width);
+    for z in lo[2]..=hi[2] {
+        for y in lo[1]..=hi[1] {
+            let row = v.geometry.index(lo[0], y, z);
+            let m = rows.next().expect("roi covers the box");
+            out.extend(
+                v.data[row..row + width]
+                    .iter()
+                    .zip(m)
+                    .filter(|(_, &m)| m)
+                    .map(|(&x, _)| f(x)),
+            );
+        }
+    }
+    out
 }
 
 /// The box `lo..=hi` grown by `m` voxels per axis, clamped to `dims`.
@@ -239,23 +304,17 @@ fn grown(
     )
 }
 
-/// `f` of every voxel of the box `lo..=hi`, x fastest.
-fn box_values(v: &Volume<f32>, lo: [usize; 3], hi: [usize; 3], f: impl Fn(f32) -> f64) -> Vec<f64> {
-    let mut out = Vec::with_capacity((0..3).map(|a| hi[a] - lo[a] + 1).product());
-    for z in lo[2]..=hi[2] {
-        for y in lo[1]..=hi[1] {
-            let row = v.geometry.index(lo[0], y, z);
-            out.extend(v.data[row..=row + hi[0] - lo[0]].iter().map(|&x| f(x)));
-        }
-    }
-    out
-}
-
-/// ITK's `GradientMagnitudeImageFilter` over the box: per axis
+/// ITK's `GradientMagnitudeImageFilter` at the box voxels `roi` selects: per axis
 /// `g = (0.5/s)·x[i−1] + 0·x[i] + (−0.5/s)·x[i+1]` in f64 (`s` the spacing,
 /// or 1), neighbours beyond the image repeating its edge;
 /// `√(g_x² + g_y² + g_z²)` stored as f32.
-fn gradient(image: &Volume<f32>, lo: [usize; 3], hi: [usize; 3], use_spacing: bool) -> Vec<f64> {
+fn gradient(
+    image: &Volume<f32>,
+    lo: [usize; 3],
+    hi: [usize; 3],
+    roi: &[bool],
+    use_spacing: bool,
+) -> Vec<f64> {
     let dims = image.geometry.dims;
     let scale: [f64; 3] = std::array::from_fn(|a| {
         if use_spacing {
@@ -266,10 +325,14 @@ fn gradient(image: &Volume<f32>, lo: [usize; 3], hi: [usize; 3], use_spacing: bo
     });
     let c0 = scale.map(|s| 0.5 * s);
     let c2 = scale.map(|s| -0.5 * s);
-    let mut out = Vec::with_capacity((0..3).map(|a| hi[a] - lo[a] + 1).product());
+    let mut out = Vec::with_capacity(roi.iter().filter(|&&m| m).count());
+    let mut inside = roi.iter();
     for z in lo[2]..=hi[2] {
         for y in lo[1]..=hi[1] {
             for x in lo[0]..=hi[0] {
+                if !inside.next().expect("roi covers the box") {
+                    continue;
+                }
                 let p = [x, y, z];
                 let mut acc = 0.0f64;
                 for a in 0..3 {

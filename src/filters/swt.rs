@@ -62,6 +62,13 @@ impl Block {
 }
 
 /// Filter `input` along axis `a` with `f` (f32 taps).
+///
+/// Output sample `o` is `Σ_j f[j] · in[L(o, j)]` summed in PyWavelets'
+/// order; `terms` lists `(j, L)` in that order per output. Samples with
+/// the plain order (ascending `j`) are computed a tap at a time over many
+/// outputs at once (whole rows or planes; along x, a whole line), the few
+/// with the wrapped order one by one: each output's sum still runs over
+/// the same terms in the same order.
 fn pass(input: &Block, a: usize, f: &[f32]) -> Block {
     let ax = input.axes[a];
     let flen = f.len();
@@ -77,60 +84,102 @@ fn pass(input: &Block, a: usize, f: &[f32]) -> Block {
         len: out_len,
         ..ax
     };
+    let period = ax.period as isize;
+    // The block index of input sample g + half − j for output o.
+    let local = |o: usize, j: usize| -> usize {
+        let gi = out_origin + o as isize + half as isize - j as isize;
+        (if ax.full {
+            gi.rem_euclid(period)
+        } else {
+            gi - ax.origin
+        }) as usize
+    };
+    // Outputs whose sum starts with the wrapped terms, descending.
+    let wrapped: Vec<(usize, Vec<(usize, usize)>)> = (0..out_len)
+        .filter_map(|o| {
+            let i = (out_origin + o as isize).rem_euclid(period) + half as isize;
+            (i >= period).then(|| {
+                let w = (i - period) as usize;
+                let order = (0..=w).rev().chain(w + 1..flen);
+                (o, order.map(|j| (j, local(o, j))).collect())
+            })
+        })
+        .collect();
     let in_dims = input.dims();
     let mut out_dims = in_dims;
     out_dims[a] = out_len;
-    let in_stride = [1, in_dims[0], in_dims[0] * in_dims[1]][a];
-    let out_stride = [1, out_dims[0], out_dims[0] * out_dims[1]][a];
-    let period = ax.period as isize;
     let mut data = vec![0.0f32; out_dims.iter().product()];
-    let mut line = vec![0.0f32; ax.len];
-    let out_starts = super::boundary::line_starts(out_dims, a);
-    let in_starts = super::boundary::line_starts(in_dims, a);
-    for (&os, &is) in out_starts.iter().zip(&in_starts) {
-        for (k, v) in line.iter_mut().enumerate() {
-            *v = input.data[is + k * in_stride];
-        }
-        for o in 0..out_len {
-            let g = out_origin + o as isize;
-            // The sample of input index g + half − j.
-            let at = |j: usize| -> f32 {
-                let gi = g + half as isize - j as isize;
-                let local = if ax.full {
-                    gi.rem_euclid(period)
-                } else {
-                    gi - ax.origin
-                };
-                line[local as usize]
-            };
-            let i = g.rem_euclid(period) + half as isize;
-            let mut sum = 0.0f32;
-            if i < period {
-                for (j, &fj) in f.iter().enumerate() {
-                    sum += fj * at(j);
-                }
-            } else {
-                let wrapped = (i - period) as usize;
-                for j in (0..=wrapped).rev() {
-                    sum += f[j] * at(j);
-                }
-                for (j, &fj) in f.iter().enumerate().skip(wrapped + 1) {
-                    sum += fj * at(j);
+    if a == 0 {
+        // Along x: the line (periodically extended for a full axis, so that
+        // the taps of every output are contiguous) convolved a tap at a time.
+        let shift = flen - 1;
+        let ext_len = out_len + flen - 1;
+        let mut ext = vec![0.0f32; ext_len];
+        for (row_in, row_out) in input
+            .data
+            .chunks_exact(in_dims[0])
+            .zip(data.chunks_exact_mut(out_len))
+        {
+            // ext[o + flen − 1 − j] is the input of output o, tap j.
+            for (k, e) in ext.iter_mut().enumerate() {
+                *e = row_in[local(k, shift)];
+            }
+            for (j, &fj) in f.iter().enumerate() {
+                let src = &ext[shift - j..shift - j + out_len];
+                for (o, &v) in row_out.iter_mut().zip(src) {
+                    *o += fj * v;
                 }
             }
-            data[os + o * out_stride] = sum;
+            for (o, terms) in &wrapped {
+                let mut sum = 0.0f32;
+                for &(j, l) in terms {
+                    sum += f[j] * row_in[l];
+                }
+                row_out[*o] = sum;
+            }
+        }
+    } else {
+        // Along y or z: each output row (y) or plane (z) is a sum of whole
+        // input rows or planes.
+        let inner: usize = in_dims[..a].iter().product();
+        let (in_len, outer) = (in_dims[a], in_dims[a + 1..].iter().product::<usize>());
+        for k in 0..outer {
+            let src = &input.data[k * in_len * inner..(k + 1) * in_len * inner];
+            let dst = &mut data[k * out_len * inner..(k + 1) * out_len * inner];
+            for (o, out) in dst.chunks_exact_mut(inner).enumerate() {
+                for (j, &fj) in f.iter().enumerate() {
+                    let l = local(o, j);
+                    for (d, &v) in out.iter_mut().zip(&src[l * inner..(l + 1) * inner]) {
+                        *d += fj * v;
+                    }
+                }
+            }
+            for (o, terms) in &wrapped {
+                let out = &mut dst[o * inner..(o + 1) * inner];
+                out.fill(0.0);
+                for &(j, l) in terms {
+                    for (d, &v) in out.iter_mut().zip(&src[l * inner..(l + 1) * inner]) {
+                        *d += f[j] * v;
+                    }
+                }
+            }
         }
     }
     Block { axes, data }
 }
 
 /// The sub-bands of PyRadiomics' `Wavelet` image type over the box
-/// `lo..=hi` of `image`, in PyRadiomics' order, as (image type name, values
-/// over the box, x fastest). `filters` are PyWavelets' float32
-/// `(dec_lo, dec_hi)`;
-/// `axes` the grid axes transformed (x, y, z; or two of them with
-/// `force2D`).
-pub fn subbands(
+/// `lo..=hi` of `image`, in PyRadiomics' order, each handed to `sink` as
+/// (image type name, values at the box voxels `roi` selects — `roi` is
+/// box-shaped, x fastest — in storage order) as soon as it is made.
+/// `filters` are PyWavelets' float32 `(dec_lo, dec_hi)`; `axes` the grid
+/// axes transformed (x, y, z; or two of them with `force2D`).
+///
+/// The sub-bands of a level come depth first (`aaa`, `aad`, `ada`, …: the
+/// same lexicographic order as PyWavelets' keys), so that at most one block
+/// per axis is alive besides the approximation.
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_subband<E>(
     image: &Volume<f32>,
     lo: [usize; 3],
     hi: [usize; 3],
@@ -138,7 +187,9 @@ pub fn subbands(
     axes: &[usize],
     start_level: usize,
     level: usize,
-) -> Vec<(String, Vec<f32>)> {
+    roi: &[bool],
+    mut sink: impl FnMut(String, Vec<f32>) -> Result<(), E>,
+) -> Result<(), E> {
     let dims = image.geometry.dims;
     let flen = lo32.len();
     let levels = start_level + level;
@@ -200,46 +251,70 @@ pub fn subbands(
         data,
     };
     let letters = |name: &str| name.replace('a', "L").replace('d', "H");
-    let mut out: Vec<(String, Block)> = Vec::new();
     for l in 0..levels {
-        let mut bands: Vec<(String, Block)> = vec![(String::new(), approx)];
-        for &a in axes {
-            bands = bands
-                .into_iter()
-                .flat_map(|(name, b)| {
-                    [
-                        (format!("{name}a"), pass(&b, a, lo32)),
-                        (format!("{name}d"), pass(&b, a, hi32)),
-                    ]
-                })
-                .collect();
-        }
-        approx = bands.remove(0).1;
-        if l >= start_level {
-            let idx = l - start_level + 1;
-            for (name, b) in bands {
-                let prefix = if idx == 1 {
-                    "wavelet".to_string()
-                } else {
-                    format!("wavelet{idx}")
-                };
-                out.push((format!("{prefix}-{}", letters(&name)), b));
-            }
-        }
+        // Levels before `start_level` are made and discarded.
+        let keep = l >= start_level;
+        let prefix = match l + 1 - start_level.min(l) {
+            1 => "wavelet".to_string(),
+            idx => format!("wavelet{idx}"),
+        };
+        let mut next = None;
+        let mut result = Ok(());
+        split(
+            &approx,
+            axes,
+            String::new(),
+            (lo32, hi32),
+            &mut |name, b| {
+                if next.is_none() {
+                    // The first sub-band is the approximation (`aa…a`).
+                    next = Some(b);
+                } else if keep && result.is_ok() {
+                    result = sink(
+                        format!("{prefix}-{}", letters(&name)),
+                        crop_to_box(&b, lo, hi, roi),
+                    );
+                }
+            },
+        );
+        result?;
+        approx = next.expect("a level has an approximation");
     }
     let approx_name = if level == 1 {
         format!("wavelet-{}", "L".repeat(axes.len()))
     } else {
         format!("wavelet{level}-{}", "L".repeat(axes.len()))
     };
-    out.push((approx_name, approx));
-    out.into_iter()
-        .map(|(name, b)| (name, crop_to_box(&b, lo, hi)))
-        .collect()
+    sink(approx_name, crop_to_box(&approx, lo, hi, roi))
 }
 
-/// The values of `b` over the global box `lo..=hi`.
-fn crop_to_box(b: &Block, lo: [usize; 3], hi: [usize; 3]) -> Vec<f32> {
+/// Filter `block` along the first of `axes` with both filters, then each
+/// result along the rest, depth first: `emit` gets the sub-bands in
+/// lexicographic order of their names (`a` before `d`).
+fn split(
+    block: &Block,
+    axes: &[usize],
+    name: String,
+    filters: (&[f32], &[f32]),
+    emit: &mut dyn FnMut(String, Block),
+) {
+    let Some((&a, rest)) = axes.split_first() else {
+        return;
+    };
+    for (letter, f) in [('a', filters.0), ('d', filters.1)] {
+        let b = pass(block, a, f);
+        let name = format!("{name}{letter}");
+        if rest.is_empty() {
+            emit(name, b);
+        } else {
+            split(&b, rest, name, filters, emit);
+        }
+    }
+}
+
+/// The values of `b` at the voxels of the global box `lo..=hi` that `roi`
+/// (box-shaped, x fastest) selects.
+fn crop_to_box(b: &Block, lo: [usize; 3], hi: [usize; 3], roi: &[bool]) -> Vec<f32> {
     let dims = b.dims();
     let local = |a: usize, g: usize| -> usize {
         let ax = b.axes[a];
@@ -249,15 +324,23 @@ fn crop_to_box(b: &Block, lo: [usize; 3], hi: [usize; 3]) -> Vec<f32> {
             (g as isize - ax.origin) as usize
         }
     };
-    let mut out = Vec::with_capacity((0..3).map(|a| hi[a] - lo[a] + 1).product());
+    let width = hi[0] - lo[0] + 1;
+    let lx = local(0, lo[0]);
+    let mut out = Vec::with_capacity(roi.iter().filter(|&&m| m).count());
+    let mut rows = roi.chunks_exact(width);
     for z in lo[2]..=hi[2] {
         let lz = local(2, z);
         for y in lo[1]..=hi[1] {
             let ly = local(1, y);
-            let row = dims[0] * (ly + dims[1] * lz);
-            for x in lo[0]..=hi[0] {
-                out.push(b.data[row + local(0, x)]);
-            }
+            let row = dims[0] * (ly + dims[1] * lz) + lx;
+            let m = rows.next().expect("roi covers the box");
+            out.extend(
+                b.data[row..row + width]
+                    .iter()
+                    .zip(m)
+                    .filter(|(_, &m)| m)
+                    .map(|(&v, _)| v),
+            );
         }
     }
     out

@@ -311,6 +311,20 @@ fn bspline(image: &Volume<f32>, dims: [usize; 3], start: [f64; 3], step: [f64; 3
         let w1 = 1.0 - w0 - w2 - w3;
         (i1 - 1, [w0, w1, w2, w3])
     };
+    // Per output x: inside the image, the weights and the mirrored indices.
+    let inside = |a: usize, c: f64| c >= -0.5 && c < n[a] as f64 - 0.5;
+    let columns: Vec<(bool, [f64; 4], [usize; 4])> = (0..dims[0])
+        .map(|x| {
+            let cx = start[0] + x as f64 * step[0];
+            if !inside(0, cx) {
+                // 0 whatever the sum: any valid index will do.
+                return (false, [0.0; 4], [0; 4]);
+            }
+            let (ix, wx) = weights(cx);
+            let xi: [usize; 4] = std::array::from_fn(|k| mirror(0, ix + k as isize));
+            (true, wx, xi)
+        })
+        .collect();
     let mut out = Vec::with_capacity(dims.iter().product());
     for z in 0..dims[2] {
         let cz = start[2] + z as f64 * step[2];
@@ -320,31 +334,40 @@ fn bspline(image: &Volume<f32>, dims: [usize; 3], start: [f64; 3], step: [f64; 3
             let cy = start[1] + y as f64 * step[1];
             let (iy, wy) = weights(cy);
             let yi: [usize; 4] = std::array::from_fn(|k| mirror(1, iy + k as isize));
-            for x in 0..dims[0] {
-                let cx = start[0] + x as f64 * step[0];
-                let c = [cx, cy, cz];
-                if (0..3).any(|a| !(c[a] >= -0.5 && c[a] < n[a] as f64 - 0.5)) {
-                    out.push(0.0);
-                    continue;
-                }
-                let (ix, wx) = weights(cx);
-                let xi: [usize; 4] = std::array::from_fn(|k| mirror(0, ix + k as isize));
-                let mut v = 0.0f64;
+            let rows: [[usize; 4]; 4] = std::array::from_fn(|kz| {
+                std::array::from_fn(|ky| bd[0] * (yi[ky] + bd[1] * zi[kz]))
+            });
+            let row_inside = inside(1, cy) && inside(2, cz);
+            // Outputs computed a batch at a time: independent sums in
+            // lockstep, each over its 64 terms in ITK's order.
+            for batch in columns.chunks(BATCH) {
+                let mut v = [0.0f64; BATCH];
                 for kz in 0..4 {
                     for ky in 0..4 {
-                        let row = bd[0] * (yi[ky] + bd[1] * zi[kz]);
+                        let row = &coef[rows[kz][ky]..];
                         for kx in 0..4 {
-                            let w = 1.0 * wx[kx] * wy[ky] * wz[kz];
-                            v += w * coef[row + xi[kx]];
+                            for (l, (_, wx, xi)) in batch.iter().enumerate() {
+                                let w = 1.0 * wx[kx] * wy[ky] * wz[kz];
+                                v[l] += w * row[xi[kx]];
+                            }
                         }
                     }
                 }
-                out.push(v as f32);
+                for (l, &(col_inside, _, _)) in batch.iter().enumerate() {
+                    out.push(if row_inside && col_inside {
+                        v[l] as f32
+                    } else {
+                        0.0
+                    });
+                }
             }
         }
     }
     out
 }
+
+/// Outputs of one row interpolated together by [`bspline`].
+const BATCH: usize = 8;
 
 /// Index of the first voxel of every line along `axis` (x fastest).
 fn line_starts(dims: [usize; 3], axis: usize) -> Vec<usize> {
