@@ -222,25 +222,6 @@ fn ctrad() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ctrad"))
 }
 
-/// No `http:`, `https:`, `ftp:` or protocol-relative (`//host`) reference.
-fn assert_no_external_url(html: &str, what: &Path) {
-    for bad in [
-        "http:",
-        "https:",
-        "ftp:",
-        "src=\"//",
-        "href=\"//",
-        "url(",
-        "@import",
-    ] {
-        assert!(
-            !html.contains(bad),
-            "{} names an external resource ({bad})",
-            what.display()
-        );
-    }
-}
-
 /// Two synthetic studies, one with its portal-venous tumour darker than the
 /// unenhanced one and a tiny pancreas: `extract --report` without
 /// `--params` uses the bundled default and says so, flags what is wrong,
@@ -303,7 +284,7 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
     assert!(stderr.contains("bundled PanNET CT default"), "{stderr}");
     assert!(stderr.contains("report: 4 studies, 15 entries"), "{stderr}");
     let html = std::fs::read_to_string(&report).unwrap();
-    assert_no_external_url(&html, &report);
+    common::assert_no_external_url(&html, &report);
     assert!(html.contains("the bundled PanNET CT default"));
     // The compiled-in default is the file in the source tree.
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(ctrad::params::BUNDLED_DEFAULT_NAME);
@@ -421,7 +402,7 @@ fn report_of_synthetic_studies_flags_what_is_wrong() {
     for s in ["BAD", "EMPTY", "GOOD", "OTHERGRID"] {
         let p = dir.join(format!("split/report_studies/{s}.html"));
         let page = std::fs::read_to_string(&p).unwrap();
-        assert_no_external_url(&page, &p);
+        common::assert_no_external_url(&page, &p);
         let images = [("BAD", 18), ("EMPTY", 0), ("GOOD", 18), ("OTHERGRID", 6)];
         let n = images.iter().find(|x| x.0 == s).unwrap().1;
         assert_eq!(page.matches("data:image/png;base64,").count(), n, "{s}");

@@ -105,24 +105,6 @@ fn assert_not_blank(png_path: &Path) {
     );
 }
 
-fn assert_no_external_url(html: &str, what: &Path) {
-    for bad in [
-        "http:",
-        "https:",
-        "ftp:",
-        "src=\"//",
-        "href=\"//",
-        "url(",
-        "@import",
-    ] {
-        assert!(
-            !html.contains(bad),
-            "{} names an external resource ({bad})",
-            what.display()
-        );
-    }
-}
-
 #[cfg(unix)]
 #[test]
 fn the_report_renders_in_headless_chromium() {
@@ -158,7 +140,7 @@ fn the_report_renders_in_headless_chromium() {
         "{stderr}"
     );
     let html = std::fs::read_to_string(&report).unwrap();
-    assert_no_external_url(&html, &report);
+    common::assert_no_external_url(&html, &report);
     assert_eq!(html.matches("data:image/png;base64,").count(), 33);
 
     // The page as it is, plus a self-test of its script: sort by volume,

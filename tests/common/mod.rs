@@ -269,3 +269,24 @@ pub fn dicom_files_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// Panic when `html` (read from `what`) names an external resource: an
+/// `http:`, `https:`, `ftp:` or protocol-relative (`//host`) reference,
+/// a CSS `url(` or `@import`.
+pub fn assert_no_external_url(html: &str, what: &std::path::Path) {
+    for bad in [
+        "http:",
+        "https:",
+        "ftp:",
+        "src=\"//",
+        "href=\"//",
+        "url(",
+        "@import",
+    ] {
+        assert!(
+            !html.contains(bad),
+            "{} names an external resource ({bad})",
+            what.display()
+        );
+    }
+}
