@@ -121,44 +121,41 @@ pub fn resample(
     let coord = |a: usize, i: usize| start[a] + i as f64 * step[a];
     let inside = |a: usize, c: f64| c >= -0.5 && c < g.dims[a] as f64 - 0.5;
 
-    // The mask: nearest neighbour.
+    // Nearest neighbour (the mask always; the image when asked): the voxel
+    // whose centre is nearest, `outside` beyond the grid's edge.
     let nearest =
         |a: usize, c: f64| ((c + 0.5).floor() as isize).clamp(0, g.dims[a] as isize - 1) as usize;
-    let mut mdata = Vec::with_capacity(dims.iter().product());
-    for z in 0..dims[2] {
-        let cz = coord(2, z);
-        for y in 0..dims[1] {
-            let cy = coord(1, y);
-            for x in 0..dims[0] {
-                let cx = coord(0, x);
-                let v = inside(0, cx)
-                    && inside(1, cy)
-                    && inside(2, cz)
-                    && mask.get(nearest(0, cx), nearest(1, cy), nearest(2, cz));
-                mdata.push(v);
+    fn sample_nearest<T: Copy>(
+        dims: [usize; 3],
+        coord: &dyn Fn(usize, usize) -> f64,
+        inside: &dyn Fn(usize, f64) -> bool,
+        nearest: &dyn Fn(usize, f64) -> usize,
+        vol: &Volume<T>,
+        outside: T,
+    ) -> Vec<T> {
+        let mut d = Vec::with_capacity(dims.iter().product());
+        for z in 0..dims[2] {
+            let cz = coord(2, z);
+            for y in 0..dims[1] {
+                let cy = coord(1, y);
+                for x in 0..dims[0] {
+                    let cx = coord(0, x);
+                    d.push(if inside(0, cx) && inside(1, cy) && inside(2, cz) {
+                        vol.get(nearest(0, cx), nearest(1, cy), nearest(2, cz))
+                    } else {
+                        outside
+                    });
+                }
             }
         }
+        d
     }
+    let mdata = sample_nearest(dims, &coord, &inside, &nearest, mask, false);
     let new_mask = Volume::from_vec(geometry.clone(), mdata)?;
 
     let data = match interpolator {
         ItkInterpolator::NearestNeighbor => {
-            let mut d = Vec::with_capacity(dims.iter().product());
-            for z in 0..dims[2] {
-                let cz = coord(2, z);
-                for y in 0..dims[1] {
-                    let cy = coord(1, y);
-                    for x in 0..dims[0] {
-                        let cx = coord(0, x);
-                        d.push(if inside(0, cx) && inside(1, cy) && inside(2, cz) {
-                            image.get(nearest(0, cx), nearest(1, cy), nearest(2, cz))
-                        } else {
-                            0.0
-                        });
-                    }
-                }
-            }
-            d
+            sample_nearest(dims, &coord, &inside, &nearest, image, 0.0)
         }
         ItkInterpolator::Linear => linear(image, dims, start, step),
         ItkInterpolator::BSpline => bspline(image, dims, start, step),
