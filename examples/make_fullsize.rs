@@ -14,7 +14,7 @@
 use ctrad::io::{nifti, DataType};
 use ctrad::study::Phase;
 use ctrad::synth::{generate, write_study_as, StudyLayout, SynthSpec};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 fn main() {
@@ -29,39 +29,33 @@ fn main() {
         ("jpeg2000", StudyLayout::Jpeg2000),
     ] {
         let dir = root.join(name).join(&spec.name);
-        if dir.join("RS.dcm").exists() {
-            println!("kept {}", dir.display());
-            continue;
-        }
-        let t = Instant::now();
-        if let Err(e) = write_study_as(&dir, &spec, layout) {
-            eprintln!("make_fullsize: {e}");
-            std::process::exit(1);
-        }
-        println!(
-            "wrote {} in {:.1} s",
-            dir.display(),
-            t.elapsed().as_secs_f64()
-        );
+        write_once(&dir, "RS.dcm", || {
+            write_study_as(&dir, &spec, layout).map(drop)
+        });
     }
     let dir = root.join("nifti");
-    if dir.join("tumour.nii.gz").exists() {
+    write_once(&dir, "tumour.nii.gz", || {
+        let study = generate(&spec);
+        let pv = spec
+            .phases
+            .iter()
+            .position(|p| p.phase == Phase::PortalVenous)
+            .expect("a portal-venous phase");
+        let tumour = study.tumour.map(|b| if b { 1.0 } else { 0.0 });
+        std::fs::create_dir_all(&dir).map_err(|e| ctrad::error::Error::io(&dir, e))?;
+        nifti::write(&dir.join("image.nii.gz"), &study.images[pv], DataType::I16)?;
+        nifti::write(&dir.join("tumour.nii.gz"), &tumour, DataType::U8)
+    });
+}
+
+/// Run `write` unless `dir/last` (the file written last) exists; exit on error.
+fn write_once(dir: &Path, last: &str, write: impl FnOnce() -> ctrad::error::Result<()>) {
+    if dir.join(last).exists() {
         println!("kept {}", dir.display());
         return;
     }
     let t = Instant::now();
-    let study = generate(&spec);
-    let pv = spec
-        .phases
-        .iter()
-        .position(|p| p.phase == Phase::PortalVenous)
-        .expect("a portal-venous phase");
-    let tumour = study.tumour.map(|b| if b { 1.0 } else { 0.0 });
-    let written = std::fs::create_dir_all(&dir)
-        .map_err(|e| ctrad::error::Error::io(&dir, e))
-        .and_then(|()| nifti::write(&dir.join("image.nii.gz"), &study.images[pv], DataType::I16))
-        .and_then(|()| nifti::write(&dir.join("tumour.nii.gz"), &tumour, DataType::U8));
-    if let Err(e) = written {
+    if let Err(e) = write() {
         eprintln!("make_fullsize: {e}");
         std::process::exit(1);
     }
