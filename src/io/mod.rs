@@ -287,6 +287,46 @@ pub(crate) fn read_error(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
+/// Decode binary voxel data, slice by slice in storage order, as
+/// `v * slope + inter`, handing `(z, slice)` to `f` until it returns false;
+/// the stream is then read to its end all the same (gzip checks its CRC
+/// there). `path` names the data in errors.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decode_slices(
+    data: &mut dyn Read,
+    dims: [usize; 3],
+    dtype: DataType,
+    big: bool,
+    slope: f64,
+    inter: f64,
+    path: &Path,
+    mut f: impl FnMut(usize, &[f32]) -> bool,
+) -> Result<()> {
+    let [nx, ny, nz] = dims;
+    let npix = nx * ny;
+    let mut raw = vec![0u8; npix * dtype.size()];
+    let mut slice = vec![0f32; npix];
+    let mut wanted = true;
+    for z in 0..nz {
+        data.read_exact(&mut raw).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Error::format(
+                path,
+                format!(
+                    "truncated: voxel data needs {} bytes, ends within slice {z}",
+                    npix * nz * dtype.size()
+                ),
+            ),
+            _ => read_error(path, e),
+        })?;
+        if wanted {
+            dtype.decode_into(&raw, big, slope, inter, &mut slice);
+            wanted = f(z, &slice);
+        }
+    }
+    std::io::copy(data, &mut std::io::sink()).map_err(|e| read_error(path, e))?;
+    Ok(())
+}
+
 /// Read exactly `n` bytes from `r`. Memory grows with the bytes actually
 /// present, never with the (untrusted) `n` alone; a short stream is a
 /// "truncated" format error naming `path`.

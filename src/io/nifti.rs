@@ -104,33 +104,12 @@ pub fn read_layout(path: &Path, limits: &ReadLimits) -> Result<(Geometry, usize)
 pub fn for_each_slice(
     path: &Path,
     limits: &ReadLimits,
-    mut f: impl FnMut(usize, &[f32]) -> bool,
+    f: impl FnMut(usize, &[f32]) -> bool,
 ) -> Result<()> {
     let (h, mut data) = voxel_stream(path, limits)?;
-    let [nx, ny, nz] = h.dims;
-    let npix = nx * ny;
-    let mut raw = vec![0u8; npix * h.dtype.size()];
-    let mut slice = vec![0f32; npix];
-    let mut wanted = true;
-    for z in 0..nz {
-        data.read_exact(&mut raw).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => Error::format(
-                path,
-                format!(
-                    "truncated: voxel data needs {} bytes, ends within slice {z}",
-                    npix * nz * h.dtype.size()
-                ),
-            ),
-            _ => super::read_error(path, e),
-        })?;
-        if wanted {
-            h.dtype
-                .decode_into(&raw, h.big, h.slope, h.inter, &mut slice);
-            wanted = f(z, &slice);
-        }
-    }
-    std::io::copy(&mut data, &mut std::io::sink()).map_err(|e| super::read_error(path, e))?;
-    Ok(())
+    super::decode_slices(
+        &mut *data, h.dims, h.dtype, h.big, h.slope, h.inter, path, f,
+    )
 }
 
 /// The header of a NIfTI file and a reader positioned at its first sample.

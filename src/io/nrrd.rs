@@ -89,26 +89,7 @@ pub fn for_each_slice(
             }
         }
         Samples::Binary(mut src) => {
-            let mut raw = vec![0u8; npix * h.dtype.size()];
-            let mut slice = vec![0f32; npix];
-            let mut wanted = true;
-            for z in 0..nz {
-                src.read_exact(&mut raw).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::UnexpectedEof => Error::format(
-                        &dpath,
-                        format!(
-                            "truncated: voxel data needs {} bytes, ends within slice {z}",
-                            n * h.dtype.size()
-                        ),
-                    ),
-                    _ => read_error(&dpath, e),
-                })?;
-                if wanted {
-                    h.dtype.decode_into(&raw, h.big, 1.0, 0.0, &mut slice);
-                    wanted = f(z, &slice);
-                }
-            }
-            std::io::copy(&mut src, &mut std::io::sink()).map_err(|e| read_error(&dpath, e))?;
+            super::decode_slices(&mut *src, h.dims, h.dtype, h.big, 1.0, 0.0, &dpath, f)?;
         }
     }
     Ok(())
