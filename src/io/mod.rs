@@ -411,11 +411,7 @@ pub fn read_label_mask_box_streaming_above(
     let limits = ReadLimits::from_env()?;
     let nrrd = matches!(volume_format(path)?, VolumeFormat::Nrrd);
     {
-        let (grid, bytes) = if nrrd {
-            nrrd::read_layout(path, &limits)?
-        } else {
-            nifti::read_layout(path, &limits)?
-        };
+        let (grid, bytes) = read_layout(path, nrrd, &limits)?;
         if bytes > stream_above {
             let pick = crate::volume::label_predicate(label);
             let [nx, ny, _] = grid.dims;
@@ -485,6 +481,15 @@ pub enum VolumeFile {
     },
 }
 
+/// The grid and sample byte size of a NIfTI or NRRD file (header only).
+fn read_layout(path: &Path, nrrd: bool, limits: &ReadLimits) -> Result<(Geometry, usize)> {
+    if nrrd {
+        nrrd::read_layout(path, limits)
+    } else {
+        nifti::read_layout(path, limits)
+    }
+}
+
 /// Decode a NIfTI or NRRD file slice by slice (see [`nifti::for_each_slice`]).
 fn for_each_slice(
     path: &Path,
@@ -510,11 +515,7 @@ impl VolumeFile {
     pub fn open_streaming_above(path: &Path, stream_above: usize) -> Result<VolumeFile> {
         let limits = ReadLimits::from_env()?;
         let nrrd = matches!(volume_format(path)?, VolumeFormat::Nrrd);
-        let (geometry, bytes) = if nrrd {
-            nrrd::read_layout(path, &limits)?
-        } else {
-            nifti::read_layout(path, &limits)?
-        };
+        let (geometry, bytes) = read_layout(path, nrrd, &limits)?;
         if bytes > stream_above {
             return Ok(VolumeFile::Stream {
                 path: path.to_path_buf(),
