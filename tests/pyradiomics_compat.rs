@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Relative tolerance; values with |reference| < 1e-3 use an absolute 1e-9.
@@ -65,6 +65,24 @@ fn close(reference: f64, value: f64) -> bool {
     }
 }
 
+/// PyRadiomics' chain on STS case `case` from NIfTI (label `params.label`,
+/// default 1) and the time the extraction itself took.
+fn extract_sts(
+    testdata: &Path,
+    case: &str,
+    params: &ctrad::params::Params,
+) -> (ctrad::pipeline::Extraction, std::time::Duration) {
+    let dir = testdata.join("sts_ct").join(case).join("nifti");
+    let (ip, mp) = (dir.join("CT_image.nii.gz"), dir.join("CT_mask.nii.gz"));
+    let image = ctrad::io::read_volume(&ip).expect("image");
+    let mask = ctrad::io::read_volume(&mp)
+        .expect("mask")
+        .select(params.label.or(Some(1)));
+    let t = Instant::now();
+    let ex = ctrad::pipeline::extract(image, mask, params, &ip, &mp).expect("extract");
+    (ex, t.elapsed())
+}
+
 #[test]
 fn sts_cases_match_pyradiomics() {
     let Some(testdata) = common::shared_testdata() else {
@@ -78,15 +96,7 @@ fn sts_cases_match_pyradiomics() {
     let mut failures = Vec::new();
     let mut exceptions_seen = Vec::new();
     for (case, expected) in &refs {
-        let dir = testdata.join("sts_ct").join(case).join("nifti");
-        let (ip, mp) = (dir.join("CT_image.nii.gz"), dir.join("CT_mask.nii.gz"));
-        let image = ctrad::io::read_volume(&ip).expect("image");
-        let mask = ctrad::io::read_volume(&mp)
-            .expect("mask")
-            .select(params.label.or(Some(1)));
-        let t = Instant::now();
-        let ex = ctrad::pipeline::extract(image, mask, &params, &ip, &mp).expect("extract");
-        let elapsed = t.elapsed();
+        let (ex, elapsed) = extract_sts(&testdata, case, &params);
         let got: BTreeMap<String, f64> = ex.features.iter().cloned().collect();
         let mut per_class: BTreeMap<String, (usize, usize, f64)> = BTreeMap::new();
         for name in &columns {
@@ -156,15 +166,7 @@ fn check_set(set: &str) {
     let mut outliers = Vec::new();
     let mut failures = Vec::new();
     for (case, expected) in &refs {
-        let dir = testdata.join("sts_ct").join(case).join("nifti");
-        let (ip, mp) = (dir.join("CT_image.nii.gz"), dir.join("CT_mask.nii.gz"));
-        let image = ctrad::io::read_volume(&ip).expect("image");
-        let mask = ctrad::io::read_volume(&mp)
-            .expect("mask")
-            .select(params.label.or(Some(1)));
-        let t = Instant::now();
-        let ex = ctrad::pipeline::extract(image, mask, &params, &ip, &mp).expect("extract");
-        let elapsed = t.elapsed();
+        let (ex, elapsed) = extract_sts(&testdata, case, &params);
         let names: Vec<&String> = ex.features.iter().map(|(n, _)| n).collect();
         assert_eq!(
             names.len(),
